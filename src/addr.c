@@ -1,0 +1,429 @@
+/*
+ * addr.c - endpoint forms (HOST PORT, HOST:PORT, [V6]:PORT, PORT), ports and
+ * service names, getaddrinfo, printable addresses and CIDR access lists.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "log.h"
+
+/*
+ * Split "HOST:PORT" or "[V6]:PORT" into its parts.  Returns 0 when ARG has
+ * that form, 1 when it has no port part, -1 (with *errp) when it is
+ * malformed.
+ */
+static int
+addr_split_hostport(const char *arg, char **host, char **port, char **errp)
+{
+	const char *colon, *close;
+
+	if (arg[0] == '[') {
+		close = strchr(arg, ']');
+		if (close == NULL || close[1] != ':' || close[2] == '\0') {
+			*errp = log_fmt("bad address '%s': expected [IPV6]:PORT",
+			    arg);
+			return -1;
+		}
+		*host = strndup(arg + 1, (size_t)(close - arg - 1));
+		*port = strdup(close + 2);
+		return 0;
+	}
+	colon = strchr(arg, ':');
+	if (colon == NULL || strchr(colon + 1, ':') != NULL)
+		return 1;	/* a name, a port, or a bare IPv6 address */
+	if (colon == arg || colon[1] == '\0') {
+		*errp = log_fmt("bad address '%s': expected HOST:PORT", arg);
+		return -1;
+	}
+	*host = strndup(arg, (size_t)(colon - arg));
+	*port = strdup(colon + 1);
+	return 0;
+}
+
+/*
+ * Fill EP from the positional arguments.  Connecting takes HOST PORT or
+ * HOST:PORT; listening also takes PORT alone, or only HOST (or nothing)
+ * when -p PORT was given as PFLAG.
+ */
+int
+addr_parse_endpoint(int argc, char **argv, enum addr_role role,
+    const char *pflag, struct addr_endpoint *ep, char **errp)
+{
+	int r;
+
+	ep->host = ep->port = NULL;
+	if (argc > 2) {
+		*errp = log_fmt("too many arguments: '%s'", argv[2]);
+		return -1;
+	}
+	if (role == ADDR_LISTEN && pflag != NULL) {
+		if (argc > 1) {
+			*errp = log_fmt("cannot use -p with a PORT argument");
+			return -1;
+		}
+		if (argc == 1)
+			ep->host = strdup(argv[0]);
+		ep->port = strdup(pflag);
+		return 0;
+	}
+	if (argc == 2) {
+		ep->host = strdup(argv[0]);
+		ep->port = strdup(argv[1]);
+		return 0;
+	}
+	if (argc == 0) {
+		*errp = log_fmt(role == ADDR_LISTEN ? "missing PORT" :
+		    "missing HOST and PORT");
+		return -1;
+	}
+	r = addr_split_hostport(argv[0], &ep->host, &ep->port, errp);
+	if (r == -1)
+		return -1;
+	if (r == 1) {
+		if (role == ADDR_CONNECT) {
+			*errp = log_fmt("missing PORT after '%s'", argv[0]);
+			return -1;
+		}
+		ep->port = strdup(argv[0]);
+	}
+	return 0;
+}
+
+void
+addr_endpoint_free(struct addr_endpoint *ep)
+{
+	free(ep->host);
+	free(ep->port);
+	ep->host = ep->port = NULL;
+}
+
+/*
+ * A port is a decimal number 0-65535 or a service name known for PROTO
+ * ("tcp" or "udp").
+ */
+int
+addr_parse_port(const char *s, const char *proto, uint16_t *port, char **errp)
+{
+	const char *errstr;
+	struct servent *se;
+	long long n;
+
+	if (*s >= '0' && *s <= '9') {
+		n = strtonum(s, 0, 65535, &errstr);
+		if (errstr != NULL) {
+			*errp = log_fmt("bad port '%s': %s (0-65535)", s,
+			    errstr);
+			return -1;
+		}
+		*port = (uint16_t)n;
+		return 0;
+	}
+	if (*s != '\0' && *s != '-' && (se = getservbyname(s, proto)) != NULL) {
+		*port = ntohs((uint16_t)se->s_port);
+		return 0;
+	}
+	*errp = log_fmt("bad port '%s': not a number (0-65535) or a known "
+	    "service", s);
+	return -1;
+}
+
+/*
+ * getaddrinfo() with sockt's rules: FAMILY is AF_UNSPEC, AF_INET or
+ * AF_INET6; FLAGS may hold AI_PASSIVE and AI_NUMERICHOST.  The port has
+ * already been checked, so failures here are about the host.
+ */
+int
+addr_resolve(const char *host, const char *port, int family, int socktype,
+    int flags, struct addrinfo **res, char **errp)
+{
+	struct addrinfo hints;
+	int e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = family;
+	hints.ai_socktype = socktype;
+	hints.ai_flags = flags | AI_NUMERICSERV;
+	if (host == NULL)
+		hints.ai_flags |= AI_PASSIVE;
+	else if ((flags & AI_PASSIVE) == 0)
+		hints.ai_flags |= AI_ADDRCONFIG;
+	e = getaddrinfo(host, port, &hints, res);
+	if (e == EAI_ADDRFAMILY || (e == EAI_NONAME && host != NULL &&
+	    (flags & AI_NUMERICHOST) == 0 && (hints.ai_flags & AI_ADDRCONFIG))) {
+		/* AI_ADDRCONFIG hides ::1 on hosts with only loopback v6. */
+		hints.ai_flags &= ~AI_ADDRCONFIG;
+		e = getaddrinfo(host, port, &hints, res);
+	}
+	if (e == 0)
+		return 0;
+	if (e == EAI_NONAME && (flags & AI_NUMERICHOST))
+		*errp = log_fmt("bad address '%s': not numeric (-n)", host);
+	else if (e == EAI_SYSTEM)
+		*errp = log_fmt("%s: %s", host ? host : "*", strerror(errno));
+	else if (e == EAI_FAMILY || e == EAI_ADDRFAMILY || e == EAI_NODATA)
+		*errp = log_fmt("%s: no address of the requested family",
+		    host ? host : "*");
+	else
+		*errp = log_fmt("%s: %s", host ? host : "*", gai_strerror(e));
+	return -1;
+}
+
+/*
+ * The numeric host of SA (v4-mapped IPv6 shown as IPv4) and its port.
+ * Returns 0, or -1 for a family without one.
+ */
+int
+addr_numeric(const struct sockaddr *sa, socklen_t len, char *host,
+    size_t hostlen, uint16_t *port)
+{
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_in *sin;
+	struct in_addr v4;
+
+	(void)len;
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, (socklen_t)hostlen);
+		*port = ntohs(sin->sin_port);
+		return 0;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memcpy(&v4, &sin6->sin6_addr.s6_addr[12], 4);
+			inet_ntop(AF_INET, &v4, host, (socklen_t)hostlen);
+		} else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+			    (socklen_t)hostlen);
+		*port = ntohs(sin6->sin6_port);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * "127.0.0.1:80", "[::1]:80", a Unix path, "@abstract", or "(unnamed)".
+ * Returns BUF.
+ */
+const char *
+addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+	const struct sockaddr_un *sun;
+	char host[INET6_ADDRSTRLEN];
+	size_t pathlen;
+	uint16_t port;
+
+	if (addr_numeric(sa, len, host, sizeof host, &port) == 0) {
+		if (strchr(host, ':') != NULL)
+			snprintf(buf, size, "[%s]:%u", host, port);
+		else
+			snprintf(buf, size, "%s:%u", host, port);
+		return buf;
+	}
+	if (sa->sa_family == AF_UNIX) {
+		sun = (const struct sockaddr_un *)sa;
+		pathlen = len > offsetof(struct sockaddr_un, sun_path) ?
+		    len - offsetof(struct sockaddr_un, sun_path) : 0;
+		if (pathlen == 0)
+			snprintf(buf, size, "(unnamed)");
+		else if (sun->sun_path[0] == '\0')
+			snprintf(buf, size, "@%.*s", (int)pathlen - 1,
+			    sun->sun_path + 1);
+		else
+			snprintf(buf, size, "%.*s", (int)strnlen(sun->sun_path,
+			    pathlen), sun->sun_path);
+		return buf;
+	}
+	snprintf(buf, size, "(family %d)", sa->sa_family);
+	return buf;
+}
+
+/* A Unix socket address; a leading '@' names a Linux abstract socket. */
+int
+addr_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
+    char **errp)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+	size_t n = strlen(path);
+
+	memset(ss, 0, sizeof *ss);
+	sun->sun_family = AF_UNIX;
+	if (n == 0 || n >= sizeof sun->sun_path) {
+		*errp = log_fmt("bad Unix socket path '%s': %s", path, n == 0 ?
+		    "empty" : "too long");
+		return -1;
+	}
+	memcpy(sun->sun_path, path, n);
+	if (path[0] == '@') {
+		sun->sun_path[0] = '\0';
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	} else
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+		    1);
+	return 0;
+}
+
+static int
+addr_cidr_parse(const char *spec, struct addr_cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	const char *errstr;
+	unsigned max;
+
+	if (strlcpy(buf, spec, sizeof buf) >= sizeof buf)
+		return -1;
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash++ = '\0';
+	memset(c, 0, sizeof *c);
+	if (inet_pton(AF_INET, buf, c->bytes) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, c->bytes) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		return 1;	/* not numeric: maybe a host name */
+	c->prefix = max;
+	if (slash != NULL) {
+		c->prefix = (unsigned)strtonum(slash, 0, max, &errstr);
+		if (errstr != NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+addr_acl_push(struct addr_acl *acl, bool deny, const struct addr_cidr *c)
+{
+	struct addr_cidr **list = deny ? &acl->deny : &acl->allow;
+	size_t *n = deny ? &acl->ndeny : &acl->nallow;
+	struct addr_cidr *grown;
+
+	grown = reallocarray(*list, *n + 1, sizeof **list);
+	if (grown == NULL)
+		return -1;
+	grown[(*n)++] = *c;
+	*list = grown;
+	return 0;
+}
+
+/*
+ * Add SPEC (CIDR, bare address, or host name resolved now) to the allow
+ * or deny list.  FLAGS may hold AI_NUMERICHOST (-n).
+ */
+int
+addr_acl_add(struct addr_acl *acl, bool deny, const char *spec, int flags,
+    char **errp)
+{
+	struct addrinfo *res, *ai;
+	struct addr_cidr c;
+	int r;
+
+	r = addr_cidr_parse(spec, &c);
+	if (r == 0)
+		return addr_acl_push(acl, deny, &c);
+	if (r == -1 || strchr(spec, '/') != NULL || (flags & AI_NUMERICHOST)) {
+		*errp = log_fmt("bad %s '%s': expected ADDRESS[/PREFIX]%s",
+		    deny ? "--deny" : "--allow", spec,
+		    (flags & AI_NUMERICHOST) ? "" : " or a host name");
+		return -1;
+	}
+	if (addr_resolve(spec, "0", AF_UNSPEC, SOCK_STREAM, 0, &res, errp)
+	    == -1)
+		return -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		memset(&c, 0, sizeof c);
+		c.family = ai->ai_family;
+		if (c.family == AF_INET) {
+			memcpy(c.bytes, &((struct sockaddr_in *)ai->ai_addr)->
+			    sin_addr, 4);
+			c.prefix = 32;
+		} else {
+			memcpy(c.bytes, &((struct sockaddr_in6 *)ai->ai_addr)->
+			    sin6_addr, 16);
+			c.prefix = 128;
+		}
+		if (addr_acl_push(acl, deny, &c) == -1) {
+			freeaddrinfo(res);
+			*errp = log_fmt("%s", strerror(errno));
+			return -1;
+		}
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+static bool
+addr_cidr_match(const struct addr_cidr *c, int family, const unsigned char *b)
+{
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+	unsigned char mask;
+
+	if (c->family != family)
+		return false;
+	if (memcmp(c->bytes, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	mask = (unsigned char)(0xff << (8 - rest));
+	return (c->bytes[full] & mask) == (b[full] & mask);
+}
+
+static bool
+addr_list_match(const struct addr_cidr *list, size_t n, int family,
+    const unsigned char *b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (addr_cidr_match(&list[i], family, b))
+			return true;
+	return false;
+}
+
+/* Deny wins; a non-empty allow list admits only what it names. */
+bool
+addr_acl_admits(const struct addr_acl *acl, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *sin6;
+	const unsigned char *b;
+	int family = sa->sa_family;
+
+	if (family == AF_INET)
+		b = (const unsigned char *)&((const struct sockaddr_in *)sa)->
+		    sin_addr;
+	else if (family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		b = sin6->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			family = AF_INET;
+			b += 12;
+		}
+	} else
+		return true;	/* Unix sockets carry no address */
+	if (addr_list_match(acl->deny, acl->ndeny, family, b))
+		return false;
+	return acl->nallow == 0 ||
+	    addr_list_match(acl->allow, acl->nallow, family, b);
+}
+
+void
+addr_acl_free(struct addr_acl *acl)
+{
+	free(acl->allow);
+	free(acl->deny);
+	memset(acl, 0, sizeof *acl);
+}

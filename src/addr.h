@@ -1,0 +1,58 @@
+/*
+ * addr.h - endpoint forms, ports and services, name resolution, formatting,
+ * and CIDR access lists.
+ *
+ * Functions that can fail return -1 and set *errp to an allocated one-line
+ * message (without the "sockt: " prefix); the caller frees it.
+ */
+#ifndef SOCKT_ADDR_H
+#define SOCKT_ADDR_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ADDR_STRLEN	(INET6_ADDRSTRLEN + 16)
+
+/* Which of the positional endpoint forms a subcommand accepts. */
+enum addr_role { ADDR_CONNECT, ADDR_LISTEN };
+
+struct addr_endpoint {
+	char	*host;		/* NULL: all addresses (listening) */
+	char	*port;		/* as given: number, service or list */
+};
+
+int	 addr_parse_endpoint(int, char **, enum addr_role, const char *,
+	     struct addr_endpoint *, char **);
+void	 addr_endpoint_free(struct addr_endpoint *);
+int	 addr_parse_port(const char *, const char *, uint16_t *, char **);
+int	 addr_resolve(const char *, const char *, int, int, int,
+	     struct addrinfo **, char **);
+const char *addr_format(const struct sockaddr *, socklen_t, char *, size_t);
+int	 addr_numeric(const struct sockaddr *, socklen_t, char *, size_t,
+	     uint16_t *);
+int	 addr_unix(const char *, struct sockaddr_storage *, socklen_t *,
+	     char **);
+
+/* --allow/--deny: a list of networks; deny wins, empty allow admits all. */
+struct addr_cidr {
+	int		 family;
+	unsigned char	 bytes[16];
+	unsigned	 prefix;
+};
+
+struct addr_acl {
+	struct addr_cidr	*allow;
+	size_t			 nallow;
+	struct addr_cidr	*deny;
+	size_t			 ndeny;
+};
+
+int	 addr_acl_add(struct addr_acl *, bool, const char *, int, char **);
+bool	 addr_acl_admits(const struct addr_acl *, const struct sockaddr *);
+void	 addr_acl_free(struct addr_acl *);
+
+#endif

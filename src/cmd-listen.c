@@ -1,0 +1,400 @@
+/*
+ * cmd-listen.c - "sockt listen": accept TCP or Unix stream clients and
+ * pump them to and from stdio.  One client by default; with -k every
+ * client at once (stdin broadcast to all, their data to stdout in whole
+ * chunks); with --broker each client's data also goes to all the others.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "cmd-util.h"
+#include "log.h"
+#include "pump.h"
+#include "session.h"
+#include "sock.h"
+
+static const enum opt_id listen_options[] = {
+	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT,
+	OPT_TIMEOUT, OPT_IDLE, OPT_QUIT, OPT_KEEP, OPT_NOSTDIN, OPT_SEND_ONLY,
+	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY,
+	OPT_PORT_FILE, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS, OPT_BROKER,
+	OPT_END
+};
+
+static int	cmd_listen_exec(struct sockt_opts *);
+
+const struct cmd_entry cmd_listen_entry = {
+	.name = "listen",
+	.summary = "accept TCP or Unix stream clients and pump stdio",
+	.usage = "[options] [--broker] [ADDRESS] PORT | -p PORT | -U PATH",
+	.options = listen_options,
+	.exec = cmd_listen_exec,
+};
+
+struct listen_client;
+
+struct listen_run {
+	struct sockt_opts	*o;
+	struct pump		*pump;
+	struct session_ctx	 ctx;
+	struct sock_listeners	 ls;
+	bool			 accepting;
+	struct pump_timer	 accept_deadline;	/* -w */
+	struct pump_timer	 accept_retry;		/* after EMFILE */
+	int			 status;
+	size_t			 nclients;
+	bool			 served;		/* a client came */
+	/* -k: the hub that shares stdio between clients */
+	struct pump_session	*hub;
+	struct pump_source	*stdin_src;
+	struct pump_sink	*stdout_sink;
+	struct listen_client	*clients;
+};
+
+struct listen_client {
+	struct listen_run	*run;
+	struct pump_source	*in;
+	struct pump_sink	*out;
+	char			 name[ADDR_STRLEN + 108];
+	struct listen_client	*prev;
+	struct listen_client	*next;
+};
+
+static void	listen_accept(struct pump *, int, void *);
+
+static void
+listen_watch(struct listen_run *run, bool on)
+{
+	size_t i;
+
+	run->accepting = on;
+	for (i = 0; i < run->ls.nfds; i++) {
+		if (on)
+			pump_want_read(run->pump, run->ls.fds[i], listen_accept,
+			    run);
+		else
+			pump_cancel_read(run->pump, run->ls.fds[i]);
+	}
+}
+
+static void
+listen_timeout(struct pump *p, void *arg)
+{
+	struct listen_run *run = arg;
+
+	(void)p;
+	log_error("accept: no client within %d.%03d s (-w)",
+	    run->o->timeout_ms / 1000, run->o->timeout_ms % 1000);
+	run->status = 1;
+	pump_stop(run->pump, 1);
+}
+
+static void
+listen_retry(struct pump *p, void *arg)
+{
+	(void)p;
+	listen_watch(arg, true);
+}
+
+/* One client: the session ended. */
+static void
+listen_single_done(struct pump_session *ps, int status, const char *msg,
+    void *arg)
+{
+	struct listen_run *run = arg;
+
+	(void)ps;
+	if (msg != NULL)
+		log_error("%s", msg);
+	run->status = status;
+	pump_stop(run->pump, status);
+}
+
+/* -k: a client left; the others carry on. */
+static void
+listen_client_done(struct pump_session *ps, int status, const char *msg,
+    void *arg)
+{
+	struct listen_client *c = arg;
+	struct listen_run *run = c->run;
+
+	(void)ps;
+	if (msg != NULL)
+		log_info(1, "%s", msg);
+	log_info(1, "connection from %s closed%s", c->name, status ?
+	    " with an error" : "");
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		run->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	run->nclients--;
+	free(c);
+}
+
+/* The -k hub failed: only stdout can make it fail. */
+static void
+listen_hub_done(struct pump_session *ps, int status, const char *msg,
+    void *arg)
+{
+	struct listen_run *run = arg;
+
+	(void)ps;
+	if (msg != NULL)
+		log_error("%s", msg);
+	run->hub = NULL;
+	run->stdin_src = NULL;
+	run->stdout_sink = NULL;
+	run->status = status ? status : 1;
+	pump_stop(run->pump, run->status);
+}
+
+/* stdin ended under -k: clients are half-closed as their queues drain. */
+static void
+listen_stdin_eof(void *arg)
+{
+	(void)arg;
+	log_info(2, "stdin ended: half-closing every client");
+}
+
+static int
+listen_hub_open(struct listen_run *run)
+{
+	struct session_ctx *ctx = &run->ctx;
+
+	run->hub = pump_session_new(run->pump, listen_hub_done, run);
+	if (ctx->in_fd != -1) {
+		run->stdin_src = pump_source_new(run->hub, ctx->in_fd,
+		    ctx->in_kind, "stdin", 0);
+		if (ctx->in_fd > STDERR_FILENO)
+			pump_session_own_fd(run->hub, ctx->in_fd);
+		ctx->in_fd = -1;
+		if (ctx->tap.hexdump != NULL)
+			pump_source_tap(run->stdin_src, session_tap_sent, ctx);
+		pump_source_on_eof(run->stdin_src, listen_stdin_eof, run);
+		pump_source_start(run->stdin_src);
+	}
+	if (ctx->out_fd != -1) {
+		run->stdout_sink = pump_sink_new(run->hub, ctx->out_fd,
+		    ctx->out_kind, "stdout", PUMP_SINK_CLOSE |
+		    PUMP_SINK_STDOUT | PUMP_SINK_KEEP);
+		pump_sink_close_also(run->stdout_sink, STDOUT_FILENO);
+		ctx->out_fd = -1;
+	}
+	return 0;
+}
+
+/* A -k client half-closed: at a terminal, or under --broker, it is done. */
+static void
+listen_client_eof(void *arg)
+{
+	struct listen_client *c = arg;
+
+	if (c->out != NULL && (c->run->o->broker || c->run->ctx.in_tty))
+		pump_sink_end(c->out);
+}
+
+/* Wire client FD into the -k hub. */
+static void
+listen_client_add(struct listen_run *run, int fd, const char *name)
+{
+	const struct sockt_opts *o = run->o;
+	struct listen_client *c, *other;
+	struct pump_session *ps;
+	unsigned flags;
+
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->run = run;
+	strlcpy(c->name, name, sizeof c->name);
+	ps = pump_session_new(run->pump, listen_client_done, c);
+	pump_session_own_fd(ps, fd);
+	c->in = pump_source_new(ps, fd, PUMP_KIND_SOCKET, name,
+	    o->send_only ? PUMP_SOURCE_DISCARD : 0);
+	pump_source_on_eof(c->in, listen_client_eof, c);
+	if (run->ctx.tapping)
+		pump_source_tap(c->in, session_tap, &run->ctx);
+	if (run->stdout_sink != NULL && !o->send_only)
+		pump_link(c->in, run->stdout_sink);
+	if (run->stdin_src != NULL || o->recv_only || o->broker) {
+		flags = PUMP_SINK_DROPPABLE;
+		if (!o->no_shutdown)
+			flags |= PUMP_SINK_SHUTDOWN;
+		if (o->broker)
+			flags |= PUMP_SINK_KEEP;
+		c->out = pump_sink_new(ps, fd, PUMP_KIND_SOCKET, name, flags);
+		if (run->stdin_src != NULL &&
+		    !pump_source_eof(run->stdin_src))
+			pump_link(run->stdin_src, c->out);
+		else if (!o->broker)
+			pump_sink_end(c->out);
+	}
+	if (o->broker)
+		for (other = run->clients; other != NULL; other = other->next) {
+			pump_link(other->in, c->out);
+			pump_link(c->in, other->out);
+		}
+	c->next = run->clients;
+	if (run->clients != NULL)
+		run->clients->prev = c;
+	run->clients = c;
+	run->nclients++;
+	if (o->idle_ms > 0)
+		pump_session_set_idle(ps, o->idle_ms);
+	pump_source_start(c->in);
+}
+
+/* Is this client admitted?  Logs the refusal under -v. */
+static bool
+listen_admit(struct listen_run *run, const struct sockaddr *sa,
+    const char *name)
+{
+	const struct sockt_opts *o = run->o;
+
+	if (!addr_acl_admits(&o->acl, sa)) {
+		log_info(1, "refused %s: not allowed by --allow/--deny", name);
+		return false;
+	}
+	if (o->max_conns >= 0 && run->nclients >= (size_t)o->max_conns) {
+		log_info(1, "refused %s: --max-conns %lld reached", name,
+		    o->max_conns);
+		return false;
+	}
+	return true;
+}
+
+static void
+listen_accept(struct pump *p, int lfd, void *arg)
+{
+	struct listen_run *run = arg;
+	struct sockaddr_storage ss;
+	char name[ADDR_STRLEN + 108];
+	socklen_t len;
+	int fd, n;
+
+	for (n = 0; n < 64 && run->accepting; n++) {
+		fd = sock_accept(lfd, &ss, &len);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of fds: let sessions free some. */
+				log_info(1, "accept: %s", strerror(errno));
+				listen_watch(run, false);
+				pump_timer_arm(p, &run->accept_retry,
+				    pump_now() + 100);
+			}
+			return;
+		}
+		if (run->ls.unix_path != NULL || ss.ss_family == AF_UNIX)
+			strlcpy(name, run->o->argv[0], sizeof name);
+		else
+			addr_format((struct sockaddr *)&ss, len, name,
+			    sizeof name);
+		if (!listen_admit(run, (struct sockaddr *)&ss, name)) {
+			close(fd);
+			continue;
+		}
+		log_info(1, "connection from %s", name);
+		if (!run->served) {
+			run->served = true;
+			pump_timer_disarm(p, &run->accept_deadline);
+		}
+		if (!run->o->keep) {
+			listen_watch(run, false);
+			sock_listeners_close(&run->ls);
+			if (session_start(&run->ctx, fd, name,
+			    listen_single_done, run) == NULL) {
+				close(fd);
+				pump_stop(p, 1);
+			}
+			return;
+		}
+		listen_client_add(run, fd, name);
+	}
+}
+
+/* Open the listening sockets from the positional arguments. */
+static int
+listen_open(struct listen_run *run, char **errp, bool *usage)
+{
+	struct sockt_opts *o = run->o;
+	struct addr_endpoint ep;
+	uint16_t port;
+	int r, flags = o->numeric ? AI_NUMERICHOST : 0;
+
+	*usage = true;
+	if (o->unix_socket) {
+		if (o->argc != 1) {
+			*errp = log_fmt(o->argc == 0 ? "missing PATH" :
+			    "too many arguments: '%s'", o->argv[o->argc > 1]);
+			return -1;
+		}
+		*usage = false;
+		return sock_listen_unix(o->argv[0], SOCK_STREAM, &run->ls, errp);
+	}
+	if (addr_parse_endpoint(o->argc, o->argv, ADDR_LISTEN, o->port, &ep,
+	    errp) == -1)
+		return -1;
+	if (addr_parse_port(ep.port, "tcp", &port, errp) == -1) {
+		addr_endpoint_free(&ep);
+		return -1;
+	}
+	*usage = false;
+	r = sock_listen_inet(ep.host, ep.port, o->family, SOCK_STREAM, flags,
+	    &run->ls, errp);
+	addr_endpoint_free(&ep);
+	return r;
+}
+
+static int
+cmd_listen_exec(struct sockt_opts *o)
+{
+	struct listen_run run;
+	char *err = NULL;
+	bool usage;
+	int sig;
+
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	if (listen_open(&run, &err, &usage) == -1)
+		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
+	run.pump = pump_new();
+	if (run.pump == NULL) {
+		sock_listeners_close(&run.ls);
+		return cmd_fail(log_fmt("pump: %s", strerror(errno)));
+	}
+	if (session_ctx_open(&run.ctx, run.pump, o, &err) == -1 ||
+	    cmd_report_listening(o, &run.ls, o->unix_socket ? o->argv[0] :
+	    NULL, &err) == -1) {
+		run.status = cmd_fail(err);
+		goto out;
+	}
+	pump_timer_init(&run.accept_deadline, listen_timeout, &run);
+	pump_timer_init(&run.accept_retry, listen_retry, &run);
+	if (o->timeout_ms >= 0)
+		pump_timer_arm(run.pump, &run.accept_deadline, pump_now() +
+		    (uint64_t)o->timeout_ms);
+	if (o->keep)
+		listen_hub_open(&run);
+	listen_watch(&run, true);
+	run.status = pump_run(run.pump);
+out:
+	sig = pump_caught_signal(run.pump);
+	sock_listeners_close(&run.ls);
+	session_ctx_close(&run.ctx);
+	pump_free(run.pump);
+	cmd_die_by_signal(sig);
+	return run.status;
+}

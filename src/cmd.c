@@ -1,0 +1,113 @@
+/*
+ * cmd.c - plumbing every subcommand shares: usage errors, readiness
+ * reports (-v "listening on" and --port-file), dying by a caught signal.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "cmd-util.h"
+#include "log.h"
+
+/* Report a usage error found after parsing; returns exit status 2. */
+int
+cmd_usage_error(const struct sockt_opts *o, char *msg)
+{
+	log_error("%s (see 'sockt %s --help')", msg, o->cmd->name);
+	free(msg);
+	return 2;
+}
+
+/* Report a runtime error; returns exit status 1. */
+int
+cmd_fail(char *msg)
+{
+	log_error("%s", msg);
+	free(msg);
+	return 1;
+}
+
+/* Write TEXT to PATH atomically: a temporary file beside it, renamed. */
+static int
+cmd_write_atomic(const char *path, const char *text, char **errp)
+{
+	char *tmp, *dir, *copy;
+	size_t len = strlen(text);
+	int fd;
+
+	copy = strdup(path);
+	dir = dirname(copy);
+	tmp = log_fmt("%s/.%s.XXXXXX", dir, "sockt-port");
+	free(copy);
+	fd = mkstemp(tmp);
+	if (fd == -1)
+		goto fail;
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		unlink(tmp);
+		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		unlink(tmp);
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	*errp = log_fmt("--port-file %s: %s", path, strerror(errno));
+	free(tmp);
+	return -1;
+}
+
+/*
+ * The readiness report once LS listen: "sockt: listening on ADDR:PORT"
+ * under -v for each socket, and the port (a Unix socket's path) written
+ * to --port-file.
+ */
+int
+cmd_report_listening(const struct sockt_opts *o,
+    const struct sock_listeners *ls, const char *unix_path, char **errp)
+{
+	struct sockaddr_storage ss;
+	char where[ADDR_STRLEN], *text;
+	socklen_t len;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ls->nfds; i++) {
+		len = sizeof ss;
+		if (getsockname(ls->fds[i], (struct sockaddr *)&ss, &len) == 0)
+			log_info(1, "listening on %s", unix_path ? unix_path :
+			    addr_format((struct sockaddr *)&ss, len, where,
+			    sizeof where));
+	}
+	if (o->port_file == NULL)
+		return 0;
+	if (unix_path != NULL)
+		text = log_fmt("%s\n", unix_path);
+	else
+		text = log_fmt("%d\n", sock_listeners_port(ls));
+	r = cmd_write_atomic(o->port_file, text, errp);
+	free(text);
+	return r;
+}
+
+/* After cleanup: die by the signal that stopped us, as a filter would. */
+void
+cmd_die_by_signal(int sig)
+{
+	if (sig == 0)
+		return;
+	fflush(stdout);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}

@@ -1,0 +1,20 @@
+/*
+ * cmd.h - the subcommand table: one const struct cmd_entry per cmd-*.c.
+ */
+#ifndef SOCKT_CMD_H
+#define SOCKT_CMD_H
+
+#include "options.h"
+
+struct cmd_entry {
+	const char	*name;
+	const char	*summary;	/* one line for "sockt --help" */
+	const char	*usage;		/* after "sockt NAME " */
+	const enum opt_id *options;	/* accepted, OPT_END terminated */
+	int		(*exec)(struct sockt_opts *);	/* exit status */
+};
+
+extern const struct cmd_entry cmd_connect_entry;
+extern const struct cmd_entry cmd_listen_entry;
+
+#endif

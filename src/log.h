@@ -1,0 +1,38 @@
+/*
+ * log.h - messages on stderr and the traffic taps (hex dump, raw copy).
+ *
+ * Every message is one line starting with "sockt: ".  Verbosity is owned by
+ * main and passed in once with log_set_verbosity(); nothing else is global.
+ */
+#ifndef SOCKT_LOG_H
+#define SOCKT_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+void	 log_set_verbosity(int);
+int	 log_verbosity(void);
+void	 log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+char	*log_fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A tap sees every chunk a session moves: -x writes a direction-marked hex
+ * dump, -o a raw copy of what was received.  Direction is LOG_SENT for
+ * local -> peer and LOG_RECEIVED for peer -> local.
+ */
+enum log_dir { LOG_SENT, LOG_RECEIVED };
+
+struct log_tap {
+	FILE		*hexdump;	/* -x FILE, or NULL */
+	int		 copy_fd;	/* -o FILE, or -1 */
+	uint64_t	 offset[2];	/* per direction */
+	int		 error;		/* first errno writing the copy */
+};
+
+void	 log_tap_init(struct log_tap *);
+void	 log_tap_data(struct log_tap *, enum log_dir, const void *, size_t);
+void	 log_hexdump(FILE *, char, uint64_t, const void *, size_t);
+
+#endif

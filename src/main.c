@@ -1,0 +1,141 @@
+/*
+ * main.c - the subcommand table, global options, dispatch, and the final
+ * check that stdout really received everything.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "options.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+/* Sorted by name: lookups are a binary search, names match exactly. */
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_connect_entry,
+	&cmd_listen_entry,
+};
+
+#define CMD_TABLE_LEN	(sizeof cmd_table / sizeof cmd_table[0])
+
+static int
+cmd_compare(const void *key, const void *elem)
+{
+	const struct cmd_entry *const *e = elem;
+
+	return strcmp(key, (*e)->name);
+}
+
+static const struct cmd_entry *
+cmd_find(const char *name)
+{
+	const struct cmd_entry *const *e;
+
+	e = bsearch(name, cmd_table, CMD_TABLE_LEN, sizeof cmd_table[0],
+	    cmd_compare);
+	return e ? *e : NULL;
+}
+
+static void
+usage_global(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: sockt [-h | --help] [-V | --version]\n"
+	    "       sockt help [COMMAND]\n"
+	    "       sockt COMMAND [OPTIONS] ARGS...\n\ncommands:\n");
+	for (i = 0; i < CMD_TABLE_LEN; i++)
+		fprintf(f, "  %-12s %s\n", cmd_table[i]->name,
+		    cmd_table[i]->summary);
+	fprintf(f, "\n'sockt COMMAND --help' or 'sockt help COMMAND' shows a "
+	    "command's options.\n");
+}
+
+/* Flush and close stdout; a failure there means data was lost. */
+static int
+stdout_close(void)
+{
+	if (fflush(stdout) == EOF || (close(STDOUT_FILENO) == -1 &&
+	    errno != EBADF)) {
+		log_error("stdout: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int
+run_help(int argc, char **argv)
+{
+	const struct cmd_entry *cmd;
+
+	if (argc < 2) {
+		usage_global(stdout);
+		return stdout_close();
+	}
+	if ((cmd = cmd_find(argv[1])) == NULL) {
+		log_error("unknown command '%s' (see 'sockt --help')", argv[1]);
+		return 2;
+	}
+	opts_print_help(cmd, stdout);
+	return stdout_close();
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd_entry *cmd;
+	struct sockt_opts opts;
+	char *err = NULL;
+	int r, status;
+
+	if (argc < 2) {
+		usage_global(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+		return run_help(1, argv);
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("sockt %s\n", PACKAGE_VERSION);
+		return stdout_close();
+	}
+	if (strcmp(argv[1], "help") == 0)
+		return run_help(argc - 1, argv + 1);
+	if ((cmd = cmd_find(argv[1])) == NULL) {
+		if (argv[1][0] == '-')
+			log_error("unknown option %s (see 'sockt --help')",
+			    argv[1]);
+		else
+			log_error("unknown command '%s' (see 'sockt --help')",
+			    argv[1]);
+		return 2;
+	}
+	opts_init(&opts, cmd);
+	r = opts_parse(&opts, argc - 1, argv + 1, &err);
+	if (r == 0)
+		r = opts_validate(&opts, &err);
+	if (r == 1) {
+		opts_free(&opts);
+		opts_print_help(cmd, stdout);
+		return stdout_close();
+	}
+	if (r == -1) {
+		log_error("%s (see 'sockt %s --help')", err, cmd->name);
+		free(err);
+		opts_free(&opts);
+		return 2;
+	}
+	log_set_verbosity(opts.verbose);
+	status = cmd->exec(&opts);
+	opts_free(&opts);
+	if (stdout_close() != 0 && status == 0)
+		status = 1;
+	return status;
+}

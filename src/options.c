@@ -1,0 +1,564 @@
+/*
+ * options.c - the option table, generic parsing into struct sockt_opts,
+ * bounds checks, the one place where conflicting options are rejected, and
+ * per-subcommand --help.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "options.h"
+
+struct opt_def {
+	enum opt_id	 id;
+	int		 letter;	/* short form, or 0 */
+	const char	*name;		/* long form, or NULL */
+	const char	*arg;		/* argument name, or NULL */
+	const char	*help;
+};
+
+static const struct opt_def opt_table[] = {
+	{ OPT_IPV4, '4', NULL, NULL, "IPv4 only" },
+	{ OPT_IPV6, '6', NULL, NULL, "IPv6 only" },
+	{ OPT_UNIX, 'U', NULL, NULL, "the endpoint is a Unix socket PATH "
+	    "(@NAME: abstract)" },
+	{ OPT_NUMERIC, 'n', NULL, NULL, "numeric addresses only, no DNS" },
+	{ OPT_VERBOSE, 'v', NULL, NULL, "report progress on stderr "
+	    "(repeatable)" },
+	{ OPT_SOURCE, 's', NULL, "ADDR", "source address" },
+	{ OPT_PORT, 'p', NULL, "PORT", "source port (connect) or the port to "
+	    "listen on" },
+	{ OPT_TIMEOUT, 'w', NULL, "SECS", "connect / accept timeout" },
+	{ OPT_IDLE, 'i', NULL, "SECS", "end a session idle that long "
+	    "(status 1)" },
+	{ OPT_QUIT, 'q', NULL, "SECS", "after stdin EOF, quit SECS later "
+	    "even if the peer has not closed" },
+	{ OPT_KEEP, 'k', NULL, NULL, "keep listening: serve many clients "
+	    "at once" },
+	{ OPT_NOSTDIN, 'd', NULL, NULL, "do not read stdin" },
+	{ OPT_SEND_ONLY, 0, "send-only", NULL, "only send stdin; discard "
+	    "what arrives" },
+	{ OPT_RECV_ONLY, 0, "recv-only", NULL, "only receive; do not read "
+	    "stdin, half-close at once" },
+	{ OPT_NO_SHUTDOWN, 0, "no-shutdown", NULL, "do not half-close the "
+	    "socket at stdin EOF" },
+	{ OPT_MAX_CONNS, 0, "max-conns", "N", "at most N clients at once; "
+	    "more are closed at once" },
+	{ OPT_ALLOW, 0, "allow", "CIDR", "admit only these clients "
+	    "(repeatable)" },
+	{ OPT_DENY, 0, "deny", "CIDR", "refuse these clients (repeatable, "
+	    "wins over --allow)" },
+	{ OPT_PORT_FILE, 0, "port-file", "FILE", "write the bound port to "
+	    "FILE once listening" },
+	{ OPT_HEXDUMP, 'x', "hexdump", "FILE", "hex dump of the traffic to "
+	    "FILE" },
+	{ OPT_OUTPUT, 'o', "output", "FILE", "also write received data to "
+	    "FILE" },
+	{ OPT_PROGRESS, 'P', "progress", NULL, "progress line on stderr" },
+	{ OPT_HELP, 'h', "help", NULL, "this help" },
+	{ OPT_BROKER, 0, "broker", NULL, "relay each client's data to all "
+	    "others (implies -k)" },
+	{ OPT_SCAN, 'z', NULL, NULL, "scan: report open ports, send "
+	    "nothing" },
+	{ OPT_WAIT, 0, "wait", "SECS", "retry until the endpoint accepts "
+	    "or SECS pass" },
+	{ OPT_PARALLEL, 0, "parallel", "N", "probes at once with -z "
+	    "(default 64)" },
+	{ OPT_RAW_TTY, 0, "raw-tty", NULL, "put the terminal in raw mode "
+	    "for the session" },
+	{ OPT_BROADCAST, 0, "broadcast", NULL, "allow sending to a broadcast "
+	    "address" },
+	{ OPT_TTL, 0, "ttl", "N", "time to live / hop limit (1-255)" },
+	{ OPT_WHOLE, 0, "whole", NULL, "all of stdin is one datagram" },
+	{ OPT_SIZE, 0, "size", "N", "datagrams of N bytes instead of lines" },
+	{ OPT_JOIN, 0, "join", "GROUP", "join multicast GROUP" },
+	{ OPT_IFACE, 0, "iface", "IF", "interface for multicast" },
+	{ OPT_COUNT, 0, "count", "N", "exit after N datagrams / requests" },
+	{ OPT_PEER, 0, "peer", NULL, "prefix each datagram with its sender" },
+	{ OPT_ECHO, 0, "echo", NULL, "send each datagram back to its "
+	    "sender" },
+	{ OPT_RCVBUF, 0, "rcvbuf", "BYTES", "socket receive buffer size" },
+	{ OPT_RAW, 0, "raw", NULL, "no HTTP: nc-compatible raw bytes" },
+	{ OPT_FORCE, 0, "force", NULL, "overwrite an existing file" },
+	{ OPT_NO_RESUME, 0, "no-resume", NULL, "start over instead of "
+	    "resuming NAME.part" },
+	{ OPT_SHA256, 0, "sha256", "HEX", "the expected SHA-256 of the "
+	    "file" },
+	{ OPT_CONNECT, 0, "connect", NULL, "connect to HOST PORT instead of "
+	    "listening" },
+	{ OPT_PTY, 0, "pty", NULL, "give the program a pseudo-terminal" },
+	{ OPT_STDERR, 0, "stderr", NULL, "send the program's stderr to the "
+	    "peer too" },
+	{ OPT_SH, 0, "sh", "COMMAND", "run COMMAND with /bin/sh -c" },
+};
+
+#define OPT_TABLE_LEN	(sizeof opt_table / sizeof opt_table[0])
+
+static const struct opt_def *
+opt_lookup(enum opt_id id)
+{
+	size_t i;
+
+	for (i = 0; i < OPT_TABLE_LEN; i++)
+		if (opt_table[i].id == id)
+			return &opt_table[i];
+	return NULL;
+}
+
+static bool
+cmd_accepts(const struct cmd_entry *cmd, enum opt_id id)
+{
+	const enum opt_id *o;
+
+	if (id == OPT_HELP)
+		return true;
+	for (o = cmd->options; *o != OPT_END; o++)
+		if (*o == id)
+			return true;
+	return false;
+}
+
+void
+opts_init(struct sockt_opts *o, const struct cmd_entry *cmd)
+{
+	memset(o, 0, sizeof *o);
+	o->cmd = cmd;
+	o->family = AF_UNSPEC;
+	o->timeout_ms = -1;
+	o->quit_ms = -1;
+	o->max_conns = -1;
+	o->wait_ms = -1;
+	o->parallel = 64;
+	o->ttl = -1;
+}
+
+/*
+ * Seconds as "N" or "N.FFF" (up to milliseconds), 0 to 1000000.  Sets
+ * *ms; -1 with *errp on anything else.
+ */
+int
+opts_parse_secs(const char *s, int *ms, char **errp)
+{
+	char whole[16], frac[4] = "000";
+	const char *dot = strchr(s, '.'), *errstr;
+	long long secs;
+	size_t n, i;
+
+	n = dot ? (size_t)(dot - s) : strlen(s);
+	if (n == 0 || n >= sizeof whole)
+		goto bad;
+	memcpy(whole, s, n);
+	whole[n] = '\0';
+	if (!isdigit((unsigned char)whole[0]))
+		goto bad;
+	secs = strtonum(whole, 0, 1000000, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	if (dot != NULL) {
+		for (i = 1; dot[i] != '\0'; i++) {
+			if (!isdigit((unsigned char)dot[i]) || i > 3)
+				goto bad;
+			frac[i - 1] = dot[i];
+		}
+		if (i == 1)
+			goto bad;
+	}
+	*ms = (int)(secs * 1000 + strtonum(frac, 0, 999, &errstr));
+	return 0;
+bad:
+	*errp = log_fmt("bad number of seconds '%s' (0-1000000, up to 3 "
+	    "decimals)", s);
+	return -1;
+}
+
+static int
+opts_number(const char *name, const char *s, long long lo, long long hi,
+    long long *out, char **errp)
+{
+	const char *errstr;
+
+	*out = strtonum(s, lo, hi, &errstr);
+	if (errstr != NULL) {
+		*errp = log_fmt("bad %s '%s': %s (%lld-%lld)", name, s, errstr,
+		    lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+opts_push(char ***list, size_t *n, const char *s)
+{
+	char **grown = reallocarray(*list, *n + 1, sizeof **list);
+
+	if (grown == NULL)
+		return -1;
+	grown[(*n)++] = strdup(s);
+	*list = grown;
+	return 0;
+}
+
+/* Store one parsed option; -1 with *errp for a bad value. */
+static int
+opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
+{
+	long long n;
+	int ms;
+
+	switch (id) {
+	case OPT_IPV4:
+		o->family = AF_INET;
+		break;
+	case OPT_IPV6:
+		o->family = AF_INET6;
+		break;
+	case OPT_UNIX:
+		o->unix_socket = true;
+		break;
+	case OPT_NUMERIC:
+		o->numeric = true;
+		break;
+	case OPT_VERBOSE:
+		o->verbose++;
+		break;
+	case OPT_SOURCE:
+		free(o->source);
+		o->source = strdup(arg);
+		break;
+	case OPT_PORT:
+		free(o->port);
+		o->port = strdup(arg);
+		break;
+	case OPT_TIMEOUT:
+	case OPT_IDLE:
+	case OPT_QUIT:
+	case OPT_WAIT:
+		if (opts_parse_secs(arg, &ms, errp) == -1)
+			return -1;
+		if (id == OPT_TIMEOUT)
+			o->timeout_ms = ms;
+		else if (id == OPT_IDLE)
+			o->idle_ms = ms;
+		else if (id == OPT_QUIT)
+			o->quit_ms = ms;
+		else
+			o->wait_ms = ms;
+		break;
+	case OPT_KEEP:
+		o->keep = true;
+		break;
+	case OPT_NOSTDIN:
+		o->no_stdin = true;
+		break;
+	case OPT_SEND_ONLY:
+		o->send_only = true;
+		break;
+	case OPT_RECV_ONLY:
+		o->recv_only = true;
+		break;
+	case OPT_NO_SHUTDOWN:
+		o->no_shutdown = true;
+		break;
+	case OPT_MAX_CONNS:
+		if (opts_number("--max-conns", arg, 0, 1000000, &o->max_conns,
+		    errp) == -1)
+			return -1;
+		break;
+	case OPT_ALLOW:
+		return opts_push(&o->allow, &o->nallow, arg);
+	case OPT_DENY:
+		return opts_push(&o->deny, &o->ndeny, arg);
+	case OPT_PORT_FILE:
+		free(o->port_file);
+		o->port_file = strdup(arg);
+		break;
+	case OPT_HEXDUMP:
+		free(o->hexdump);
+		o->hexdump = strdup(arg);
+		break;
+	case OPT_OUTPUT:
+		free(o->output);
+		o->output = strdup(arg);
+		break;
+	case OPT_PROGRESS:
+		o->progress = true;
+		break;
+	case OPT_BROKER:
+		o->broker = o->keep = true;
+		break;
+	case OPT_SCAN:
+		o->scan = true;
+		break;
+	case OPT_PARALLEL:
+		return opts_number("--parallel", arg, 1, 10000, &o->parallel,
+		    errp);
+	case OPT_RAW_TTY:
+		o->raw_tty = true;
+		break;
+	case OPT_BROADCAST:
+		o->broadcast = true;
+		break;
+	case OPT_TTL:
+		if (opts_number("--ttl", arg, 1, 255, &n, errp) == -1)
+			return -1;
+		o->ttl = (int)n;
+		break;
+	case OPT_WHOLE:
+		o->whole = true;
+		break;
+	case OPT_SIZE:
+		return opts_number("--size", arg, 1, 65527, &o->size, errp);
+	case OPT_JOIN:
+		free(o->join);
+		o->join = strdup(arg);
+		break;
+	case OPT_IFACE:
+		free(o->iface);
+		o->iface = strdup(arg);
+		break;
+	case OPT_COUNT:
+		return opts_number("--count", arg, 1, 1000000000, &o->count,
+		    errp);
+	case OPT_PEER:
+		o->peer = true;
+		break;
+	case OPT_ECHO:
+		o->echo = true;
+		break;
+	case OPT_RCVBUF:
+		return opts_number("--rcvbuf", arg, 1024, 1 << 30, &o->rcvbuf,
+		    errp);
+	case OPT_RAW:
+		o->raw = true;
+		break;
+	case OPT_FORCE:
+		o->force = true;
+		break;
+	case OPT_NO_RESUME:
+		o->no_resume = true;
+		break;
+	case OPT_SHA256:
+		free(o->sha256);
+		o->sha256 = strdup(arg);
+		break;
+	case OPT_CONNECT:
+		o->connect = true;
+		break;
+	case OPT_PTY:
+		o->pty = true;
+		break;
+	case OPT_STDERR:
+		o->child_stderr = true;
+		break;
+	case OPT_SH:
+		free(o->sh);
+		o->sh = strdup(arg);
+		break;
+	case OPT_HELP:
+	case OPT_END:
+	case OPT__MAX:
+		break;
+	}
+	return 0;
+}
+
+/* "-x" or "--hexdump" as the user would have typed it. */
+static const char *
+opt_spelling(const struct opt_def *d, char *buf, size_t size)
+{
+	if (d->letter != 0 && d->name != NULL)
+		snprintf(buf, size, "-%c/--%s", d->letter, d->name);
+	else if (d->letter != 0)
+		snprintf(buf, size, "-%c", d->letter);
+	else
+		snprintf(buf, size, "--%s", d->name);
+	return buf;
+}
+
+/*
+ * Parse ARGV (ARGV[0] is the subcommand name) into O.  Positional
+ * arguments land in o->argc/o->argv.  Returns 0, 1 when --help was asked
+ * for, or -1 with *errp on a usage error.
+ */
+int
+opts_parse(struct sockt_opts *o, int argc, char **argv, char **errp)
+{
+	struct option longopts[OPT_TABLE_LEN + 1];
+	char shortopts[OPT_TABLE_LEN * 2 + 3], *sp = shortopts;
+	const struct opt_def *d;
+	size_t i, nlong = 0;
+	int c, idx, prev;
+
+	*sp++ = ':';	/* report a missing argument as ':' */
+	for (i = 0; i < OPT_TABLE_LEN; i++) {
+		d = &opt_table[i];
+		if (!cmd_accepts(o->cmd, d->id))
+			continue;
+		if (d->letter != 0) {
+			*sp++ = (char)d->letter;
+			if (d->arg != NULL)
+				*sp++ = ':';
+		}
+		if (d->name != NULL) {
+			longopts[nlong].name = d->name;
+			longopts[nlong].has_arg = d->arg ? required_argument :
+			    no_argument;
+			longopts[nlong].flag = NULL;
+			longopts[nlong].val = 256 + (int)i;
+			nlong++;
+		}
+	}
+	*sp = '\0';
+	memset(&longopts[nlong], 0, sizeof longopts[nlong]);
+
+	opterr = 0;
+	optind = 0;
+	for (;;) {
+		prev = optind ? optind : 1;
+		idx = -1;
+		c = getopt_long(argc, argv, shortopts, longopts, &idx);
+		if (c == -1)
+			break;
+		if (c == '?' || c == ':') {
+			const char *word = prev < argc ? argv[prev] : "";
+			if (optopt != 0 && strncmp(word, "--", 2) != 0)
+				*errp = log_fmt(c == ':' ? "option -%c needs "
+				    "an argument" : "unknown option -%c",
+				    optopt);
+			else
+				*errp = log_fmt(c == ':' ? "option %s needs "
+				    "an argument" : "unknown option %s", word);
+			return -1;
+		}
+		d = NULL;
+		if (c >= 256)
+			d = &opt_table[c - 256];
+		else
+			for (i = 0; i < OPT_TABLE_LEN; i++)
+				if (opt_table[i].letter == c &&
+				    cmd_accepts(o->cmd, opt_table[i].id))
+					d = &opt_table[i];
+		if (d == NULL) {
+			*errp = log_fmt("unknown option -%c", c);
+			return -1;
+		}
+		if (d->id == OPT_HELP)
+			return 1;
+		o->given[d->id] = true;
+		if (opts_set(o, d->id, optarg, errp) == -1)
+			return -1;
+	}
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+	return 0;
+}
+
+/* The pairs of options that make no sense together. */
+static const enum opt_id opt_conflicts[][2] = {
+	{ OPT_IPV4, OPT_IPV6 },
+	{ OPT_UNIX, OPT_IPV4 },
+	{ OPT_UNIX, OPT_IPV6 },
+	{ OPT_UNIX, OPT_SOURCE },
+	{ OPT_SEND_ONLY, OPT_RECV_ONLY },
+	{ OPT_SEND_ONLY, OPT_NOSTDIN },
+	{ OPT_RECV_ONLY, OPT_NO_SHUTDOWN },
+	{ OPT_RECV_ONLY, OPT_QUIT },
+	{ OPT_NOSTDIN, OPT_QUIT },
+	{ OPT_NOSTDIN, OPT_NO_SHUTDOWN },
+	{ OPT_SCAN, OPT_SEND_ONLY },
+	{ OPT_SCAN, OPT_RECV_ONLY },
+	{ OPT_SCAN, OPT_HEXDUMP },
+	{ OPT_SCAN, OPT_OUTPUT },
+	{ OPT_UNIX, OPT_PORT },
+	{ OPT_WHOLE, OPT_SIZE },
+};
+
+/*
+ * Check combinations and build what needs all options first (the access
+ * list, resolved once now).  Returns -1 with *errp on a usage error.
+ */
+int
+opts_validate(struct sockt_opts *o, char **errp)
+{
+	char a[32], b[32];
+	size_t i;
+	int flags = o->numeric ? AI_NUMERICHOST : 0;
+
+	for (i = 0; i < sizeof opt_conflicts / sizeof opt_conflicts[0]; i++) {
+		if (o->given[opt_conflicts[i][0]] &&
+		    o->given[opt_conflicts[i][1]]) {
+			*errp = log_fmt("cannot use %s with %s",
+			    opt_spelling(opt_lookup(opt_conflicts[i][0]), a,
+			    sizeof a),
+			    opt_spelling(opt_lookup(opt_conflicts[i][1]), b,
+			    sizeof b));
+			return -1;
+		}
+	}
+	for (i = 0; i < o->nallow; i++)
+		if (addr_acl_add(&o->acl, false, o->allow[i], flags, errp) == -1)
+			return -1;
+	for (i = 0; i < o->ndeny; i++)
+		if (addr_acl_add(&o->acl, true, o->deny[i], flags, errp) == -1)
+			return -1;
+	return 0;
+}
+
+void
+opts_free(struct sockt_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nallow; i++)
+		free(o->allow[i]);
+	for (i = 0; i < o->ndeny; i++)
+		free(o->deny[i]);
+	free(o->allow);
+	free(o->deny);
+	addr_acl_free(&o->acl);
+	free(o->source);
+	free(o->port);
+	free(o->port_file);
+	free(o->hexdump);
+	free(o->output);
+	free(o->join);
+	free(o->iface);
+	free(o->sha256);
+	free(o->sh);
+}
+
+/* "usage: sockt NAME USAGE" and one line per accepted option. */
+void
+opts_print_help(const struct cmd_entry *cmd, FILE *f)
+{
+	const struct opt_def *d;
+	char left[64];
+	const enum opt_id *id;
+
+	fprintf(f, "usage: sockt %s %s\n\n%s\n\noptions:\n", cmd->name,
+	    cmd->usage, cmd->summary);
+	for (id = cmd->options; *id != OPT_END; id++) {
+		d = opt_lookup(*id);
+		if (d == NULL)
+			continue;
+		if (d->letter && d->name)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", d->letter,
+			    d->name, d->arg ? " " : "", d->arg ? d->arg : "");
+		else if (d->letter)
+			snprintf(left, sizeof left, "-%c%s%s", d->letter,
+			    d->arg ? " " : "", d->arg ? d->arg : "");
+		else
+			snprintf(left, sizeof left, "    --%s%s%s", d->name,
+			    d->arg ? " " : "", d->arg ? d->arg : "");
+		fprintf(f, "  %-24s %s\n", left, d->help);
+	}
+	fprintf(f, "  %-24s %s\n", "-h, --help", "this help");
+}

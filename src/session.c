@@ -1,0 +1,300 @@
+/*
+ * session.c - stdio <-> socket sessions for listen and connect (design
+ * section 3), built from pump sources and sinks.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libutil.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "options.h"
+#include "pump.h"
+#include "session.h"
+
+struct session_state {
+	struct session_ctx	*ctx;
+	struct pump_session	*ps;
+	struct pump_source	*sock_in;	/* peer -> us */
+	struct pump_source	*stdin_src;
+	struct pump_timer	 quit;		/* -q after stdin EOF */
+	pump_done_fn		*done;
+	void			*arg;
+};
+
+static void
+session_progress_print(struct session_ctx *ctx, bool last)
+{
+	uint64_t in = 0, out = 0, ms;
+	char rx[16], tx[16], rate[16];
+
+	if (ctx->counted_in != NULL)
+		in = pump_source_bytes(ctx->counted_in);
+	if (ctx->counted_out != NULL)
+		out = pump_source_bytes(ctx->counted_out);
+	ms = pump_now() - ctx->started;
+	humanize_number(rx, sizeof rx, (int64_t)in, "B", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE | HN_B);
+	humanize_number(tx, sizeof tx, (int64_t)out, "B", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE | HN_B);
+	humanize_number(rate, sizeof rate, (int64_t)((in + out) * 1000 /
+	    (ms ? ms : 1)), "B/s", HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
+	dprintf(STDERR_FILENO, "%ssockt: %s received, %s sent, %s%s",
+	    isatty(STDERR_FILENO) ? "\r" : "", rx, tx, rate,
+	    last ? "\n" : "\033[K");
+}
+
+static void
+session_progress_tick(struct pump *p, void *arg)
+{
+	struct session_ctx *ctx = arg;
+
+	session_progress_print(ctx, false);
+	pump_timer_arm(p, &ctx->progress, pump_now() + 1000);
+}
+
+/* The final -P line, once the data has stopped moving. */
+void
+session_progress_end(struct session_ctx *ctx)
+{
+	if (!ctx->opts->progress || ctx->started == 0)
+		return;
+	pump_timer_disarm(ctx->pump, &ctx->progress);
+	session_progress_print(ctx, true);
+	ctx->started = 0;
+}
+
+static int
+session_open_file(const char *path, int flags, char **errp)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0666);
+
+	if (fd == -1)
+		*errp = log_fmt("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/*
+ * Prepare stdio and the taps for sessions.  stdin is not read with -d,
+ * --recv-only, or when it is a terminal that belongs to another process
+ * group (a background job must never be stopped by SIGTTIN).
+ */
+int
+session_ctx_open(struct session_ctx *ctx, struct pump *p,
+    const struct sockt_opts *o, char **errp)
+{
+	pid_t fg;
+	int fd;
+
+	memset(ctx, 0, sizeof *ctx);
+	ctx->opts = o;
+	ctx->pump = p;
+	ctx->in_fd = ctx->out_fd = -1;
+	log_tap_init(&ctx->tap);
+	if (o->hexdump != NULL) {
+		fd = session_open_file(o->hexdump, O_WRONLY | O_CREAT | O_TRUNC,
+		    errp);
+		if (fd == -1 || (ctx->tap.hexdump = fdopen(fd, "w")) == NULL)
+			goto fail;
+		ctx->tapping = true;
+	}
+	if (o->output != NULL) {
+		ctx->tap.copy_fd = session_open_file(o->output, O_WRONLY |
+		    O_CREAT | O_TRUNC, errp);
+		if (ctx->tap.copy_fd == -1)
+			goto fail;
+		ctx->tapping = true;
+	}
+	if (!o->no_stdin && !o->recv_only) {
+		if (fcntl(STDIN_FILENO, F_GETFD) == -1) {
+			/* stdin closed (<&-): it is simply empty */
+			ctx->in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			ctx->in_kind = PUMP_KIND_OTHER;
+		} else if (isatty(STDIN_FILENO) &&
+		    (fg = tcgetpgrp(STDIN_FILENO)) != -1 && fg != getpgrp()) {
+			log_info(1, "stdin is a terminal in use by another "
+			    "job: not reading it");
+		} else {
+			ctx->in_fd = pump_stdio_open(STDIN_FILENO, 0,
+			    &ctx->in_kind);
+			ctx->in_tty = ctx->in_kind == PUMP_KIND_TTY;
+		}
+	}
+	if (!o->send_only && fcntl(STDOUT_FILENO, F_GETFD) != -1)
+		ctx->out_fd = pump_stdio_open(STDOUT_FILENO, 1, &ctx->out_kind);
+	pump_timer_init(&ctx->progress, session_progress_tick, ctx);
+	return 0;
+fail:
+	session_ctx_close(ctx);
+	return -1;
+}
+
+void
+session_ctx_close(struct session_ctx *ctx)
+{
+	session_progress_end(ctx);
+	if (ctx->in_fd > STDERR_FILENO)
+		close(ctx->in_fd);
+	ctx->in_fd = -1;
+	if (ctx->tap.hexdump != NULL)
+		fclose(ctx->tap.hexdump);
+	ctx->tap.hexdump = NULL;
+	if (ctx->tap.copy_fd != -1)
+		close(ctx->tap.copy_fd);
+	ctx->tap.copy_fd = -1;
+}
+
+/* pump_tap_fn for data received from the peer (-x and -o). */
+int
+session_tap(void *arg, const void *data, size_t len, char **errp)
+{
+	struct session_ctx *ctx = arg;
+
+	log_tap_data(&ctx->tap, LOG_RECEIVED, data, len);
+	if (ctx->tap.error != 0) {
+		errno = ctx->tap.error;
+		*errp = log_fmt("write to %s: %s", ctx->opts->output,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* pump_tap_fn for data sent to the peer (-x only). */
+int
+session_tap_sent(void *arg, const void *data, size_t len, char **errp)
+{
+	struct session_ctx *ctx = arg;
+
+	(void)errp;
+	log_tap_data(&ctx->tap, LOG_SENT, data, len);
+	return 0;
+}
+
+/* -q expired: stop reading the peer; what it sent still reaches stdout. */
+static void
+session_quit_fire(struct pump *p, void *arg)
+{
+	struct session_state *st = arg;
+
+	(void)p;
+	log_info(2, "-q: quitting without waiting for the peer");
+	pump_source_close(st->sock_in);
+}
+
+/* All of stdin reached the peer (and the socket is half-closed). */
+static void
+session_sent_all(void *arg)
+{
+	struct session_state *st = arg;
+	const struct sockt_opts *o = st->ctx->opts;
+
+	if (o->quit_ms >= 0)
+		pump_timer_arm(st->ctx->pump, &st->quit, pump_now() +
+		    (uint64_t)o->quit_ms);
+}
+
+/* The peer closed: at a terminal, the session ends with it. */
+static void
+session_peer_eof(void *arg)
+{
+	struct session_state *st = arg;
+
+	log_info(2, "the peer closed its side");
+	if (st->stdin_src != NULL && st->ctx->in_tty)
+		pump_source_close(st->stdin_src);
+}
+
+static void
+session_done(struct pump_session *ps, int status, const char *msg,
+    void *arg)
+{
+	struct session_state *st = arg;
+
+	pump_timer_disarm(st->ctx->pump, &st->quit);
+	if (st->ctx->counted_in == st->sock_in) {
+		session_progress_end(st->ctx);
+		st->ctx->counted_in = st->ctx->counted_out = NULL;
+	}
+	if (st->done != NULL)
+		st->done(ps, status, msg, st->arg);
+	free(st);
+}
+
+/*
+ * Pump the connected socket FD (named PEER in messages) to and from stdio.
+ * The session owns FD.  DONE runs once with the final status.
+ */
+struct pump_session *
+session_start(struct session_ctx *ctx, int fd, const char *peer,
+    pump_done_fn *done, void *arg)
+{
+	const struct sockt_opts *o = ctx->opts;
+	struct session_state *st;
+	struct pump_sink *sock_out = NULL, *out;
+	unsigned flags;
+
+	st = calloc(1, sizeof *st);
+	if (st == NULL)
+		return NULL;
+	st->ctx = ctx;
+	st->done = done;
+	st->arg = arg;
+	pump_timer_init(&st->quit, session_quit_fire, st);
+	st->ps = pump_session_new(ctx->pump, session_done, st);
+	pump_session_own_fd(st->ps, fd);
+
+	st->sock_in = pump_source_new(st->ps, fd, PUMP_KIND_SOCKET, peer,
+	    o->send_only ? PUMP_SOURCE_DISCARD : 0);
+	pump_source_on_eof(st->sock_in, session_peer_eof, st);
+	if (ctx->tapping)
+		pump_source_tap(st->sock_in, session_tap, ctx);
+
+	if (ctx->in_fd != -1 || o->recv_only) {
+		flags = o->no_shutdown ? 0 : PUMP_SINK_SHUTDOWN;
+		sock_out = pump_sink_new(st->ps, fd, PUMP_KIND_SOCKET, peer,
+		    flags);
+		pump_sink_on_done(sock_out, session_sent_all, st);
+	}
+	if (ctx->in_fd != -1) {
+		st->stdin_src = pump_source_new(st->ps, ctx->in_fd,
+		    ctx->in_kind, "stdin", 0);
+		if (ctx->tap.hexdump != NULL)
+			pump_source_tap(st->stdin_src, session_tap_sent, ctx);
+		pump_link(st->stdin_src, sock_out);
+		/* stdin is read by one session only, which closes it */
+		if (ctx->in_fd > STDERR_FILENO)
+			pump_session_own_fd(st->ps, ctx->in_fd);
+		ctx->in_fd = -1;
+	} else if (sock_out != NULL)
+		pump_sink_end(sock_out);
+
+	if (ctx->out_fd != -1) {
+		out = pump_sink_new(st->ps, ctx->out_fd, ctx->out_kind, "stdout",
+		    PUMP_SINK_CLOSE | PUMP_SINK_STDOUT);
+		pump_sink_close_also(out, STDOUT_FILENO);
+		pump_link(st->sock_in, out);
+		ctx->out_fd = -1;
+	}
+	if (o->idle_ms > 0)
+		pump_session_set_idle(st->ps, o->idle_ms);
+	if (o->progress) {
+		ctx->counted_in = st->sock_in;
+		ctx->counted_out = st->stdin_src;
+		ctx->started = pump_now();
+		if (isatty(STDERR_FILENO))
+			pump_timer_arm(ctx->pump, &ctx->progress,
+			    ctx->started + 1000);
+	}
+	if (st->stdin_src != NULL)
+		pump_source_start(st->stdin_src);
+	pump_source_start(st->sock_in);
+	return st->ps;
+}

@@ -1,0 +1,374 @@
+/*
+ * sock.c - socket setup: listeners on every resolved address (one shared
+ * port, also for port 0), accept, connect with a deadline, Unix sockets,
+ * and the socket option helpers.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "log.h"
+#include "sock.h"
+
+int
+sock_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1)
+		return -1;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+sock_set_reuseaddr(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+}
+
+int
+sock_set_v6only(int fd, int on)
+{
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+}
+
+int
+sock_set_nodelay(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+/* Make close() send a reset: used by tests of peers that vanish. */
+int
+sock_set_linger0(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+static void
+sock_set_port(struct sockaddr *sa, int port)
+{
+	if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+	else if (sa->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
+}
+
+/* The port LS is bound to (they all share one), or -1. */
+int
+sock_listeners_port(const struct sock_listeners *ls)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char host[INET6_ADDRSTRLEN];
+	uint16_t port;
+
+	if (ls->nfds == 0 || getsockname(ls->fds[0], (struct sockaddr *)&ss,
+	    &len) == -1)
+		return -1;
+	if (addr_numeric((struct sockaddr *)&ss, len, host, sizeof host,
+	    &port) == -1)
+		return -1;
+	return port;
+}
+
+/*
+ * Bind (and for stream sockets listen on) every address HOST PORT resolves
+ * to.  With port 0 the first socket picks the port and the others reuse it,
+ * so "listen 0" reports one port for IPv4 and IPv6 alike.
+ */
+int
+sock_listen_inet(const char *host, const char *port, int family,
+    int socktype, int flags, struct sock_listeners *ls, char **errp)
+{
+	struct addrinfo *res, *ai;
+	char where[ADDR_STRLEN];
+	int fd, bound = -1, saved = 0;
+
+	memset(ls, 0, sizeof *ls);
+	if (addr_resolve(host, port, family, socktype, flags | AI_PASSIVE,
+	    &res, errp) == -1)
+		return -1;
+	for (ai = res; ai != NULL && ls->nfds < 8; ai = ai->ai_next) {
+		if (bound > 0)
+			sock_set_port(ai->ai_addr, bound);
+		addr_format(ai->ai_addr, ai->ai_addrlen, where, sizeof where);
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1) {
+			/* An address family this kernel lacks: skip it. */
+			if (errno == EAFNOSUPPORT && host == NULL)
+				continue;
+			saved = errno;
+			goto fail;
+		}
+		sock_set_reuseaddr(fd);
+		if (ai->ai_family == AF_INET6)
+			sock_set_v6only(fd, 1);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+		    (socktype == SOCK_STREAM && listen(fd, SOMAXCONN) == -1)) {
+			saved = errno;
+			close(fd);
+			goto fail;
+		}
+		ls->fds[ls->nfds++] = fd;
+		if (bound <= 0)
+			bound = sock_listeners_port(ls);
+	}
+	freeaddrinfo(res);
+	if (ls->nfds == 0) {
+		*errp = log_fmt("listen %s: no usable address", host ? host :
+		    "*");
+		return -1;
+	}
+	return 0;
+fail:
+	*errp = log_fmt("%s %s: %s", socktype == SOCK_STREAM ? "listen" :
+	    "bind", where, strerror(saved));
+	freeaddrinfo(res);
+	sock_listeners_close(ls);
+	return -1;
+}
+
+/*
+ * Is PATH a socket nobody listens on any more?  Then it may be replaced,
+ * as a restarted server expects; anything else at PATH is left alone.
+ */
+static int
+sock_unix_is_stale(const struct sockaddr *sa, socklen_t len, int type)
+{
+	int fd, r;
+
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return 0;
+	r = connect(fd, sa, len) == -1 && errno == ECONNREFUSED;
+	close(fd);
+	return r;
+}
+
+/* Bind (and for streams listen on) Unix socket PATH. */
+int
+sock_listen_unix(const char *path, int type, struct sock_listeners *ls,
+    char **errp)
+{
+	struct sockaddr_storage ss;
+	struct stat st;
+	socklen_t len;
+	int fd;
+
+	memset(ls, 0, sizeof *ls);
+	if (addr_unix(path, &ss, &len, errp) == -1)
+		return -1;
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
+		if (errno != EADDRINUSE || path[0] == '@' ||
+		    lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+		    !sock_unix_is_stale((struct sockaddr *)&ss, len, type))
+			goto fail;
+		errno = EADDRINUSE;
+		if (unlink(path) == -1 ||
+		    bind(fd, (struct sockaddr *)&ss, len) == -1)
+			goto fail;
+	}
+	if (type == SOCK_STREAM && listen(fd, SOMAXCONN) == -1)
+		goto fail;
+	ls->fds[ls->nfds++] = fd;
+	if (path[0] != '@')
+		ls->unix_path = strdup(path);
+	return 0;
+fail:
+	*errp = log_fmt("%s %s: %s", type == SOCK_STREAM ? "listen" : "bind",
+	    path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/* Close every listener and remove the socket file sockt created. */
+void
+sock_listeners_close(struct sock_listeners *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->nfds; i++)
+		close(ls->fds[i]);
+	ls->nfds = 0;
+	if (ls->unix_path != NULL) {
+		unlink(ls->unix_path);
+		free(ls->unix_path);
+		ls->unix_path = NULL;
+	}
+}
+
+/* accept4() a non-blocking, close-on-exec connection; -1 with errno. */
+int
+sock_accept(int lfd, struct sockaddr_storage *ss, socklen_t *len)
+{
+	*len = sizeof *ss;
+	return accept4(lfd, (struct sockaddr *)ss, len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+/*
+ * poll() FD for EVENTS for at most TIMEOUT_MS (-1: no limit), retrying on
+ * EINTR with the time left.  Returns 1 when ready, 0 on timeout, -1 on error.
+ */
+int
+sock_wait(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	struct timespec ts;
+	long long deadline = 0, now;
+	int r;
+
+	if (timeout_ms >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 +
+		    timeout_ms;
+	}
+	for (;;) {
+		r = poll(&pfd, 1, timeout_ms);
+		if (r >= 0 || errno != EINTR)
+			return r;
+		if (timeout_ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+			timeout_ms = now >= deadline ? 0 :
+			    (int)(deadline - now);
+		}
+	}
+}
+
+/*
+ * Start a non-blocking connect to SA, bound first to SRC when given.
+ * Returns the fd (connected or in progress), or -1 with *errp.
+ */
+int
+sock_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
+    const struct addrinfo *src, char **errp)
+{
+	char where[ADDR_STRLEN];
+	const char *op = "connect";
+	int fd;
+
+	addr_format(sa, len, where, sizeof where);
+	fd = socket(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	if (src != NULL) {
+		op = "bind";
+		addr_format(src->ai_addr, src->ai_addrlen, where, sizeof where);
+		sock_set_reuseaddr(fd);
+		if (bind(fd, src->ai_addr, src->ai_addrlen) == -1)
+			goto fail;
+		op = "connect";
+		addr_format(sa, len, where, sizeof where);
+	}
+	if (connect(fd, sa, len) == -1 && errno != EINPROGRESS)
+		goto fail;
+	return fd;
+fail:
+	*errp = log_fmt("%s %s: %s", op, where, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/* The outcome of a finished non-blocking connect: 0 or an errno value. */
+int
+sock_connect_result(int fd)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return errno;
+	return err;
+}
+
+/*
+ * Connect to each address of RES in turn (nc's habit), each attempt
+ * limited to TIMEOUT_MS (-1: the kernel's own limit).  SRC, if not NULL, is
+ * the -s/-p source.  Failures before the last are reported under -v; the
+ * last one is returned in *errp.
+ */
+int
+sock_connect_timeout(const struct addrinfo *res, const struct addrinfo *src,
+    int socktype, int timeout_ms, char **errp)
+{
+	const struct addrinfo *ai;
+	char where[ADDR_STRLEN];
+	int fd, r, err;
+
+	*errp = NULL;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (src != NULL && src->ai_family != ai->ai_family)
+			continue;
+		free(*errp);
+		*errp = NULL;
+		fd = sock_connect_start(ai->ai_addr, ai->ai_addrlen, socktype,
+		    src, errp);
+		if (fd == -1)
+			goto next;
+		r = sock_wait(fd, POLLOUT, timeout_ms);
+		err = r == 0 ? ETIMEDOUT : r == -1 ? errno :
+		    sock_connect_result(fd);
+		if (err == 0)
+			return fd;
+		close(fd);
+		addr_format(ai->ai_addr, ai->ai_addrlen, where, sizeof where);
+		*errp = log_fmt("connect %s: %s", where, strerror(err));
+next:
+		if (ai->ai_next != NULL)
+			log_info(1, "%s", *errp);
+	}
+	if (*errp == NULL)
+		*errp = log_fmt("connect: no address matches the source "
+		    "address family");
+	return -1;
+}
+
+/* Connect to Unix socket PATH (SOCK_STREAM or SOCK_DGRAM). */
+int
+sock_connect_unix(const char *path, int type, int timeout_ms, char **errp)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, r, err;
+
+	if (addr_unix(path, &ss, &len, errp) == -1)
+		return -1;
+	fd = sock_connect_start((struct sockaddr *)&ss, len, type, NULL, errp);
+	if (fd == -1)
+		return -1;
+	r = sock_wait(fd, POLLOUT, timeout_ms);
+	err = r == 0 ? ETIMEDOUT : r == -1 ? errno : sock_connect_result(fd);
+	if (err == 0)
+		return fd;
+	close(fd);
+	*errp = log_fmt("connect %s: %s", path, strerror(err));
+	return -1;
+}
