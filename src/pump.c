@@ -1023,9 +1023,13 @@ source_read_copy(struct pump_source *src)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		session_fail(s, "read from", src->name, errno, src->bytes,
-		    "received");
-		return;
+		/* A pty master reads EIO once the slave side is closed. */
+		if (errno != EIO || src->kind != PUMP_KIND_TTY) {
+			session_fail(s, "read from", src->name, errno,
+			    src->bytes, "received");
+			return;
+		}
+		n = 0;
 	}
 	if (n == 0) {
 		source_set_eof(src, true);
