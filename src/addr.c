@@ -139,6 +139,71 @@ addr_parse_port(const char *s, const char *proto, uint16_t *port, char **errp)
 }
 
 /*
+ * A port list for scanning: "22", "22,80,8000-8100", service names too.
+ * Returns the ports in ascending order without repeats in an allocated
+ * array.
+ */
+int
+addr_parse_portlist(const char *spec, const char *proto, uint16_t **ports,
+    size_t *n, char **errp)
+{
+	char *copy, *item, *rest, *dash;
+	uint16_t lo, hi;
+	unsigned char *seen;
+	size_t count = 0, i;
+	int r = -1;
+
+	*ports = NULL;
+	*n = 0;
+	seen = calloc(65536, 1);
+	copy = strdup(spec);
+	if (seen == NULL || copy == NULL) {
+		*errp = log_fmt("%s", strerror(errno));
+		goto out;
+	}
+	for (item = strtok_r(copy, ",", &rest); item != NULL;
+	    item = strtok_r(NULL, ",", &rest)) {
+		dash = strchr(item, '-');
+		if (dash != NULL && dash != item) {
+			*dash = '\0';
+			if (addr_parse_port(item, proto, &lo, errp) == -1 ||
+			    addr_parse_port(dash + 1, proto, &hi, errp) == -1)
+				goto out;
+			if (lo > hi) {
+				*errp = log_fmt("bad port range '%s-%s': "
+				    "reversed", item, dash + 1);
+				goto out;
+			}
+		} else if (addr_parse_port(item, proto, &lo, errp) == -1)
+			goto out;
+		else
+			hi = lo;
+		for (i = lo; i <= hi; i++)
+			if (!seen[i]) {
+				seen[i] = 1;
+				count++;
+			}
+	}
+	if (count == 0) {
+		*errp = log_fmt("bad port list '%s': empty", spec);
+		goto out;
+	}
+	*ports = calloc(count, sizeof **ports);
+	if (*ports == NULL) {
+		*errp = log_fmt("%s", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < 65536; i++)
+		if (seen[i])
+			(*ports)[(*n)++] = (uint16_t)i;
+	r = 0;
+out:
+	free(seen);
+	free(copy);
+	return r;
+}
+
+/*
  * getaddrinfo() with sockt's rules: FAMILY is AF_UNSPEC, AF_INET or
  * AF_INET6; FLAGS may hold AI_PASSIVE and AI_NUMERICHOST.  The port has
  * already been checked, so failures here are about the host.

@@ -29,6 +29,8 @@ int	 addr_parse_endpoint(int, char **, enum addr_role, const char *,
 	     struct addr_endpoint *, char **);
 void	 addr_endpoint_free(struct addr_endpoint *);
 int	 addr_parse_port(const char *, const char *, uint16_t *, char **);
+int	 addr_parse_portlist(const char *, const char *, uint16_t **, size_t *,
+	     char **);
 int	 addr_resolve(const char *, const char *, int, int, int,
 	     struct addrinfo **, char **);
 const char *addr_format(const struct sockaddr *, socklen_t, char *, size_t);

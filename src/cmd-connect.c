@@ -5,7 +5,10 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include "cmd-util.h"
 #include "log.h"
 #include "pump.h"
+#include "scan.h"
 #include "session.h"
 #include "sock.h"
 
@@ -22,6 +26,7 @@ static const enum opt_id connect_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE,
 	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_QUIT, OPT_NOSTDIN, OPT_SEND_ONLY,
 	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS,
+	OPT_SCAN, OPT_WAIT, OPT_PARALLEL,
 	OPT_END
 };
 
@@ -30,7 +35,8 @@ static int	cmd_connect_exec(struct sockt_opts *);
 const struct cmd_entry cmd_connect_entry = {
 	.name = "connect",
 	.summary = "connect to a TCP or Unix stream endpoint and pump stdio",
-	.usage = "[options] HOST PORT | HOST:PORT | [IPV6]:PORT | -U PATH",
+	.usage = "[options] [-z] [--wait SECS] HOST PORT[,PORT|LO-HI...] | "
+	    "-U PATH",
 	.options = connect_options,
 	.exec = cmd_connect_exec,
 };
@@ -71,17 +77,20 @@ connect_source(const struct sockt_opts *o, int family, struct addrinfo **src,
 	    errp);
 }
 
-/* Connect as the options say; returns the fd or -1 with *errp. */
+/*
+ * Connect as the options say, each attempt limited to TIMEOUT_MS; returns
+ * the fd or -1 with *errp.
+ */
 static int
-connect_open(struct sockt_opts *o, struct addr_endpoint *ep, char *peer,
-    size_t peerlen, char **errp)
+connect_open(struct sockt_opts *o, struct addr_endpoint *ep, int timeout_ms,
+    char *peer, size_t peerlen, char **errp)
 {
 	struct addrinfo *res = NULL, *src = NULL;
 	int fd = -1, flags = o->numeric ? AI_NUMERICHOST : 0;
 
 	if (o->unix_socket) {
 		strlcpy(peer, o->argv[0], peerlen);
-		return sock_connect_unix(o->argv[0], SOCK_STREAM, o->timeout_ms,
+		return sock_connect_unix(o->argv[0], SOCK_STREAM, timeout_ms,
 		    errp);
 	}
 	if (addr_resolve(ep->host, ep->port, o->family, SOCK_STREAM, flags,
@@ -89,7 +98,7 @@ connect_open(struct sockt_opts *o, struct addr_endpoint *ep, char *peer,
 		goto out;
 	if (connect_source(o, o->family, &src, errp) == -1)
 		goto out;
-	fd = sock_connect_timeout(res, src, SOCK_STREAM, o->timeout_ms, errp);
+	fd = sock_connect_timeout(res, src, SOCK_STREAM, timeout_ms, errp);
 	if (fd != -1) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
@@ -105,6 +114,115 @@ out:
 	return fd;
 }
 
+/*
+ * connect_open(), and with --wait SECS again with a growing pause until
+ * it succeeds or the time is up.  No attempt outlives the deadline.
+ */
+static int
+connect_retry(struct sockt_opts *o, struct addr_endpoint *ep, char *peer,
+    size_t peerlen, char **errp)
+{
+	uint64_t deadline = pump_now() + (uint64_t)o->wait_ms, now;
+	int fd, timeout = o->timeout_ms, pause = 50;
+	char *msg;
+
+	for (;;) {
+		now = pump_now();
+		if (o->wait_ms >= 0 && (timeout < 0 ||
+		    now + (uint64_t)timeout > deadline))
+			timeout = now < deadline ? (int)(deadline - now) : 0;
+		fd = connect_open(o, ep, timeout, peer, peerlen, errp);
+		if (fd != -1 || o->wait_ms < 0)
+			return fd;
+		now = pump_now();
+		if (now >= deadline) {
+			msg = log_fmt("%s (gave up after --wait %d.%03d s)",
+			    *errp, o->wait_ms / 1000, o->wait_ms % 1000);
+			free(*errp);
+			*errp = msg;
+			return -1;
+		}
+		log_info(1, "%s: retrying", *errp);
+		free(*errp);
+		*errp = NULL;
+		poll(NULL, 0, (int)(deadline - now) < pause ?
+		    (int)(deadline - now) : pause);
+		pause = pause * 2 > 1000 ? 1000 : pause * 2;
+		timeout = o->timeout_ms;
+	}
+}
+
+/* -z: report which ports accept a connection; 0 if any does. */
+static int
+connect_scan(struct sockt_opts *o)
+{
+	struct addr_endpoint ep = { NULL, NULL };
+	struct addrinfo *res = NULL, *src = NULL;
+	struct scan_spec spec;
+	struct pump *p;
+	uint16_t *ports = NULL;
+	char *err = NULL, peer[ADDR_STRLEN + 108];
+	int n, fd, sig, status = 1;
+
+	if (o->unix_socket) {
+		if (o->argc != 1)
+			return cmd_usage_error(o, log_fmt(o->argc == 0 ?
+			    "missing PATH" : "too many arguments: '%s'",
+			    o->argv[o->argc > 1]));
+		if ((fd = connect_retry(o, &ep, peer, sizeof peer, &err)) == -1)
+			return cmd_fail(err);
+		close(fd);
+		printf("%s open\n", o->argv[0]);
+		return 0;
+	}
+	memset(&spec, 0, sizeof spec);
+	if (addr_parse_endpoint(o->argc, o->argv, ADDR_CONNECT, NULL, &ep,
+	    &err) == -1 || addr_parse_portlist(ep.port, "tcp", &ports,
+	    &spec.nports, &err) == -1) {
+		addr_endpoint_free(&ep);
+		return cmd_usage_error(o, err);
+	}
+	if (ports[0] == 0) {
+		free(ports);
+		addr_endpoint_free(&ep);
+		return cmd_usage_error(o, log_fmt("bad port '0': cannot "
+		    "connect to port 0"));
+	}
+	if (addr_resolve(ep.host, "0", o->family, SOCK_STREAM, o->numeric ?
+	    AI_NUMERICHOST : 0, &res, &err) == -1 ||
+	    connect_source(o, o->family, &src, &err) == -1)
+		goto out;
+	spec.host = ep.host;
+	spec.addrs = res;
+	spec.source = src;
+	spec.ports = ports;
+	spec.parallel = (size_t)o->parallel;
+	spec.timeout_ms = o->timeout_ms;
+	spec.wait_ms = o->wait_ms;
+	spec.out = stdout;
+	if ((p = pump_new()) == NULL) {
+		err = log_fmt("pump: %s", strerror(errno));
+		goto out;
+	}
+	n = scan_run(p, &spec, &err);
+	sig = pump_caught_signal(p);
+	pump_free(p);
+	cmd_die_by_signal(sig);
+	if (n > 0)
+		status = 0;
+out:
+	if (status != 0 && err != NULL)
+		log_error("%s", err);
+	free(err);
+	free(ports);
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (src != NULL)
+		freeaddrinfo(src);
+	addr_endpoint_free(&ep);
+	return status;
+}
+
 static int
 cmd_connect_exec(struct sockt_opts *o)
 {
@@ -115,6 +233,8 @@ cmd_connect_exec(struct sockt_opts *o)
 	uint16_t port = 0;
 	int fd, sig;
 
+	if (o->scan)
+		return connect_scan(o);
 	if (o->unix_socket) {
 		if (o->argc != 1)
 			return cmd_usage_error(o, log_fmt(o->argc == 0 ?
@@ -131,7 +251,7 @@ cmd_connect_exec(struct sockt_opts *o)
 		return cmd_usage_error(o, log_fmt("bad port '0': cannot "
 		    "connect to port 0"));
 	}
-	fd = connect_open(o, &ep, peer, sizeof peer, &err);
+	fd = connect_retry(o, &ep, peer, sizeof peer, &err);
 	addr_endpoint_free(&ep);
 	if (fd == -1)
 		return cmd_fail(err);

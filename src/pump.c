@@ -915,8 +915,8 @@ pump_source_nsinks(const struct pump_source *src)
 static void
 source_set_eof(struct pump_source *src, bool notify)
 {
-	struct pump_sink *k;
-	size_t i;
+	struct pump_sink *k, **sinks;
+	size_t i, n;
 
 	if (src->eof)
 		return;
@@ -931,8 +931,16 @@ source_set_eof(struct pump_source *src, bool notify)
 		src->on_eof(src->eofarg);
 	if (src->sess->ended)
 		return;
-	for (i = 0; i < src->nsinks; i++)
-		sink_update(src->sinks[i]);
+	/*
+	 * A sink that ends here may end its session, which takes it out of
+	 * src->sinks: walk a copy.  Ended sessions are freed only later.
+	 */
+	n = src->nsinks;
+	sinks = xreallocarray(NULL, n ? n : 1, sizeof *sinks);
+	memcpy(sinks, src->sinks, n * sizeof *sinks);
+	for (i = 0; i < n; i++)
+		sink_update(sinks[i]);
+	free(sinks);
 	session_check(src->sess);
 }
 
