@@ -193,13 +193,17 @@ listen_hub_open(struct listen_run *run)
 	return 0;
 }
 
-/* A -k client half-closed: at a terminal, or under --broker, it is done. */
+/*
+ * A -k client half-closed: it has finished.  What is already queued for it
+ * is still sent, then it is half-closed too and its session ends, so a
+ * long-running listener never collects half-open connections.
+ */
 static void
 listen_client_eof(void *arg)
 {
 	struct listen_client *c = arg;
 
-	if (c->out != NULL && (c->run->o->broker || c->run->ctx.in_tty))
+	if (c->out != NULL)
 		pump_sink_end(c->out);
 }
 

@@ -123,6 +123,8 @@ probe_failed(struct probe *pr, int err)
 		return;
 	}
 	if (sc->deadline != 0 && now < sc->deadline) {
+		log_info(1, "connect %s:%u: %s: retrying", sc->spec->host,
+		    pr->port, strerror(err));
 		pr->ai = sc->spec->addrs;
 		pr->backoff = pr->backoff ? pr->backoff * 2 : SCAN_BACKOFF_MIN;
 		if (pr->backoff > SCAN_BACKOFF_MAX)

@@ -23,12 +23,14 @@ _pids_file() {
 
 # bg NAME CMD... : run CMD in the background, stdout to $T/NAME.out and
 # stderr to $T/NAME.err (T is the test's temp dir); remembers the pid in
-# $BG_PID and for teardown.  Give stdin with redirections around the call:
+# $BG_PID and for teardown.  Give stdin with redirections around the call
+# (it is passed on explicitly; bats' own stdin is /dev/null):
 #     bg srv sockt listen 0 <input
 bg() {
 	local name=$1
 	shift
-	"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	# <&0: an async command otherwise reads /dev/null, not the caller's <
+	"$@" <&0 >"$T/$name.out" 2>"$T/$name.err" &
 	BG_PID=$!
 	echo "$BG_PID" >>"$(_pids_file)"
 }
@@ -127,4 +129,167 @@ teardown() {
 			kill -KILL "$pid" 2>/dev/null || true
 		done <"$(_pids_file)"
 	fi
+}
+
+# ---------------------------------------------------------------------
+# Helpers for peers, held-open inputs and pipelines (stream, interop).
+
+# Every fd opened by hold_fifo, closed in the jobs that spawn starts.
+HELD_FDS=""
+
+# hold_fifo NAME: make the FIFO $T/NAME and hold it open for writing, so
+# a reader never sees end of file until `release $HELD`.  The fd is put in
+# $HELD; write to it with `printf ... >&$HELD`.  Start jobs that must not
+# keep it open with spawn, not bg.
+hold_fifo() {
+	mkfifo "$T/$1"
+	exec {HELD}<>"$T/$1"
+	HELD_FDS="$HELD_FDS $HELD"
+}
+
+# release FD: close a FIFO held by hold_fifo: its reader gets end of file.
+release() {
+	eval "exec $1>&-"
+	HELD_FDS=$(echo " $HELD_FDS " | sed "s/ $1 / /")
+}
+
+# spawn NAME CMD...: bg, but CMD does not inherit the fds of hold_fifo,
+# and an external CMD is exec'ed, so $BG_PID is its own pid (for signals).
+spawn() {
+	local name=$1
+	shift
+	(
+		for fd in $HELD_FDS; do eval "exec $fd>&-"; done
+		if declare -F "$1" >/dev/null; then
+			"$@"
+			exit
+		fi
+		exec "$@"
+	) <&0 >"$T/$name.out" 2>"$T/$name.err" &
+	BG_PID=$!
+	echo "$BG_PID" >>"$(_pids_file)"
+}
+
+# spawn_listen NAME ARGS...: listen_bg with spawn: $BG_PID is sockt's pid.
+spawn_listen() {
+	local name=$1
+	shift
+	spawn "$name" "$SOCKT" listen --port-file "$T/$name.port" "$@"
+	PORT=$(wait_port "$T/$name.port") || return 1
+}
+
+# Python helpers for peer scripts (py_bg and py_listen_bg put them first).
+PY_PRELUDE='
+import os, socket, struct, sys, time
+
+def report_port(s, path):
+    """Write the bound port of S to PATH atomically, like --port-file."""
+    with open(path + ".tmp", "w") as f:
+        f.write("%d\n" % s.getsockname()[1])
+    os.rename(path + ".tmp", path)
+
+def tcp_listen(path, host="127.0.0.1", backlog=8):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, 0))
+    s.listen(backlog)
+    report_port(s, path)
+    return s
+
+def accept_one(path, host="127.0.0.1"):
+    s = tcp_listen(path, host)
+    c, _ = s.accept()
+    s.close()
+    return c
+
+def tcp_connect(port, host="127.0.0.1"):
+    return socket.create_connection((host, int(port)))
+
+def recv_all(c):
+    """Everything until end of file."""
+    parts = []
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            return b"".join(parts)
+        parts.append(d)
+
+def reset(c):
+    """Close C with a TCP reset (SO_LINGER 0)."""
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+def tpath(name):
+    """NAME inside the test temp dir."""
+    return os.path.join(os.environ["T"], name)
+
+def save(name, data):
+    """Write DATA to $T/NAME atomically (wait_file sees it whole)."""
+    with open(tpath(name) + ".tmp", "wb") as f:
+        f.write(data)
+    os.rename(tpath(name) + ".tmp", tpath(name))
+
+def wait_for(name, secs=20):
+    """Wait until $T/NAME exists (the test says go), with a deadline."""
+    end = time.time() + secs
+    while not os.path.exists(tpath(name)):
+        if time.time() > end:
+            sys.exit("timed out waiting for " + name)
+        time.sleep(0.01)
+'
+
+# py_bg NAME CODE [ARGS...]: run python3 CODE (after PY_PRELUDE) in the
+# background like spawn; in CODE, T is the test's temp dir.
+py_bg() {
+	local name=$1 code=$2
+	shift 2
+	spawn "$name" python3 -c "$PY_PRELUDE
+T = os.environ['T']
+NAME = '$name'
+$code" "$@"
+}
+
+# py_listen_bg NAME CODE: a python3 server; CODE calls tcp_listen(PORTFILE)
+# or accept_one(PORTFILE); sets $PORT once it listens.
+py_listen_bg() {
+	local name=$1 code=$2
+	py_bg "$name" "PORTFILE = os.path.join(T, NAME + '.port')
+$code"
+	PORT=$(wait_port "$T/$name.port") || return 1
+}
+
+# listening_port PID: wait until process PID listens on a TCP port, print it
+# (for peers such as ncat that do not report port 0).
+listening_port() {
+	local pid=$1 port end=$((SECONDS + DEADLINE))
+	while :; do
+		port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," |
+		    awk '{ n = split($4, a, ":"); print a[n]; exit }')
+		[ -n "$port" ] && { echo "$port"; return 0; }
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "timed out waiting for pid $pid to listen" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# free_port: a TCP port on 127.0.0.1 that nobody uses at this moment.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# one_line_error STATUS REGEX: after `run --separate-stderr`, assert the
+# exit status, an empty stdout and exactly one stderr line, starting with
+# "sockt: " and matching the extended REGEX.
+one_line_error() {
+	assert_equal "$status" "$1"
+	assert_equal "$output" ""
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "${stderr_lines[0]}" == "sockt: "* ]] ||
+	    fail "stderr does not start with 'sockt: ': $stderr"
+	[[ "${stderr_lines[0]}" =~ $2 ]] ||
+	    fail "stderr '$stderr' does not match /$2/"
 }

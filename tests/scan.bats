@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# connect -z and --wait (issue 3).
+
+load helper
+bats_require_minimum_version 1.5.0
+
+@test "connect -z: open ports are listed in port order, exit 0" {
+	listen_bg a -k 127.0.0.1 0 </dev/null
+	pa=$PORT
+	listen_bg b -k 127.0.0.1 0 </dev/null
+	pb=$PORT
+	closed=$(free_port)
+	if [ "$pa" -lt "$pb" ]; then lo=$pa hi=$pb; else lo=$pb hi=$pa; fi
+	run --separate-stderr sockt connect -z 127.0.0.1 "$hi,$closed,$lo"
+	assert_success
+	assert_output "$lo open
+$hi open"
+}
+
+@test "connect -z: a list and a range together, each port once" {
+	listen_bg a -k 127.0.0.1 0 </dev/null
+	closed=$(free_port)
+	run sockt connect -z 127.0.0.1 "$closed,$PORT,$PORT-$PORT"
+	assert_success
+	assert_output "$PORT open"
+}
+
+@test "connect -z: a closed port exits 1 with the connect error" {
+	closed=$(free_port)
+	run sockt connect -z 127.0.0.1 "$closed"
+	assert_failure 1
+	assert_output "sockt: connect 127.0.0.1:$closed: Connection refused"
+}
+
+@test "connect -z: a range with nothing open exits 1 and says so" {
+	run sockt connect -z 127.0.0.1 1-20
+	assert_failure 1
+	assert_output "sockt: no open port among 20 on 127.0.0.1"
+}
+
+@test "connect -z: sends nothing to an open port" {
+	listen_bg srv 127.0.0.1 0 </dev/null
+	run sockt connect -z 127.0.0.1 "$PORT"
+	assert_success
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	[ ! -s "$T/srv.out" ]
+}
+
+@test "connect -z: a reversed range is a usage error" {
+	run sockt connect -z 127.0.0.1 90-80
+	assert_failure 2
+	assert_output --partial "sockt: bad port range '90-80': reversed"
+}
+
+@test "connect --wait: a server that starts late is reached and the session runs" {
+	port=$(free_port)
+	bg cli sockt connect -v --wait 20 127.0.0.1 "$port" <<<'hello late server'
+	cli=$BG_PID
+	wait_until -- grep -q 'retrying' "$T/cli.err"
+	bg srv sockt listen 127.0.0.1 "$port" </dev/null
+	wait_exit "$cli"
+	[ "$EXIT" -eq 0 ]
+	wait_exit "$BG_PID"
+	run cat "$T/srv.out"
+	assert_output 'hello late server'
+}
+
+@test "connect -z --wait: reports the port once a late server opens it" {
+	port=$(free_port)
+	bg scan sockt connect -z -v --wait 20 127.0.0.1 "$port"
+	scan=$BG_PID
+	wait_until -- grep -q 'retrying' "$T/scan.err"
+	bg srv sockt listen -k 127.0.0.1 "$port" </dev/null
+	wait_exit "$scan"
+	[ "$EXIT" -eq 0 ]
+	run cat "$T/scan.out"
+	assert_output "$port open"
+}
+
+@test "connect --wait: a server that never starts gives up after the deadline with exit 1" {
+	port=$(free_port)
+	run sockt connect --wait 0.3 127.0.0.1 "$port"
+	assert_failure 1
+	assert_output "sockt: connect 127.0.0.1:$port: Connection refused (gave up after --wait 0.300 s)"
+}
+
+@test "connect -z --wait: a port that never opens exits 1" {
+	port=$(free_port)
+	run sockt connect -z --wait 0.3 127.0.0.1 "$port"
+	assert_failure 1
+	assert_output "sockt: connect 127.0.0.1:$port: Connection refused"
+}
+
+@test "connect -z -U: a Unix socket that accepts is reported open" {
+	bg srv sockt listen -k -U "$T/sock" </dev/null
+	wait_until -- test -S "$T/sock"
+	run sockt connect -z -U "$T/sock"
+	assert_success
+	assert_output "$T/sock open"
+}
