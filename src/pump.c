@@ -630,7 +630,13 @@ pump_stdio_open(int fd, int for_write, enum pump_kind *kind)
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	nfd = open(path, (for_write ? O_WRONLY : O_RDONLY) | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY);
-	return nfd == -1 ? fd : nfd;
+	if (nfd == -1)
+		nfd = fd;
+	/* A bigger pipe means fewer, larger splices on both of its ends. */
+	if (*kind == PUMP_KIND_PIPE &&
+	    fcntl(nfd, F_GETPIPE_SZ) < PUMP_SPLICE_MAX)
+		fcntl(nfd, F_SETPIPE_SZ, PUMP_SPLICE_MAX);
+	return nfd;
 }
 
 /* ---- sessions --------------------------------------------------------- */
