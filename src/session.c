@@ -40,11 +40,12 @@ session_progress_print(struct session_ctx *ctx, bool last)
 	if (ctx->counted_out != NULL)
 		out = pump_source_bytes(ctx->counted_out);
 	ms = pump_now() - ctx->started;
-	humanize_number(rx, sizeof rx, (int64_t)in, "B", HN_AUTOSCALE,
-	    HN_DECIMAL | HN_NOSPACE | HN_B);
-	humanize_number(tx, sizeof tx, (int64_t)out, "B", HN_AUTOSCALE,
-	    HN_DECIMAL | HN_NOSPACE | HN_B);
-	humanize_number(rate, sizeof rate, (int64_t)((in + out) * 1000 /
+	/* The lengths make autoscale pick a unit: "2.9MB", "512B", "1.4GB/s". */
+	humanize_number(rx, 6, (int64_t)in, "B", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE);
+	humanize_number(tx, 6, (int64_t)out, "B", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE);
+	humanize_number(rate, 8, (int64_t)((in + out) * 1000 /
 	    (ms ? ms : 1)), "B/s", HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
 	dprintf(STDERR_FILENO, "%ssockt: %s received, %s sent, %s%s",
 	    isatty(STDERR_FILENO) ? "\r" : "", rx, tx, rate,
