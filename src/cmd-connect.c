@@ -21,12 +21,13 @@
 #include "scan.h"
 #include "session.h"
 #include "sock.h"
+#include "tty.h"
 
 static const enum opt_id connect_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE,
 	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_QUIT, OPT_NOSTDIN, OPT_SEND_ONLY,
 	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS,
-	OPT_SCAN, OPT_WAIT, OPT_PARALLEL,
+	OPT_SCAN, OPT_WAIT, OPT_PARALLEL, OPT_RAW_TTY,
 	OPT_END
 };
 
@@ -229,6 +230,7 @@ cmd_connect_exec(struct sockt_opts *o)
 	struct connect_run run = { .status = 1 };
 	struct addr_endpoint ep = { NULL, NULL };
 	struct session_ctx ctx;
+	struct tty_state tty;
 	char peer[ADDR_STRLEN + 108], *err = NULL;
 	uint16_t port = 0;
 	int fd, sig;
@@ -251,6 +253,10 @@ cmd_connect_exec(struct sockt_opts *o)
 		return cmd_usage_error(o, log_fmt("bad port '0': cannot "
 		    "connect to port 0"));
 	}
+	if (o->raw_tty && tty_check(STDIN_FILENO, &err) == -1) {
+		addr_endpoint_free(&ep);
+		return cmd_fail(err);
+	}
 	fd = connect_retry(o, &ep, peer, sizeof peer, &err);
 	addr_endpoint_free(&ep);
 	if (fd == -1)
@@ -264,11 +270,17 @@ cmd_connect_exec(struct sockt_opts *o)
 		pump_free(run.pump);
 		return cmd_fail(err ? err : log_fmt("out of resources"));
 	}
-	if (session_start(&ctx, fd, peer, connect_done, &run) == NULL) {
+	/* --raw-tty: raw from here; restored on every way out of the loop */
+	tty_state_init(&tty);
+	if (o->raw_tty && tty_raw(STDIN_FILENO, &tty, &err) == -1) {
+		close(fd);
+		run.status = cmd_fail(err);
+	} else if (session_start(&ctx, fd, peer, connect_done, &run) == NULL) {
 		close(fd);
 		run.status = cmd_fail(log_fmt("out of memory"));
 	} else
 		run.status = pump_run(run.pump);
+	tty_restore(&tty);
 	sig = pump_caught_signal(run.pump);
 	session_ctx_close(&ctx);
 	pump_free(run.pump);

@@ -15,6 +15,11 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_connect_entry;
+extern const struct cmd_entry cmd_exec_entry;
+extern const struct cmd_entry cmd_fetch_file_entry;
 extern const struct cmd_entry cmd_listen_entry;
+extern const struct cmd_entry cmd_serve_file_entry;
+extern const struct cmd_entry cmd_udp_recv_entry;
+extern const struct cmd_entry cmd_udp_send_entry;
 
 #endif

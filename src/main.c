@@ -21,7 +21,12 @@
 /* Sorted by name: lookups are a binary search, names match exactly. */
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_connect_entry,
+	&cmd_exec_entry,
+	&cmd_fetch_file_entry,
 	&cmd_listen_entry,
+	&cmd_serve_file_entry,
+	&cmd_udp_recv_entry,
+	&cmd_udp_send_entry,
 };
 
 #define CMD_TABLE_LEN	(sizeof cmd_table / sizeof cmd_table[0])

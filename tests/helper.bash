@@ -293,3 +293,17 @@ one_line_error() {
 	[[ "${stderr_lines[0]}" =~ $2 ]] ||
 	    fail "stderr '$stderr' does not match /$2/"
 }
+
+# run_out FILE CMD...: like `run --separate-stderr`, but CMD's stdout goes
+# to FILE (bats' run would capture it).  Sets $status, $stderr and
+# $stderr_lines; $output is empty.
+run_out() {
+	local file=$1 errfile="$BATS_TEST_TMPDIR/.run_out.err"
+	shift
+	status=0
+	"$@" >"$file" 2>"$errfile" || status=$?
+	stderr=$(cat "$errfile")
+	mapfile -t stderr_lines <"$errfile"
+	output=""
+	lines=()
+}

@@ -1,0 +1,998 @@
+/*
+ * cmd-exec.c - "sockt exec": run a program for each connection with its
+ * standard input and output pumped to and from the socket (so -x, -o, -i
+ * and the end-of-stream rules apply as everywhere).  It listens, on
+ * loopback unless given an ADDRESS, for one client or with -k for every
+ * client, or connects out with --connect.
+ *
+ * A connection is two pump sessions and a child:
+ *   io    the socket's input (read here) and the program's output -> the
+ *         socket, half-closed when the program closes its output;
+ *   feed  the socket's input -> the program's stdin, closed at the
+ *         client's end of file.  A session of its own, so that a program
+ *         that stops reading (EPIPE, or EIO on a terminal) only ends
+ *         this direction: the rest of the input is then discarded.
+ * The connection is over when both sessions are and the child is reaped.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "cmd-util.h"
+#include "log.h"
+#include "proc.h"
+#include "pump.h"
+#include "sock.h"
+
+#define EXEC_KILL_GRACE_MS	2000	/* from SIGTERM to SIGKILL */
+#define EXEC_KEEPALIVE_MS	60000	/* see exec_keepalive() */
+#define EXEC_LOOPBACK_TRIES	8	/* port 0: one free on ::1 as well */
+#define EXEC_NAME_MAX		(ADDR_STRLEN + 108)
+
+static const enum opt_id exec_options[] = {
+	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE,
+	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_KEEP, OPT_MAX_CONNS, OPT_ALLOW,
+	OPT_DENY, OPT_PORT_FILE, OPT_HEXDUMP, OPT_OUTPUT, OPT_CONNECT,
+	OPT_PTY, OPT_STDERR, OPT_SH, OPT_END
+};
+
+static int	cmd_exec_exec(struct sockt_opts *);
+
+const struct cmd_entry cmd_exec_entry = {
+	.name = "exec",
+	.summary = "run a program for each connection, its stdio on the "
+	    "socket",
+	.usage = "[options] [ADDRESS] PORT | -U PATH -- PROGRAM [ARG...]\n"
+	    "       sockt exec [options] --sh COMMAND [ADDRESS] PORT | -U PATH\n"
+	    "       sockt exec [options] --connect HOST PORT | -U PATH "
+	    "-- PROGRAM [ARG...]",
+	.options = exec_options,
+	.exec = cmd_exec_exec,
+};
+
+struct exec_conn;
+
+struct exec_run {
+	struct sockt_opts	*o;
+	struct pump		*pump;
+	struct proc_spec	 spec;
+	char			*sh_argv[4];	/* --sh: /bin/sh -c COMMAND */
+	struct sock_listeners	 ls;
+	bool			 accepting;
+	bool			 served;	/* a client came */
+	struct pump_timer	 accept_deadline;	/* -w */
+	struct pump_timer	 accept_retry;		/* after EMFILE */
+	struct pump_timer	 keepalive;
+	struct log_tap		 tap;		/* -x, -o */
+	bool			 tapping;
+	struct exec_conn	*conns;
+	size_t			 nconns;	/* until the child is reaped */
+	int			 status;
+	int			 stop_sig;	/* INT, TERM or HUP being obeyed */
+};
+
+struct exec_conn {
+	struct exec_run		*run;
+	char			 name[EXEC_NAME_MAX];
+	struct proc		 child;
+	struct pump_session	*io;
+	struct pump_session	*feed;
+	struct pump_source	*sock_in;
+	struct pump_sink	*prog_in;
+	int			 master;	/* --pty, closed after both */
+	bool			 midline;	/* --pty: last byte in not EOL */
+	bool			 io_over;
+	bool			 feed_over;
+	bool			 reaped;
+	bool			 terminating;
+	int			 io_status;
+	int			 wstatus;
+	struct pump_timer	 kill_timer;
+	struct exec_conn	*prev;
+	struct exec_conn	*next;
+};
+
+static void	exec_accept(struct pump *, int, void *);
+static void	exec_conn_check(struct exec_conn *);
+
+/* One client (no -k, or --connect): its end is sockt's end. */
+static bool
+exec_single(const struct exec_run *run)
+{
+	return !run->o->keep || run->o->connect;
+}
+
+/* ---- the program's environment ---------------------------------------- */
+
+/* HOST and PORT of an address for SOCKT_*; empty when it has none. */
+static void
+exec_env_addr(const struct sockaddr_storage *ss, socklen_t len, char *host,
+    size_t hostlen, char *port, size_t portlen)
+{
+	uint16_t n;
+
+	host[0] = port[0] = '\0';
+	if (addr_numeric((const struct sockaddr *)ss, len, host, hostlen,
+	    &n) == 0)
+		snprintf(port, portlen, "%u", n);
+	else if (ss->ss_family == AF_UNIX &&
+	    len > offsetof(struct sockaddr_un, sun_path))
+		addr_format((const struct sockaddr *)ss, len, host, hostlen);
+	else
+		host[0] = '\0';
+}
+
+/*
+ * ENV[0..4]: SOCKT_PROTO and the peer's and our address and port on FD,
+ * allocated; ENV[5] is NULL.
+ */
+static void
+exec_env(int fd, bool is_unix, char *env[6])
+{
+	struct sockaddr_storage ss;
+	char host[EXEC_NAME_MAX], port[8];
+	socklen_t len;
+
+	env[0] = log_fmt("SOCKT_PROTO=%s", is_unix ? "unix" : "tcp");
+	memset(&ss, 0, sizeof ss);
+	len = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		len = 0;
+	exec_env_addr(&ss, len, host, sizeof host, port, sizeof port);
+	env[1] = log_fmt("SOCKT_PEER_ADDR=%s", host);
+	env[2] = log_fmt("SOCKT_PEER_PORT=%s", port);
+	memset(&ss, 0, sizeof ss);
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		len = 0;
+	exec_env_addr(&ss, len, host, sizeof host, port, sizeof port);
+	env[3] = log_fmt("SOCKT_LOCAL_ADDR=%s", host);
+	env[4] = log_fmt("SOCKT_LOCAL_PORT=%s", port);
+	env[5] = NULL;
+}
+
+/* ---- taps: -x and -o -------------------------------------------------- */
+
+static int
+exec_tap_open(struct exec_run *run, char **errp)
+{
+	const struct sockt_opts *o = run->o;
+	int fd;
+
+	if (o->hexdump != NULL) {
+		fd = open(o->hexdump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0666);
+		if (fd == -1 || (run->tap.hexdump = fdopen(fd, "w")) == NULL) {
+			*errp = log_fmt("%s: %s", o->hexdump, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		run->tapping = true;
+	}
+	if (o->output != NULL) {
+		run->tap.copy_fd = open(o->output, O_WRONLY | O_CREAT |
+		    O_TRUNC | O_CLOEXEC, 0666);
+		if (run->tap.copy_fd == -1) {
+			*errp = log_fmt("%s: %s", o->output, strerror(errno));
+			return -1;
+		}
+		run->tapping = true;
+	}
+	return 0;
+}
+
+static void
+exec_tap_close(struct exec_run *run)
+{
+	if (run->tap.hexdump != NULL)
+		fclose(run->tap.hexdump);
+	run->tap.hexdump = NULL;
+	if (run->tap.copy_fd != -1)
+		close(run->tap.copy_fd);
+	run->tap.copy_fd = -1;
+}
+
+/*
+ * pump_tap_fn for what the client sends: -x, -o, and under --pty whether
+ * a partial line is pending (see proc_pty_send_eof()).
+ */
+static int
+exec_tap_in(void *arg, const void *data, size_t len, char **errp)
+{
+	struct exec_conn *c = arg;
+	struct exec_run *run = c->run;
+	unsigned char last;
+
+	if (len > 0) {
+		last = ((const unsigned char *)data)[len - 1];
+		c->midline = last != '\n' && last != '\r';
+	}
+	if (!run->tapping)
+		return 0;
+	log_tap_data(&run->tap, LOG_RECEIVED, data, len);
+	if (run->tap.error != 0) {
+		*errp = log_fmt("write to %s: %s", run->o->output,
+		    strerror(run->tap.error));
+		return -1;
+	}
+	return 0;
+}
+
+/* pump_tap_fn for what the program sends (-x). */
+static int
+exec_tap_out(void *arg, const void *data, size_t len, char **errp)
+{
+	struct exec_run *run = arg;
+
+	(void)errp;
+	log_tap_data(&run->tap, LOG_SENT, data, len);
+	return 0;
+}
+
+/* ---- one connection --------------------------------------------------- */
+
+/* The program's whole process group: SIGTERM now, SIGKILL after a grace. */
+static void
+exec_conn_terminate(struct exec_conn *c)
+{
+	struct exec_run *run = c->run;
+
+	if (c->reaped || c->terminating)
+		return;
+	c->terminating = true;
+	log_info(2, "%s: terminating %s (pid %ld)", c->name,
+	    run->spec.argv[0], (long)c->child.pid);
+	proc_signal(c->child.pid, SIGTERM);
+	proc_signal(c->child.pid, SIGCONT);	/* a stopped job must hear it */
+	pump_timer_arm(run->pump, &c->kill_timer, pump_now() +
+	    EXEC_KILL_GRACE_MS);
+}
+
+static void
+exec_kill_fire(struct pump *p, void *arg)
+{
+	struct exec_conn *c = arg;
+
+	(void)p;
+	if (c->reaped)
+		return;
+	log_info(1, "%s: %s outlived SIGTERM: killing it", c->name,
+	    c->run->spec.argv[0]);
+	proc_signal(c->child.pid, SIGKILL);
+}
+
+/* Both sessions and the child are gone: report, and free C. */
+static void
+exec_conn_finish(struct exec_conn *c)
+{
+	struct exec_run *run = c->run;
+	const char *prog = run->spec.argv[0];
+	int status, sig;
+
+	status = c->io_status != 0 ? 1 : proc_exit_status(c->wstatus);
+	if (WIFSIGNALED(c->wstatus)) {
+		sig = WTERMSIG(c->wstatus);
+		log_info(1, "%s: %s killed by signal %d (%s)", c->name, prog,
+		    sig, strsignal(sig));
+	} else
+		log_info(1, "%s: %s exited with status %d", c->name, prog,
+		    proc_exit_status(c->wstatus));
+	pump_timer_disarm(run->pump, &c->kill_timer);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		run->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	run->nconns--;
+	free(c);
+
+	if (run->nconns == 0)
+		pump_timer_disarm(run->pump, &run->keepalive);
+	if (exec_single(run)) {
+		run->status = status;
+		pump_stop(run->pump, status);
+	} else if (run->stop_sig != 0 && run->nconns == 0)
+		pump_stop(run->pump, 128 + run->stop_sig);
+}
+
+/* Is C over?  The pty closes once no session uses it. */
+static void
+exec_conn_check(struct exec_conn *c)
+{
+	if (!c->io_over || !c->feed_over)
+		return;
+	if (c->master != -1) {
+		/* the last user: closing it hangs up the terminal */
+		pump_forget(c->run->pump, c->master);
+		close(c->master);
+		c->master = -1;
+	}
+	if (c->reaped)
+		exec_conn_finish(c);
+}
+
+/*
+ * The program stopped reading while the client still sends: read the
+ * client to its end anyway, into /dev/null, so that closing the socket
+ * never resets a connection that still has a reply to deliver.
+ */
+static void
+exec_discard_input(struct exec_conn *c)
+{
+	struct pump_sink *k;
+	int fd;
+
+	if (c->io == NULL || pump_source_eof(c->sock_in))
+		return;
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd == -1) {
+		pump_source_close(c->sock_in);
+		return;
+	}
+	k = pump_sink_new(c->io, fd, PUMP_KIND_OTHER, "/dev/null",
+	    PUMP_SINK_CLOSE);
+	pump_link(c->sock_in, k);
+}
+
+/* The feed session ended: the program's input is closed or unwanted. */
+static void
+exec_feed_done(struct pump_session *ps, int status, const char *msg,
+    void *arg)
+{
+	struct exec_conn *c = arg;
+
+	(void)ps;
+	c->feed = NULL;
+	c->prog_in = NULL;
+	if (status != 0) {
+		log_info(2, "%s: %s; discarding the rest of the input",
+		    c->name, msg ? msg : "the program stopped reading");
+		exec_discard_input(c);
+	}
+	c->feed_over = true;
+	exec_conn_check(c);
+}
+
+/* --pty: the client's input ended and all of it reached the terminal. */
+static void
+exec_pty_input_end(void *arg)
+{
+	struct exec_conn *c = arg;
+
+	if (proc_pty_send_eof(c->master, c->midline) == -1)
+		log_info(2, "%s: cannot type end of file: %s", c->name,
+		    strerror(errno));
+}
+
+/*
+ * The io session ended.  Normally the program's output was delivered and
+ * the client sent its end of file: what is queued for the program still
+ * goes in.  On an error (the peer reset, -i, -o failing, sockt stopping)
+ * its input is dropped and it is terminated.
+ */
+static void
+exec_io_done(struct pump_session *ps, int status, const char *msg,
+    void *arg)
+{
+	struct exec_conn *c = arg;
+	struct exec_run *run = c->run;
+
+	(void)ps;
+	c->io = NULL;
+	c->sock_in = NULL;
+	c->io_status = status;
+	if (msg != NULL && run->stop_sig == 0) {
+		if (exec_single(run))
+			log_error("%s", msg);
+		else
+			log_info(1, "%s", msg);
+	}
+	if (c->feed != NULL) {
+		if (status == 0)
+			pump_sink_end(c->prog_in);
+		else
+			pump_session_end(c->feed, 0, NULL);
+	}
+	if (status != 0)
+		exec_conn_terminate(c);
+	c->io_over = true;
+	exec_conn_check(c);
+}
+
+/*
+ * Start the program for the connected socket FD (NAME in messages) and
+ * pump between them.  Takes FD.  Returns -1 when the program could not be
+ * started: the error is reported and FD closed.
+ */
+static int
+exec_conn_start(struct exec_run *run, int fd, const char *name)
+{
+	const struct sockt_opts *o = run->o;
+	const char *prog = run->spec.argv[0];
+	enum pump_kind kind = o->pty ? PUMP_KIND_TTY : PUMP_KIND_PIPE;
+	struct proc_spec spec = run->spec;
+	struct pump_source *prog_out;
+	struct pump_sink *sock_out;
+	struct exec_conn *c;
+	char *env[6], *err, what[EXEC_NAME_MAX];
+	int i, r;
+
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		log_error("%s: out of memory", name);
+		close(fd);
+		return -1;
+	}
+	exec_env(fd, o->unix_socket, env);
+	spec.env = env;
+	r = proc_spawn(&spec, &c->child, &err);
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	if (r == -1) {
+		log_error("%s", err);
+		free(err);
+		free(c);
+		close(fd);
+		return -1;
+	}
+	log_info(2, "%s: started %s (pid %ld)", name, prog,
+	    (long)c->child.pid);
+	c->run = run;
+	strlcpy(c->name, name, sizeof c->name);
+	c->master = o->pty ? c->child.in : -1;
+	pump_timer_init(&c->kill_timer, exec_kill_fire, c);
+
+	c->io = pump_session_new(run->pump, exec_io_done, c);
+	pump_session_own_fd(c->io, fd);
+	if (!o->pty)
+		pump_session_own_fd(c->io, c->child.out);
+	/* -i: copying lets the io session see input traffic too */
+	c->sock_in = pump_source_new(c->io, fd, PUMP_KIND_SOCKET, name,
+	    o->idle_ms > 0 ? PUMP_SOURCE_NOSPLICE : 0);
+	if (run->tapping || o->pty)
+		pump_source_tap(c->sock_in, exec_tap_in, c);
+	snprintf(what, sizeof what, "%s %s", prog, o->pty ? "terminal" :
+	    "stdout");
+	prog_out = pump_source_new(c->io, c->child.out, kind, what, 0);
+	if (run->tap.hexdump != NULL)
+		pump_source_tap(prog_out, exec_tap_out, run);
+	sock_out = pump_sink_new(c->io, fd, PUMP_KIND_SOCKET, name,
+	    PUMP_SINK_SHUTDOWN);
+	pump_link(prog_out, sock_out);
+
+	c->feed = pump_session_new(run->pump, exec_feed_done, c);
+	snprintf(what, sizeof what, "%s %s", prog, o->pty ? "terminal" :
+	    "stdin");
+	c->prog_in = pump_sink_new(c->feed, c->child.in, kind, what,
+	    o->pty ? 0 : PUMP_SINK_CLOSE);
+	if (o->pty)
+		pump_sink_on_done(c->prog_in, exec_pty_input_end, c);
+	pump_link(c->sock_in, c->prog_in);
+
+	c->next = run->conns;
+	if (run->conns != NULL)
+		run->conns->prev = c;
+	run->conns = c;
+	run->nconns++;
+	pump_timer_arm(run->pump, &run->keepalive, pump_now() +
+	    EXEC_KEEPALIVE_MS);
+	if (o->idle_ms > 0)
+		pump_session_set_idle(c->io, o->idle_ms);
+	pump_source_start(c->sock_in);
+	pump_source_start(prog_out);
+	return 0;
+}
+
+/* ---- children and signals --------------------------------------------- */
+
+/* Reap every child that ended; SIGCHLD brought us here. */
+static void
+exec_reap(struct exec_run *run)
+{
+	struct exec_conn *c;
+	int wstatus;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+		for (c = run->conns; c != NULL; c = c->next)
+			if (!c->reaped && c->child.pid == pid)
+				break;
+		if (c == NULL)
+			continue;
+		c->reaped = true;
+		c->wstatus = wstatus;
+		pump_timer_disarm(run->pump, &c->kill_timer);
+		exec_conn_check(c);
+	}
+}
+
+/*
+ * pump_run() returns once nothing but its signal pipe is watched, yet a
+ * child that outlives its sessions is still work: this timer stays armed
+ * while any child lives, and sweeps for exits as it goes.
+ */
+static void
+exec_keepalive(struct pump *p, void *arg)
+{
+	struct exec_run *run = arg;
+
+	exec_reap(run);
+	if (run->nconns > 0)
+		pump_timer_arm(p, &run->keepalive, pump_now() +
+		    EXEC_KEEPALIVE_MS);
+}
+
+static void
+exec_watch(struct exec_run *run, bool on)
+{
+	size_t i;
+
+	run->accepting = on;
+	for (i = 0; i < run->ls.nfds; i++) {
+		if (on)
+			pump_want_read(run->pump, run->ls.fds[i], exec_accept,
+			    run);
+		else
+			pump_cancel_read(run->pump, run->ls.fds[i]);
+	}
+}
+
+/*
+ * SIGINT, SIGTERM or SIGHUP: stop accepting, end every connection, and
+ * terminate every program (SIGKILL after EXEC_KILL_GRACE_MS, or at once
+ * when asked twice).  sockt dies by SIG once all are reaped.
+ */
+static void
+exec_shutdown(struct exec_run *run, int sig)
+{
+	struct exec_conn *c, *next;
+
+	if (run->stop_sig != 0) {
+		for (c = run->conns; c != NULL; c = c->next)
+			if (!c->reaped)
+				proc_signal(c->child.pid, SIGKILL);
+		return;
+	}
+	run->stop_sig = sig;
+	log_info(1, "%s: stopping", strsignal(sig));
+	exec_watch(run, false);
+	sock_listeners_close(&run->ls);
+	pump_timer_disarm(run->pump, &run->accept_deadline);
+	pump_timer_disarm(run->pump, &run->accept_retry);
+	for (c = run->conns; c != NULL; c = next) {
+		next = c->next;
+		exec_conn_terminate(c);
+		if (c->io != NULL)
+			pump_session_end(c->io, 1, NULL);
+		else if (c->feed != NULL)
+			pump_session_end(c->feed, 0, NULL);
+	}
+	if (run->nconns == 0)
+		pump_stop(run->pump, 128 + sig);
+}
+
+static void
+exec_signal(struct pump *p, int sig, void *arg)
+{
+	(void)p;
+	if (sig == SIGCHLD)
+		exec_reap(arg);
+	else
+		exec_shutdown(arg, sig);
+}
+
+/* ---- listening -------------------------------------------------------- */
+
+static void
+exec_accept_timeout(struct pump *p, void *arg)
+{
+	struct exec_run *run = arg;
+
+	log_error("accept: no client within %d.%03d s (-w)",
+	    run->o->timeout_ms / 1000, run->o->timeout_ms % 1000);
+	run->status = 1;
+	pump_stop(p, 1);
+}
+
+static void
+exec_accept_retry(struct pump *p, void *arg)
+{
+	(void)p;
+	exec_watch(arg, true);
+}
+
+/* Is this client admitted?  Logs the refusal under -v. */
+static bool
+exec_admit(struct exec_run *run, const struct sockaddr *sa, const char *name)
+{
+	const struct sockt_opts *o = run->o;
+
+	if (!addr_acl_admits(&o->acl, sa)) {
+		log_info(1, "refused %s: not allowed by --allow/--deny", name);
+		return false;
+	}
+	if (o->max_conns >= 0 && run->nconns >= (size_t)o->max_conns) {
+		log_info(1, "refused %s: --max-conns %lld reached", name,
+		    o->max_conns);
+		return false;
+	}
+	return true;
+}
+
+static void
+exec_accept(struct pump *p, int lfd, void *arg)
+{
+	struct exec_run *run = arg;
+	struct sockaddr_storage ss;
+	char name[EXEC_NAME_MAX];
+	socklen_t len;
+	int fd, n;
+
+	for (n = 0; n < 64 && run->accepting; n++) {
+		fd = sock_accept(lfd, &ss, &len);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of fds: let connections free some. */
+				log_info(1, "accept: %s", strerror(errno));
+				exec_watch(run, false);
+				pump_timer_arm(p, &run->accept_retry,
+				    pump_now() + 100);
+			}
+			return;
+		}
+		if (run->o->unix_socket)
+			strlcpy(name, run->o->argv[0], sizeof name);
+		else
+			addr_format((struct sockaddr *)&ss, len, name,
+			    sizeof name);
+		if (!exec_admit(run, (struct sockaddr *)&ss, name)) {
+			close(fd);
+			continue;
+		}
+		log_info(1, "connection from %s", name);
+		if (!run->served) {
+			run->served = true;
+			pump_timer_disarm(p, &run->accept_deadline);
+		}
+		if (exec_single(run)) {
+			exec_watch(run, false);
+			sock_listeners_close(&run->ls);
+			if (exec_conn_start(run, fd, name) == -1) {
+				run->status = 1;
+				pump_stop(p, 1);
+			}
+			return;
+		}
+		exec_conn_start(run, fd, name);
+	}
+}
+
+/* Can a socket be bound to ::1?  Not on hosts without IPv6 loopback. */
+static bool
+exec_has_ipv6_loopback(void)
+{
+	struct sockaddr_in6 sin6;
+	bool ok;
+	int fd;
+
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof sin6) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * No ADDRESS: listen on loopback only, 127.0.0.1 and ::1 on one port (one
+ * of them with -4 or -6, IPv4 alone on a host without IPv6 loopback).
+ * With port 0, tries again until the port chosen is free on ::1 too.
+ */
+static int
+exec_listen_loopback(struct exec_run *run, uint16_t port, char **errp)
+{
+	const struct sockt_opts *o = run->o;
+	struct sock_listeners v6;
+	char want[8], bound[8];
+	size_t i;
+	int tries;
+
+	log_info(1, "no ADDRESS given: listening on loopback only");
+	snprintf(want, sizeof want, "%u", port);
+	if (o->family == AF_INET6)
+		return sock_listen_inet("::1", want, AF_INET6, SOCK_STREAM,
+		    AI_NUMERICHOST, &run->ls, errp);
+	for (tries = 1;; tries++) {
+		if (sock_listen_inet("127.0.0.1", want, AF_INET, SOCK_STREAM,
+		    AI_NUMERICHOST, &run->ls, errp) == -1)
+			return -1;
+		if (o->family == AF_INET || !exec_has_ipv6_loopback())
+			return 0;
+		snprintf(bound, sizeof bound, "%d",
+		    sock_listeners_port(&run->ls));
+		if (sock_listen_inet("::1", bound, AF_INET6, SOCK_STREAM,
+		    AI_NUMERICHOST, &v6, errp) == 0) {
+			for (i = 0; i < v6.nfds && run->ls.nfds < 8; i++)
+				run->ls.fds[run->ls.nfds++] = v6.fds[i];
+			return 0;
+		}
+		sock_listeners_close(&run->ls);
+		if (port != 0 || tries == EXEC_LOOPBACK_TRIES)
+			return -1;
+		free(*errp);
+		*errp = NULL;
+	}
+}
+
+/*
+ * Listen on the endpoint in ARGV.  *USAGE tells a usage error from a
+ * runtime failure.
+ */
+static int
+exec_listen(struct exec_run *run, int argc, char **argv, char **errp,
+    bool *usage)
+{
+	const struct sockt_opts *o = run->o;
+	struct addr_endpoint ep;
+	uint16_t port;
+	int r, flags = o->numeric ? AI_NUMERICHOST : 0;
+
+	*usage = true;
+	if (o->unix_socket) {
+		if (argc != 1) {
+			*errp = log_fmt(argc == 0 ? "missing PATH" :
+			    "too many arguments: '%s'", argv[argc > 1]);
+			return -1;
+		}
+		*usage = false;
+		return sock_listen_unix(argv[0], SOCK_STREAM, &run->ls, errp);
+	}
+	if (addr_parse_endpoint(argc, argv, ADDR_LISTEN, o->port, &ep,
+	    errp) == -1)
+		return -1;
+	if (addr_parse_port(ep.port, "tcp", &port, errp) == -1) {
+		addr_endpoint_free(&ep);
+		return -1;
+	}
+	*usage = false;
+	if (ep.host != NULL)
+		r = sock_listen_inet(ep.host, ep.port, o->family, SOCK_STREAM,
+		    flags, &run->ls, errp);
+	else
+		r = exec_listen_loopback(run, port, errp);
+	addr_endpoint_free(&ep);
+	return r;
+}
+
+/* ---- connecting (--connect) ------------------------------------------- */
+
+/* Resolve -s/-p into a source address, or NULL when neither was given. */
+static int
+exec_connect_source(const struct sockt_opts *o, struct addrinfo **src,
+    char **errp)
+{
+	*src = NULL;
+	if (o->source == NULL && o->port == NULL)
+		return 0;
+	return addr_resolve(o->source, o->port ? o->port : "0", o->family,
+	    SOCK_STREAM, AI_PASSIVE | (o->numeric ? AI_NUMERICHOST : 0), src,
+	    errp);
+}
+
+/*
+ * Connect to the endpoint in ARGV; returns the fd, with the peer's name
+ * in PEER, or -1 with *errp (*USAGE: a usage error).
+ */
+static int
+exec_connect(struct exec_run *run, int argc, char **argv, char *peer,
+    size_t peerlen, char **errp, bool *usage)
+{
+	const struct sockt_opts *o = run->o;
+	struct addrinfo *res = NULL, *src = NULL;
+	struct addr_endpoint ep = { NULL, NULL };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	uint16_t port;
+	int fd = -1;
+
+	*usage = true;
+	if (o->unix_socket) {
+		if (argc != 1) {
+			*errp = log_fmt(argc == 0 ? "missing PATH" :
+			    "too many arguments: '%s'", argv[argc > 1]);
+			return -1;
+		}
+		*usage = false;
+		strlcpy(peer, argv[0], peerlen);
+		return sock_connect_unix(argv[0], SOCK_STREAM, o->timeout_ms,
+		    errp);
+	}
+	if (addr_parse_endpoint(argc, argv, ADDR_CONNECT, NULL, &ep,
+	    errp) == -1 || addr_parse_port(ep.port, "tcp", &port, errp) == -1)
+		goto out;
+	if (port == 0) {
+		*errp = log_fmt("bad port '0': cannot connect to port 0");
+		goto out;
+	}
+	if (o->port != NULL && addr_parse_port(o->port, "tcp", &port,
+	    errp) == -1)
+		goto out;
+	*usage = false;
+	if (addr_resolve(ep.host, ep.port, o->family, SOCK_STREAM,
+	    o->numeric ? AI_NUMERICHOST : 0, &res, errp) == -1 ||
+	    exec_connect_source(o, &src, errp) == -1)
+		goto out;
+	fd = sock_connect_timeout(res, src, SOCK_STREAM, o->timeout_ms, errp);
+	if (fd != -1 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_format((struct sockaddr *)&ss, len, peer, peerlen);
+out:
+	addr_endpoint_free(&ep);
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (src != NULL)
+		freeaddrinfo(src);
+	return fd;
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+/*
+ * The number of positional arguments before "--", or -1 without one.
+ * getopt_long() permutes argv: the "--" it stopped at ends up just before
+ * o->argv, followed by the arguments that preceded it on the command line,
+ * then those after it.  execve() stores the argument strings in command
+ * line order, so the ones stored below that "--" came before it.
+ */
+static int
+exec_split_args(const struct sockt_opts *o)
+{
+	uintptr_t dashes = (uintptr_t)o->argv[-1];
+	int n;
+
+	if (strcmp(o->argv[-1], "--") != 0)
+		return -1;
+	for (n = 0; n < o->argc && (uintptr_t)o->argv[n] < dashes; n++)
+		continue;
+	return n;
+}
+
+/* Choose the program from --sh or "-- PROGRAM"; NENDP: the endpoint's. */
+static int
+exec_program(struct exec_run *run, int *nendp, char **errp)
+{
+	struct sockt_opts *o = run->o;
+	int nend = exec_split_args(o);
+
+	if (o->sh != NULL) {
+		if (nend != -1 && nend < o->argc) {
+			*errp = log_fmt("cannot use --sh with -- PROGRAM");
+			return -1;
+		}
+		run->sh_argv[0] = "/bin/sh";
+		run->sh_argv[1] = "-c";
+		run->sh_argv[2] = o->sh;
+		run->sh_argv[3] = NULL;
+		run->spec.argv = run->sh_argv;
+		*nendp = nend == -1 ? o->argc : nend;
+		return 0;
+	}
+	if (nend == -1) {
+		*errp = log_fmt("missing -- PROGRAM (or --sh COMMAND)");
+		return -1;
+	}
+	if (nend == o->argc) {
+		*errp = log_fmt("missing PROGRAM after --");
+		return -1;
+	}
+	run->spec.argv = o->argv + nend;	/* argv ends with NULL */
+	*nendp = nend;
+	return 0;
+}
+
+/* Whatever is left when the loop ends early: kill it and wait for it. */
+static void
+exec_conns_free(struct exec_run *run)
+{
+	struct exec_conn *c;
+
+	while ((c = run->conns) != NULL) {
+		run->conns = c->next;
+		if (!c->reaped) {
+			proc_signal(c->child.pid, SIGKILL);
+			while (waitpid(c->child.pid, NULL, 0) == -1 &&
+			    errno == EINTR)
+				continue;
+		}
+		if (c->master != -1)
+			close(c->master);
+		free(c);
+	}
+	run->nconns = 0;
+}
+
+static int
+cmd_exec_exec(struct sockt_opts *o)
+{
+	struct exec_run run;
+	char peer[EXEC_NAME_MAX], *err = NULL;
+	int nend, fd = -1, r;
+	bool usage;
+
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	run.status = 1;
+	log_tap_init(&run.tap);
+	if (exec_program(&run, &nend, &err) == -1)
+		return cmd_usage_error(o, err);
+	if (o->source != NULL && !o->connect)
+		return cmd_usage_error(o, log_fmt("-s needs --connect"));
+	run.spec.pty = o->pty;
+	run.spec.stderr_out = o->child_stderr;
+
+	if (o->connect)
+		r = fd = exec_connect(&run, nend, o->argv, peer, sizeof peer,
+		    &err, &usage);
+	else
+		r = exec_listen(&run, nend, o->argv, &err, &usage);
+	if (r == -1)
+		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
+	if (exec_tap_open(&run, &err) == -1)
+		goto fail;
+	run.pump = pump_new();
+	if (run.pump == NULL) {
+		err = log_fmt("pump: %s", strerror(errno));
+		goto fail;
+	}
+	pump_on_signal(run.pump, exec_signal, &run);
+	pump_timer_init(&run.accept_deadline, exec_accept_timeout, &run);
+	pump_timer_init(&run.accept_retry, exec_accept_retry, &run);
+	pump_timer_init(&run.keepalive, exec_keepalive, &run);
+	if (o->connect) {
+		log_info(1, "connected to %s", peer);
+		if (exec_conn_start(&run, fd, peer) == 0)
+			run.status = pump_run(run.pump);
+	} else {
+		if (cmd_report_listening(o, &run.ls, o->unix_socket ?
+		    o->argv[0] : NULL, &err) == -1)
+			goto fail;
+		if (o->timeout_ms >= 0)
+			pump_timer_arm(run.pump, &run.accept_deadline,
+			    pump_now() + (uint64_t)o->timeout_ms);
+		exec_watch(&run, true);
+		run.status = pump_run(run.pump);
+	}
+	goto out;
+fail:
+	run.status = cmd_fail(err);
+	if (fd != -1)
+		close(fd);
+out:
+	sock_listeners_close(&run.ls);
+	pump_free(run.pump);
+	exec_conns_free(&run);
+	exec_tap_close(&run);
+	cmd_die_by_signal(run.stop_sig);
+	return run.status;
+}

@@ -1,0 +1,1585 @@
+/*
+ * cmd-serve-file.c - "sockt serve-file": serve files and directory trees
+ * over the HTTP/1.1 subset of http.c to any number of clients at once, on
+ * the one poll loop, bodies sent with sendfile(); or, with --raw, write
+ * one file to every client that connects (what "nc -l < file" does).
+ *
+ * Each connection is a small state machine on the pump's watches: read a
+ * request head, look the path up beneath the served tree, wait for the
+ * file's digest if it is not cached yet (hashing runs in slices between
+ * polls), send the head and the body, then read the next request.
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "cmd-util.h"
+#include "digest.h"
+#include "http.h"
+#include "log.h"
+#include "pump.h"
+#include "sock.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define SERVE_IDLE_MS		60000	/* keep-alive idle, without -i */
+#define SERVE_HEAD_MS		30000	/* a request head must arrive within */
+#define SERVE_LINGER_MS		2000	/* read after our last byte, then close */
+#define SERVE_SEND_SLICE	(8 * 1024 * 1024)	/* per wakeup: fairness */
+#define SERVE_HASH_SLICE	(4 * 1024 * 1024)	/* per job per loop round */
+#define SERVE_HASH_TRIES	10	/* then 503: the file keeps changing */
+
+static const enum opt_id serve_options[] = {
+	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT, OPT_IDLE,
+	OPT_KEEP, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY, OPT_PORT_FILE, OPT_COUNT,
+	OPT_RAW, OPT_END
+};
+
+static int	cmd_serve_file_exec(struct sockt_opts *);
+
+const struct cmd_entry cmd_serve_file_entry = {
+	.name = "serve-file",
+	.summary = "serve files and directories over HTTP (or --raw) to many "
+	    "clients",
+	.usage = "[options] [--raw] [ADDRESS] PORT FILE|DIR...",
+	.options = serve_options,
+	.exec = cmd_serve_file_exec,
+};
+
+/* One FILE or DIR argument. */
+struct serve_root {
+	const char	*arg;
+	bool		 dir;
+	int		 dirfd;		/* DIR: O_PATH, -1 for a FILE */
+	char		*name;		/* FILE: served at /NAME */
+};
+
+struct serve_conn;
+
+/* A digest being computed for one file (device, inode). */
+struct serve_job {
+	struct serve_run	*run;
+	struct digest_job	*job;
+	struct serve_conn	*waiters;
+	int			 tries;
+	bool			 settling;	/* timer armed, not hashing */
+	struct pump_timer	 settle;
+	struct serve_job	*next;
+};
+
+struct serve_run {
+	struct sockt_opts	*o;
+	struct pump		*pump;
+	struct sock_listeners	 ls;
+	struct serve_root	*roots;
+	size_t			 nroots;
+	struct digest_cache	*cache;
+	struct serve_job	*jobs;
+	struct pump_timer	 hash_tick;
+	struct pump_timer	 accept_retry;
+	struct serve_conn	*conns;
+	size_t			 nconns;
+	bool			 accepting;
+	bool			 finishing;	/* --count reached */
+	long long		 served;
+	int			 status;
+	bool			 no_openat2;	/* the kernel lacks it */
+};
+
+enum serve_state {
+	SERVE_READ,		/* reading a request head */
+	SERVE_DIGEST,		/* waiting for the file's digest */
+	SERVE_SEND,		/* writing the response */
+	SERVE_LINGER		/* our side is shut; draining the client's */
+};
+
+struct serve_conn {
+	struct serve_run	*run;
+	int			 fd;
+	char			 name[ADDR_STRLEN + 8];
+	enum serve_state	 state;
+	char			*in;		/* HTTP_MAX_HEAD bytes, lazily */
+	size_t			 inlen;
+	size_t			 reqlen;	/* head being answered */
+	struct http_request	 req;
+	uint64_t		 req_started;	/* first byte of this head */
+	uint64_t		 active;	/* last progress */
+	char			*path;		/* decoded, relative */
+	int			 file;		/* body source, or -1 */
+	char			*out;		/* head and in-memory body */
+	size_t			 outlen;
+	size_t			 outoff;
+	off_t			 body_off;	/* file bytes [off, end) */
+	off_t			 body_end;
+	bool			 keep_alive;
+	int			 status;	/* of the response, for -v */
+	struct pump_timer	 timer;		/* idle, head or linger */
+	struct serve_job	*job;
+	struct serve_conn	*next_waiter;
+	struct serve_conn	*prev;
+	struct serve_conn	*next;
+};
+
+static void	serve_conn_read(struct pump *, int, void *);
+static void	serve_conn_write(struct pump *, int, void *);
+static void	serve_conn_process(struct serve_conn *);
+static void	serve_conn_file_ready(struct serve_conn *);
+static void	serve_conn_simple(struct serve_conn *, int, const char *);
+static void	serve_hash_arm(struct serve_run *);
+
+static const char *
+serve_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 416: return "Range Not Satisfiable";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Internal Server Error";
+	}
+}
+
+/* ---- resolution beneath a served directory ----------------------------- */
+
+/*
+ * Open PATH beneath DIRFD with FLAGS, never leaving the tree: openat2()
+ * with RESOLVE_BENEATH (symlinks inside the tree work, ".." and symlinks
+ * leading out fail with EXDEV), or, on kernels without it, a walk one
+ * component at a time with O_NOFOLLOW (every symlink fails with ELOOP).
+ */
+static int
+serve_open_beneath(struct serve_run *run, int dirfd, const char *path,
+    int flags)
+{
+	struct open_how how;
+	char *copy, *comp, *next, *save = NULL;
+	struct stat st;
+	int fd, cur, saved;
+	long r;
+
+	/* openat2() refuses O_PATH with anything but these. */
+	flags |= O_CLOEXEC;
+	if ((flags & O_PATH) == 0)
+		flags |= O_NOCTTY | O_NONBLOCK;
+	if (!run->no_openat2) {
+		memset(&how, 0, sizeof how);
+		how.flags = (uint64_t)flags;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		if (r >= 0 || errno != ENOSYS)
+			return (int)r;
+		run->no_openat2 = true;
+		log_info(1, "openat2: not available, symlinks are not "
+		    "followed");
+	}
+	if ((copy = strdup(path)) == NULL)
+		return -1;
+	cur = dirfd;
+	for (comp = strtok_r(copy, "/", &save); comp != NULL; comp = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (next != NULL)
+			fd = openat(cur, comp, O_PATH | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		else
+			fd = openat(cur, comp, flags | O_NOFOLLOW);
+		saved = errno;
+		if (fd == -1 && (saved == ENOTDIR || saved == ELOOP) &&
+		    fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			saved = ELOOP;
+		else if (fd != -1 && (flags & O_PATH) && fstat(fd, &st) == 0 &&
+		    S_ISLNK(st.st_mode)) {
+			close(fd);
+			fd = -1;
+			saved = ELOOP;
+		}
+		if (cur != dirfd)
+			close(cur);
+		if (fd == -1) {
+			free(copy);
+			errno = saved;
+			return -1;
+		}
+		cur = fd;
+	}
+	free(copy);
+	if (cur == dirfd) {
+		errno = ENOENT;
+		return -1;
+	}
+	return cur;
+}
+
+enum serve_found {
+	SERVE_FOUND_FILE,
+	SERVE_FOUND_DIR,
+	SERVE_FOUND_NONE,	/* 404 */
+	SERVE_FOUND_FORBIDDEN,	/* 403 */
+	SERVE_FOUND_ERROR	/* 500 */
+};
+
+/* What open_beneath's errno means for the client. */
+static enum serve_found
+serve_errno_found(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+	case ENAMETOOLONG:
+		return SERVE_FOUND_NONE;
+	case EXDEV:
+	case ELOOP:
+	case EACCES:
+	case EPERM:
+		return SERVE_FOUND_FORBIDDEN;
+	default:
+		return SERVE_FOUND_ERROR;
+	}
+}
+
+/*
+ * Look PATH ("" for the top) up in the roots, in argument order.  A
+ * regular file: *FD open for reading.  A directory: *FD open for
+ * listing (the top has *FD -1: every root is listed).  Anything else is
+ * not served.
+ */
+static enum serve_found
+serve_lookup(struct serve_run *run, const char *path, int *fd,
+    struct serve_root **rootp)
+{
+	struct serve_root *root;
+	struct stat st, st2;
+	size_t i;
+	int pfd, rfd;
+
+	*fd = -1;
+	*rootp = NULL;
+	if (path[0] == '\0')
+		return SERVE_FOUND_DIR;
+	for (i = 0; i < run->nroots; i++) {
+		root = &run->roots[i];
+		if (!root->dir) {
+			if (strcmp(path, root->name) != 0)
+				continue;
+			rfd = open(root->arg, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+			    O_NOCTTY);
+			if (rfd == -1) {
+				if (errno == ENOENT)
+					continue;
+				return serve_errno_found(errno);
+			}
+			if (fstat(rfd, &st) == -1 || !S_ISREG(st.st_mode)) {
+				close(rfd);
+				continue;
+			}
+			*fd = rfd;
+			*rootp = root;
+			return SERVE_FOUND_FILE;
+		}
+		pfd = serve_open_beneath(run, root->dirfd, path, O_PATH);
+		if (pfd == -1) {
+			if (serve_errno_found(errno) == SERVE_FOUND_NONE)
+				continue;
+			return serve_errno_found(errno);
+		}
+		if (fstat(pfd, &st) == -1) {
+			close(pfd);
+			return SERVE_FOUND_ERROR;
+		}
+		close(pfd);
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+			continue;	/* devices, fifos, sockets: not served */
+		/* Open for real, and make sure it is still what was checked. */
+		rfd = serve_open_beneath(run, root->dirfd, path, O_RDONLY |
+		    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+		if (rfd == -1)
+			return serve_errno_found(errno);
+		if (fstat(rfd, &st2) == -1 || st2.st_dev != st.st_dev ||
+		    st2.st_ino != st.st_ino) {
+			close(rfd);
+			return SERVE_FOUND_NONE;
+		}
+		*fd = rfd;
+		*rootp = root;
+		return S_ISDIR(st.st_mode) ? SERVE_FOUND_DIR : SERVE_FOUND_FILE;
+	}
+	return SERVE_FOUND_NONE;
+}
+
+/* ---- listings ---------------------------------------------------------- */
+
+struct serve_entry {
+	char	*name;
+	bool	 dir;
+};
+
+static int
+serve_entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct serve_entry *)a)->name,
+	    ((const struct serve_entry *)b)->name);
+}
+
+static void
+serve_entry_push(struct serve_entry **v, size_t *n, size_t *cap,
+    const char *name, bool dir)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 32;
+		*v = reallocarray(*v, *cap, sizeof **v);
+		if (*v == NULL) {
+			log_error("out of memory");
+			abort();
+		}
+	}
+	(*v)[*n].name = strdup(name);
+	(*v)[*n].dir = dir;
+	if ((*v)[*n].name == NULL) {
+		log_error("out of memory");
+		abort();
+	}
+	(*n)++;
+}
+
+/*
+ * The entries of directory DFD (-1: ROOT's top), which is PATH beneath
+ * ROOT: exactly what a request could fetch (regular files and
+ * directories, symlinks only when they resolve inside the tree).
+ */
+static void
+serve_list_dir(struct serve_run *run, struct serve_root *root, int dfd,
+    const char *path, struct serve_entry **v, size_t *n, size_t *cap)
+{
+	struct dirent *de;
+	struct stat st;
+	char *sub;
+	DIR *d;
+	int fd, efd;
+
+	if (dfd == -1)
+		fd = openat(root->dirfd, ".", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	else
+		fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sub = path[0] ? log_fmt("%s/%s", path, de->d_name) :
+		    strdup(de->d_name);
+		if (sub == NULL)
+			continue;
+		efd = serve_open_beneath(run, root->dirfd, sub, O_PATH);
+		free(sub);
+		if (efd == -1)
+			continue;
+		if (fstat(efd, &st) == 0 && (S_ISREG(st.st_mode) ||
+		    S_ISDIR(st.st_mode)))
+			serve_entry_push(v, n, cap, de->d_name,
+			    S_ISDIR(st.st_mode));
+		close(efd);
+	}
+	closedir(d);
+}
+
+/*
+ * The listing of PATH (the top when ROOT is NULL: every FILE argument and
+ * the top of every DIR argument, the first of equal names winning),
+ * sorted by name.  Returns the body in *BODY.
+ */
+static void
+serve_listing(struct serve_run *run, struct serve_root *root, int dfd,
+    const char *path, bool html, char **body, size_t *len)
+{
+	struct serve_entry *v = NULL;
+	struct http_listing l;
+	size_t n = 0, cap = 0, i, j;
+	char *base;
+
+	if (root == NULL) {
+		for (i = 0; i < run->nroots; i++) {
+			if (!run->roots[i].dir)
+				serve_entry_push(&v, &n, &cap,
+				    run->roots[i].name, false);
+			else
+				serve_list_dir(run, &run->roots[i], -1, "",
+				    &v, &n, &cap);
+		}
+	} else
+		serve_list_dir(run, root, dfd, path, &v, &n, &cap);
+	/* A stable sort keeps the first root's entry first among equals. */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && serve_entry_cmp(&v[j - 1], &v[j]) > 0;
+		    j--) {
+			struct serve_entry t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	base = path[0] ? log_fmt("/%s/", path) : strdup("/");
+	http_listing_begin(&l, base, html);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(v[i].name, v[i - 1].name) != 0)
+			http_listing_add(&l, v[i].name, v[i].dir);
+	http_listing_end(&l);
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	free(base);
+	*body = l.buf;
+	*len = l.len;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void
+serve_accept_watch(struct serve_run *run, bool on);
+
+/* Finished: no more clients will be answered. */
+static void
+serve_check_finished(struct serve_run *run)
+{
+	if (run->finishing && run->nconns == 0)
+		pump_stop(run->pump, run->status);
+}
+
+static void
+serve_job_detach(struct serve_conn *c)
+{
+	struct serve_conn **pp;
+
+	if (c->job == NULL)
+		return;
+	for (pp = &c->job->waiters; *pp != NULL; pp = &(*pp)->next_waiter)
+		if (*pp == c) {
+			*pp = c->next_waiter;
+			break;
+		}
+	c->job = NULL;
+	c->next_waiter = NULL;
+}
+
+/* Forget the request being answered (its file, head and path). */
+static void
+serve_conn_reset(struct serve_conn *c)
+{
+	if (c->file != -1)
+		close(c->file);
+	c->file = -1;
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outoff = 0;
+	c->body_off = c->body_end = 0;
+	free(c->path);
+	c->path = NULL;
+	serve_job_detach(c);
+}
+
+static void
+serve_conn_free(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+
+	pump_timer_disarm(run->pump, &c->timer);
+	serve_conn_reset(c);
+	pump_forget(run->pump, c->fd);
+	close(c->fd);
+	free(c->in);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		run->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	run->nconns--;
+	log_info(2, "connection from %s closed", c->name);
+	free(c);
+	serve_check_finished(run);
+}
+
+/* The idle / head / linger deadline of C, from its state. */
+static void
+serve_conn_arm(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+	uint64_t idle = run->o->idle_ms > 0 ? (uint64_t)run->o->idle_ms :
+	    SERVE_IDLE_MS, when;
+
+	when = c->active + idle;
+	if (c->state == SERVE_LINGER)
+		when = c->active + SERVE_LINGER_MS;
+	else if (c->state == SERVE_READ && c->inlen > 0 &&
+	    c->req_started + SERVE_HEAD_MS < when)
+		when = c->req_started + SERVE_HEAD_MS;
+	else if (c->state == SERVE_DIGEST)
+		when = 0;	/* hashing is our delay, not the client's */
+	if (when == 0)
+		pump_timer_disarm(run->pump, &c->timer);
+	else
+		pump_timer_arm(run->pump, &c->timer, when);
+}
+
+/* Our last byte is out: half-close, read what is left, then close. */
+static void
+serve_conn_linger_read(struct pump *p, int fd, void *arg)
+{
+	struct serve_conn *c = arg;
+	char junk[4096];
+	ssize_t n;
+	int i;
+
+	(void)p;
+	for (i = 0; i < 16; i++) {
+		n = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		serve_conn_free(c);
+		return;
+	}
+}
+
+static void
+serve_conn_linger(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+
+	serve_conn_reset(c);
+	free(c->in);
+	c->in = NULL;
+	c->inlen = 0;
+	c->state = SERVE_LINGER;
+	pump_cancel_write(run->pump, c->fd);
+	if (shutdown(c->fd, SHUT_WR) == -1) {
+		serve_conn_free(c);
+		return;
+	}
+	c->active = pump_now();
+	serve_conn_arm(c);
+	pump_want_read(run->pump, c->fd, serve_conn_linger_read, c);
+}
+
+static void
+serve_conn_timeout(struct pump *p, void *arg)
+{
+	struct serve_conn *c = arg;
+
+	(void)p;
+	if (c->state == SERVE_READ && c->inlen > 0) {
+		log_info(1, "%s: request head not complete in time: 408",
+		    c->name);
+		memset(&c->req, 0, sizeof c->req);
+		c->req.method = HTTP_GET;
+		c->reqlen = c->inlen;
+		serve_conn_simple(c, 408, NULL);
+		return;
+	}
+	log_info(2, "%s: idle, closing", c->name);
+	serve_conn_free(c);
+}
+
+/* The common part of every response head. */
+static void
+serve_head_start(struct serve_conn *c, FILE *f, int status)
+{
+	char date[HTTP_DATE_LEN];
+
+	http_format_date(time(NULL), date);
+	c->status = status;
+	fprintf(f, "HTTP/1.1 %d %s\r\nServer: sockt/%s\r\nDate: %s\r\n",
+	    status, serve_reason(status), PACKAGE_VERSION, date);
+}
+
+static void
+serve_head_end(struct serve_conn *c, FILE *f)
+{
+	fprintf(f, "Connection: %s\r\n\r\n", c->keep_alive ? "keep-alive" :
+	    "close");
+}
+
+/* Begin writing the response built in c->out (and the file range). */
+static void
+serve_conn_send(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+
+	c->state = SERVE_SEND;
+	c->outoff = 0;
+	pump_cancel_read(run->pump, c->fd);
+	pump_want_write(run->pump, c->fd, serve_conn_write, c);
+	c->active = pump_now();
+	serve_conn_arm(c);
+}
+
+/* A response with a short text body, or none for HEAD. */
+static void
+serve_conn_simple(struct serve_conn *c, int status, const char *extra)
+{
+	char *body = log_fmt("%d %s\n", status, serve_reason(status));
+	size_t size = 0;
+	FILE *f;
+
+	serve_conn_reset(c);
+	if (status == 400 || status == 408 || status == 414 || status == 431 ||
+	    status == 505 || c->req.has_body)
+		c->keep_alive = false;
+	f = open_memstream(&c->out, &size);
+	if (f == NULL) {
+		free(body);
+		serve_conn_free(c);
+		return;
+	}
+	serve_head_start(c, f, status);
+	fprintf(f, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n%s", strlen(body), extra ? extra : "");
+	serve_head_end(c, f);
+	if (c->req.method != HTTP_HEAD)
+		fputs(body, f);
+	fclose(f);
+	c->outlen = size;
+	free(body);
+	serve_conn_send(c);
+}
+
+/* A listing or another in-memory body with its digest. */
+static void
+serve_conn_memory(struct serve_conn *c, const char *type, char *body,
+    size_t len)
+{
+	unsigned char d[DIGEST_LEN];
+	char b64[DIGEST_B64_LEN];
+	struct digest_ctx *ctx;
+	size_t size = 0;
+	FILE *f;
+
+	ctx = digest_new();
+	digest_update(ctx, body, len);
+	digest_final(ctx, d);
+	digest_free(ctx);
+	http_base64_encode(d, DIGEST_LEN, b64, sizeof b64);
+	f = open_memstream(&c->out, &size);
+	if (f == NULL) {
+		free(body);
+		serve_conn_free(c);
+		return;
+	}
+	serve_head_start(c, f, 200);
+	fprintf(f, "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Repr-Digest: sha-256=:%s:\r\nCache-Control: no-cache\r\n", type,
+	    len, b64);
+	serve_head_end(c, f);
+	if (c->req.method != HTTP_HEAD)
+		fwrite(body, 1, len, f);
+	fclose(f);
+	free(body);
+	c->outlen = size;
+	serve_conn_send(c);
+}
+
+/* Content-Disposition for NAME: an ASCII fallback and RFC 8187 UTF-8. */
+static void
+serve_disposition(FILE *f, const char *name)
+{
+	char *ascii = strdup(name), *p, *enc;
+	bool plain = true;
+
+	if (ascii == NULL)
+		return;
+	for (p = ascii; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '"' || *p == '\\' || *p == '%') {
+			*p = '_';
+			plain = false;
+		}
+	fprintf(f, "Content-Disposition: attachment; filename=\"%s\"", ascii);
+	if (!plain) {
+		enc = http_encode_path(name, strlen(name), false);
+		fprintf(f, "; filename*=UTF-8''%s", enc);
+		free(enc);
+	}
+	fputs("\r\n", f);
+	free(ascii);
+}
+
+/*
+ * Answer with the file open on c->file, whose digest D is that of
+ * version K (NULL when hashing gave up): conditionals, ranges, head.
+ */
+static void
+serve_conn_respond_file(struct serve_conn *c, const unsigned char *d)
+{
+	struct http_request *rq = &c->req;
+	char lastmod[HTTP_DATE_LEN], etag[40], hex[DIGEST_HEX_LEN];
+	char b64[DIGEST_B64_LEN];
+	uint64_t first = 0, last = 0;
+	enum http_range rr = HTTP_RANGE_IGNORE;
+	struct stat st;
+	time_t ims;
+	size_t size = 0;
+	const char *base;
+	int status = 200;
+	FILE *f;
+
+	if (fstat(c->file, &st) == -1) {
+		serve_conn_simple(c, 500, NULL);
+		return;
+	}
+	digest_hex(d, hex);
+	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+	http_base64_encode(d, DIGEST_LEN, b64, sizeof b64);
+	http_format_date(st.st_mtime, lastmod);
+	if (rq->if_none_match.len > 0) {
+		if (http_etag_listed(rq->if_none_match, etag, true))
+			status = 304;
+	} else if (rq->if_modified_since.len > 0 &&
+	    http_parse_date(rq->if_modified_since, &ims) == 0 &&
+	    st.st_mtime <= ims)
+		status = 304;
+	if (status == 200 && rq->range.len > 0 && (rq->if_range.len == 0 ||
+	    http_etag_listed(rq->if_range, etag, false) ||
+	    http_str_eq(rq->if_range, lastmod)))
+		rr = http_parse_range(rq->range, (uint64_t)st.st_size, &first,
+		    &last);
+	if (rr == HTTP_RANGE_UNSATISFIABLE)
+		status = 416;
+	else if (rr == HTTP_RANGE_OK)
+		status = 206;
+	else if (status == 200) {
+		first = 0;
+		last = (uint64_t)st.st_size - 1;	/* unused when empty */
+	}
+
+	f = open_memstream(&c->out, &size);
+	if (f == NULL) {
+		serve_conn_free(c);
+		return;
+	}
+	serve_head_start(c, f, status);
+	fprintf(f, "Last-Modified: %s\r\nETag: %s\r\n", lastmod, etag);
+	if (status != 304) {
+		fprintf(f, "Accept-Ranges: bytes\r\nRepr-Digest: "
+		    "sha-256=:%s:\r\n", b64);
+		base = strrchr(c->path, '/');
+		serve_disposition(f, base ? base + 1 : c->path);
+	}
+	c->body_off = c->body_end = 0;
+	if (status == 200) {
+		fprintf(f, "Content-Type: application/octet-stream\r\n"
+		    "Content-Length: %lld\r\n", (long long)st.st_size);
+		c->body_end = st.st_size;
+	} else if (status == 206) {
+		fprintf(f, "Content-Type: application/octet-stream\r\n"
+		    "Content-Length: %llu\r\nContent-Range: bytes "
+		    "%llu-%llu/%lld\r\n", (unsigned long long)(last - first + 1),
+		    (unsigned long long)first, (unsigned long long)last,
+		    (long long)st.st_size);
+		c->body_off = (off_t)first;
+		c->body_end = (off_t)last + 1;
+	} else if (status == 416)
+		fprintf(f, "Content-Length: 0\r\nContent-Range: bytes */%lld\r\n",
+		    (long long)st.st_size);
+	serve_head_end(c, f);
+	fclose(f);
+	c->outlen = size;
+	if (rq->method == HTTP_HEAD)
+		c->body_off = c->body_end = 0;
+	serve_conn_send(c);
+}
+
+/* ---- digests: cached, or computed in slices between polls -------------- */
+
+static void
+serve_job_free(struct serve_job *j)
+{
+	struct serve_run *run = j->run;
+	struct serve_job **pp;
+
+	for (pp = &run->jobs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	pump_timer_disarm(run->pump, &j->settle);
+	digest_job_free(j->job);
+	free(j);
+}
+
+/* The job is over: every waiter looks again (or gets STATUS). */
+static void
+serve_job_finish(struct serve_job *j, int status)
+{
+	struct serve_conn *c, *next;
+
+	c = j->waiters;
+	j->waiters = NULL;
+	serve_job_free(j);
+	for (; c != NULL; c = next) {
+		next = c->next_waiter;
+		c->job = NULL;
+		c->next_waiter = NULL;
+		if (status != 0)
+			serve_conn_simple(c, status, status == 503 ?
+			    "Retry-After: 1\r\n" : NULL);
+		else
+			serve_conn_file_ready(c);
+	}
+}
+
+static void
+serve_job_settled(struct pump *p, void *arg)
+{
+	struct serve_job *j = arg;
+
+	(void)p;
+	j->settling = false;
+	digest_job_restart(j->job);
+	serve_hash_arm(j->run);
+}
+
+/* Hash a slice of every running job; called between polls. */
+static void
+serve_hash_tick(struct pump *p, void *arg)
+{
+	struct serve_run *run = arg;
+	struct serve_job *j, *next;
+	unsigned char d[DIGEST_LEN];
+	enum digest_step s;
+	uint64_t wait_ms;
+	char *err = NULL;
+
+	(void)p;
+	for (j = run->jobs; j != NULL; j = next) {
+		next = j->next;
+		if (j->settling)
+			continue;
+		s = digest_job_step(j->job, SERVE_HASH_SLICE, &err);
+		switch (s) {
+		case DIGEST_STEP_MORE:
+			break;
+		case DIGEST_STEP_ERROR:
+			log_info(1, "hashing: %s", err);
+			free(err);
+			err = NULL;
+			serve_job_finish(j, 500);
+			break;
+		case DIGEST_STEP_DONE:
+			if (digest_job_settled(j->job, &wait_ms)) {
+				digest_job_result(j->job, d);
+				digest_cache_put(run->cache, digest_job_key(j->job),
+				    d);
+				serve_job_finish(j, 0);
+				break;
+			}
+			/* FALLTHROUGH */
+		case DIGEST_STEP_CHANGED:
+			if (++j->tries >= SERVE_HASH_TRIES) {
+				log_info(1, "hashing: the file keeps changing");
+				serve_job_finish(j, 503);
+				break;
+			}
+			if (s == DIGEST_STEP_DONE) {
+				j->settling = true;
+				pump_timer_arm(run->pump, &j->settle, pump_now() +
+				    wait_ms);
+			} else
+				digest_job_restart(j->job);
+			break;
+		}
+	}
+	serve_hash_arm(run);
+}
+
+/* Keep the tick running while some job is hashing. */
+static void
+serve_hash_arm(struct serve_run *run)
+{
+	struct serve_job *j;
+
+	for (j = run->jobs; j != NULL; j = j->next)
+		if (!j->settling) {
+			pump_timer_arm(run->pump, &run->hash_tick, pump_now());
+			return;
+		}
+	pump_timer_disarm(run->pump, &run->hash_tick);
+}
+
+/*
+ * c->file is open: answer at once when its version's digest is cached,
+ * else wait for the job hashing that file (starting one if needed).
+ */
+static void
+serve_conn_file_ready(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+	unsigned char d[DIGEST_LEN];
+	struct digest_key k;
+	const struct digest_key *jk;
+	struct serve_job *j;
+	struct stat st;
+	char *err = NULL;
+
+	if (fstat(c->file, &st) == -1) {
+		serve_conn_simple(c, 500, NULL);
+		return;
+	}
+	digest_key_of(&st, &k);
+	if (digest_cache_get(run->cache, &k, d)) {
+		serve_conn_respond_file(c, d);
+		return;
+	}
+	for (j = run->jobs; j != NULL; j = j->next) {
+		jk = digest_job_key(j->job);
+		if (jk->dev == k.dev && jk->ino == k.ino)
+			break;
+	}
+	if (j == NULL) {
+		j = calloc(1, sizeof *j);
+		if (j == NULL || (j->job = digest_job_new(c->file, &err)) ==
+		    NULL) {
+			log_info(1, "hashing: %s", err ? err : "out of memory");
+			free(err);
+			free(j);
+			serve_conn_simple(c, 500, NULL);
+			return;
+		}
+		j->run = run;
+		pump_timer_init(&j->settle, serve_job_settled, j);
+		j->next = run->jobs;
+		run->jobs = j;
+		log_info(2, "hashing /%s", c->path);
+	}
+	c->job = j;
+	c->next_waiter = j->waiters;
+	j->waiters = c;
+	c->state = SERVE_DIGEST;
+	serve_conn_arm(c);
+	serve_hash_arm(run);
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* Answer the parsed request in c->req. */
+static void
+serve_conn_answer(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+	struct serve_root *root;
+	enum http_path pr;
+	enum serve_found found;
+	char *body;
+	size_t len;
+	bool dir, html;
+	int fd;
+
+	c->keep_alive = c->req.keep_alive && !c->req.has_body;
+	if (c->req.method == HTTP_OTHER) {
+		serve_conn_simple(c, 405, "Allow: GET, HEAD\r\n");
+		return;
+	}
+	pr = http_target_path(c->req.target, &c->path, &dir);
+	if (pr != HTTP_PATH_OK) {
+		serve_conn_simple(c, pr == HTTP_PATH_BAD ? 400 : 403, NULL);
+		return;
+	}
+	found = serve_lookup(run, c->path, &fd, &root);
+	switch (found) {
+	case SERVE_FOUND_FILE:
+		c->file = fd;
+		serve_conn_file_ready(c);
+		return;
+	case SERVE_FOUND_DIR:
+		html = http_accepts_html(c->req.accept);
+		serve_listing(run, root, fd, c->path, html, &body, &len);
+		if (fd != -1)
+			close(fd);
+		serve_conn_memory(c, html ? "text/html; charset=utf-8" :
+		    "text/plain; charset=utf-8", body, len);
+		return;
+	case SERVE_FOUND_NONE:
+		serve_conn_simple(c, 404, NULL);
+		return;
+	case SERVE_FOUND_FORBIDDEN:
+		serve_conn_simple(c, 403, NULL);
+		return;
+	case SERVE_FOUND_ERROR:
+		serve_conn_simple(c, 500, NULL);
+		return;
+	}
+}
+
+/* Parse what is buffered: answer a complete head, refuse a bad one. */
+static void
+serve_conn_process(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+	ssize_t r;
+
+	if (run->finishing) {
+		serve_conn_free(c);
+		return;
+	}
+	r = http_parse_request(c->in, c->inlen, &c->req);
+	if (r == 0) {
+		if (c->inlen == 0) {
+			free(c->in);
+			c->in = NULL;
+		}
+		serve_conn_arm(c);
+		return;
+	}
+	if (r < 0) {
+		memset(&c->req, 0, sizeof c->req);
+		c->req.method = HTTP_GET;
+		c->reqlen = c->inlen;
+		serve_conn_simple(c, (int)-r, NULL);
+		return;
+	}
+	c->reqlen = (size_t)r;
+	serve_conn_answer(c);
+}
+
+static void
+serve_conn_read(struct pump *p, int fd, void *arg)
+{
+	struct serve_conn *c = arg;
+	ssize_t n;
+
+	(void)p;
+	if (c->in == NULL) {
+		c->in = malloc(HTTP_MAX_HEAD);
+		if (c->in == NULL) {
+			serve_conn_free(c);
+			return;
+		}
+	}
+	n = recv(fd, c->in + c->inlen, HTTP_MAX_HEAD - c->inlen, MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n == -1)
+			log_info(2, "%s: %s", c->name, strerror(errno));
+		serve_conn_free(c);
+		return;
+	}
+	if (c->inlen == 0)
+		c->req_started = pump_now();
+	c->inlen += (size_t)n;
+	c->active = pump_now();
+	serve_conn_process(c);
+}
+
+/*
+ * --count was reached: accept no one, drop connections between requests,
+ * finish the responses under way, then stop.
+ */
+static void
+serve_finish(struct serve_run *run)
+{
+	struct serve_conn *c, *next;
+
+	run->finishing = true;
+	serve_accept_watch(run, false);
+	sock_listeners_close(&run->ls);
+	for (c = run->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == SERVE_READ)
+			serve_conn_free(c);
+	}
+}
+
+/* The response is out: count it, then the next request or the end. */
+static void
+serve_conn_sent(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+	char *target;
+
+	if (run->o->raw)
+		log_info(1, "%s: sent %lld bytes", c->name,
+		    (long long)c->body_end);
+	else if (log_verbosity() >= 1) {
+		target = strndup(c->req.target.p, c->req.target.len);
+		log_info(1, "%s: \"%.*s %s\" %d", c->name,
+		    (int)c->req.method_name.len, c->req.method_name.p,
+		    target && *target ? target : "-", c->status);
+		free(target);
+	}
+	run->served++;
+	if (run->o->count > 0 && run->served >= run->o->count &&
+	    !run->finishing)
+		serve_finish(run);
+	if (run->o->raw || !c->keep_alive || run->finishing) {
+		serve_conn_linger(c);
+		return;
+	}
+	serve_conn_reset(c);
+	if (c->reqlen < c->inlen)
+		memmove(c->in, c->in + c->reqlen, c->inlen - c->reqlen);
+	c->inlen -= c->reqlen;
+	c->reqlen = 0;
+	c->state = SERVE_READ;
+	c->req_started = pump_now();
+	pump_cancel_write(run->pump, c->fd);
+	pump_want_read(run->pump, c->fd, serve_conn_read, c);
+	serve_conn_process(c);
+}
+
+static void
+serve_conn_write(struct pump *p, int fd, void *arg)
+{
+	struct serve_conn *c = arg;
+	size_t budget = SERVE_SEND_SLICE;
+	off_t off;
+	ssize_t n;
+	int flags;
+
+	(void)p;
+	while (c->outoff < c->outlen) {
+		flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+		if (c->body_off < c->body_end)
+			flags |= MSG_MORE;
+		n = send(fd, c->out + c->outoff, c->outlen - c->outoff, flags);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			goto fail;
+		}
+		c->outoff += (size_t)n;
+		c->active = pump_now();
+	}
+	while (c->body_off < c->body_end && budget > 0) {
+		off = c->body_off;
+		n = sendfile(fd, c->file, &off, (size_t)(c->body_end -
+		    c->body_off) < budget ? (size_t)(c->body_end -
+		    c->body_off) : budget);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			goto fail;
+		}
+		if (n == 0) {
+			log_info(1, "%s: /%s shrank while it was sent; closing",
+			    c->name, c->path ? c->path : "");
+			serve_conn_free(c);
+			return;
+		}
+		c->body_off = off;
+		budget -= (size_t)n;
+		c->active = pump_now();
+	}
+	serve_conn_arm(c);
+	if (c->body_off < c->body_end)
+		return;
+	serve_conn_sent(c);
+	return;
+fail:
+	log_info(1, "%s: %s", c->name, strerror(errno));
+	serve_conn_free(c);
+}
+
+/* --raw: the file goes to the client as soon as it connects. */
+static void
+serve_conn_raw(struct serve_conn *c)
+{
+	struct serve_run *run = c->run;
+	struct stat st;
+
+	c->file = open(run->roots[0].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (c->file == -1 || fstat(c->file, &st) == -1) {
+		log_error("%s: %s", run->roots[0].arg, strerror(errno));
+		serve_conn_free(c);
+		return;
+	}
+	c->body_off = 0;
+	c->body_end = st.st_size;
+	c->state = SERVE_SEND;
+	c->active = pump_now();
+	pump_want_write(run->pump, c->fd, serve_conn_write, c);
+	serve_conn_arm(c);
+}
+
+static void
+serve_conn_new(struct serve_run *run, int fd, const char *name)
+{
+	struct serve_conn *c = calloc(1, sizeof *c);
+
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->run = run;
+	c->fd = fd;
+	c->file = -1;
+	strlcpy(c->name, name, sizeof c->name);
+	c->active = pump_now();
+	pump_timer_init(&c->timer, serve_conn_timeout, c);
+	c->next = run->conns;
+	if (run->conns != NULL)
+		run->conns->prev = c;
+	run->conns = c;
+	run->nconns++;
+	sock_set_nodelay(fd);
+	log_info(2, "connection from %s", name);
+	if (run->o->raw) {
+		serve_conn_raw(c);
+		return;
+	}
+	c->state = SERVE_READ;
+	pump_want_read(run->pump, fd, serve_conn_read, c);
+	serve_conn_arm(c);
+}
+
+/* ---- accepting --------------------------------------------------------- */
+
+static void	serve_accept(struct pump *, int, void *);
+
+static void
+serve_accept_watch(struct serve_run *run, bool on)
+{
+	size_t i;
+
+	run->accepting = on;
+	for (i = 0; i < run->ls.nfds; i++) {
+		if (on)
+			pump_want_read(run->pump, run->ls.fds[i], serve_accept,
+			    run);
+		else
+			pump_forget(run->pump, run->ls.fds[i]);
+	}
+}
+
+static void
+serve_accept_retry(struct pump *p, void *arg)
+{
+	struct serve_run *run = arg;
+
+	(void)p;
+	if (!run->finishing)
+		serve_accept_watch(run, true);
+}
+
+static void
+serve_accept(struct pump *p, int lfd, void *arg)
+{
+	struct serve_run *run = arg;
+	struct sockaddr_storage ss;
+	char name[ADDR_STRLEN];
+	socklen_t len;
+	int fd, n;
+
+	for (n = 0; n < 64 && run->accepting; n++) {
+		fd = sock_accept(lfd, &ss, &len);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_info(1, "accept: %s", strerror(errno));
+				serve_accept_watch(run, false);
+				pump_timer_arm(p, &run->accept_retry,
+				    pump_now() + 100);
+			}
+			return;
+		}
+		addr_format((struct sockaddr *)&ss, len, name, sizeof name);
+		if (!addr_acl_admits(&run->o->acl, (struct sockaddr *)&ss)) {
+			log_info(1, "refused %s: not allowed by --allow/--deny",
+			    name);
+			close(fd);
+			continue;
+		}
+		if (run->o->max_conns >= 0 &&
+		    run->nconns >= (size_t)run->o->max_conns) {
+			log_info(1, "refused %s: --max-conns %lld reached", name,
+			    run->o->max_conns);
+			close(fd);
+			continue;
+		}
+		serve_conn_new(run, fd, name);
+	}
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static bool
+serve_all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/*
+ * Split the positional arguments into the endpoint and the FILE|DIR list.
+ * With -p every argument is a FILE or DIR.  Otherwise the first is PORT
+ * when it is a number, the first two are ADDRESS PORT when the second is
+ * a port, the first is HOST:PORT when it has a colon, or a service name.
+ * An argument with a "/" is always a FILE or DIR.
+ */
+static int
+serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
+    char **errp)
+{
+	uint16_t port;
+	char *e2 = NULL;
+	bool slash0, slash1;
+
+	ep->host = ep->port = NULL;
+	*nfirst = 0;
+	if (o->port != NULL) {
+		ep->port = strdup(o->port);
+	} else {
+		if (o->argc == 0) {
+			*errp = log_fmt("missing PORT");
+			return -1;
+		}
+		slash0 = strchr(o->argv[0], '/') != NULL;
+		slash1 = o->argc > 1 && strchr(o->argv[1], '/') != NULL;
+		if (!slash0 && serve_all_digits(o->argv[0])) {
+			ep->port = strdup(o->argv[0]);
+			*nfirst = 1;
+		} else if (!slash0 && o->argc > 1 && !slash1 &&
+		    addr_parse_port(o->argv[1], "tcp", &port, &e2) == 0) {
+			ep->host = strdup(o->argv[0]);
+			ep->port = strdup(o->argv[1]);
+			*nfirst = 2;
+		} else if (!slash0 && strchr(o->argv[0], ':') != NULL) {
+			if (addr_parse_endpoint(1, o->argv, ADDR_LISTEN, NULL,
+			    ep, errp) == -1)
+				goto fail;
+			*nfirst = 1;
+		} else if (!slash0 && addr_parse_port(o->argv[0], "tcp", &port,
+		    &e2) == 0) {
+			ep->port = strdup(o->argv[0]);
+			*nfirst = 1;
+		} else {
+			*errp = log_fmt("missing PORT before '%s'",
+			    o->argv[0]);
+			goto fail;
+		}
+		free(e2);
+		e2 = NULL;
+	}
+	if (addr_parse_port(ep->port, "tcp", &port, errp) == -1)
+		goto fail;
+	if (*nfirst >= o->argc) {
+		*errp = log_fmt("missing FILE or DIR to serve");
+		goto fail;
+	}
+	if (o->raw && o->argc - *nfirst != 1) {
+		*errp = log_fmt("--raw serves exactly one FILE");
+		goto fail;
+	}
+	return 0;
+fail:
+	free(e2);
+	addr_endpoint_free(ep);
+	return -1;
+}
+
+/* Open the FILE and DIR arguments. */
+static int
+serve_open_roots(struct serve_run *run, int first, char **errp)
+{
+	struct sockt_opts *o = run->o;
+	struct serve_root *r;
+	struct stat st;
+	char *copy;
+	int i;
+
+	run->roots = calloc((size_t)(o->argc - first), sizeof *run->roots);
+	if (run->roots == NULL) {
+		*errp = log_fmt("out of memory");
+		return -1;
+	}
+	for (i = first; i < o->argc; i++) {
+		r = &run->roots[run->nroots];
+		r->arg = o->argv[i];
+		r->dirfd = -1;
+		if (stat(r->arg, &st) == -1) {
+			*errp = log_fmt("%s: %s", r->arg, strerror(errno));
+			return -1;
+		}
+		if (S_ISDIR(st.st_mode) && !o->raw) {
+			r->dir = true;
+			r->dirfd = open(r->arg, O_PATH | O_DIRECTORY |
+			    O_CLOEXEC);
+			if (r->dirfd == -1) {
+				*errp = log_fmt("%s: %s", r->arg,
+				    strerror(errno));
+				return -1;
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			copy = strdup(r->arg);
+			r->name = copy ? strdup(basename(copy)) : NULL;
+			free(copy);
+			if (r->name == NULL) {
+				*errp = log_fmt("out of memory");
+				return -1;
+			}
+		} else {
+			*errp = log_fmt("%s: not a regular file%s", r->arg,
+			    o->raw ? " (--raw serves one FILE)" :
+			    " or directory");
+			return -1;
+		}
+		run->nroots++;
+	}
+	return 0;
+}
+
+/*
+ * Hash every FILE argument now, before readiness is reported, so no
+ * client waits for it.  Directories are hashed file by file on demand.
+ */
+static int
+serve_hash_roots(struct serve_run *run, char **errp)
+{
+	unsigned char d[DIGEST_LEN];
+	struct digest_key k;
+	uint64_t t0;
+	size_t i;
+	char *err = NULL;
+	int fd;
+
+	for (i = 0; i < run->nroots; i++) {
+		if (run->roots[i].dir)
+			continue;
+		fd = open(run->roots[i].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK);
+		if (fd == -1) {
+			*errp = log_fmt("%s: %s", run->roots[i].arg,
+			    strerror(errno));
+			return -1;
+		}
+		t0 = pump_now();
+		if (digest_file(fd, &k, d, &err) == -1) {
+			/* Not fatal: the first request will hash it. */
+			log_info(1, "%s: %s", run->roots[i].arg, err);
+			free(err);
+			err = NULL;
+		} else {
+			digest_cache_put(run->cache, &k, d);
+			log_info(2, "%s: hashed in %llu ms", run->roots[i].arg,
+			    (unsigned long long)(pump_now() - t0));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Many clients at once need many fds: use the hard limit. */
+static void
+serve_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+serve_cleanup(struct serve_run *run)
+{
+	size_t i;
+
+	while (run->conns != NULL) {
+		run->finishing = false;	/* no pump_stop from here */
+		serve_conn_free(run->conns);
+	}
+	while (run->jobs != NULL)
+		serve_job_free(run->jobs);
+	if (run->pump != NULL) {
+		pump_timer_disarm(run->pump, &run->hash_tick);
+		pump_timer_disarm(run->pump, &run->accept_retry);
+	}
+	sock_listeners_close(&run->ls);
+	for (i = 0; i < run->nroots; i++) {
+		if (run->roots[i].dirfd != -1)
+			close(run->roots[i].dirfd);
+		free(run->roots[i].name);
+	}
+	free(run->roots);
+	digest_cache_free(run->cache);
+}
+
+static int
+cmd_serve_file_exec(struct sockt_opts *o)
+{
+	struct serve_run run;
+	struct addr_endpoint ep;
+	char *err = NULL;
+	int first, sig, flags = o->numeric ? AI_NUMERICHOST : 0;
+
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	if (serve_split_args(o, &ep, &first, &err) == -1)
+		return cmd_usage_error(o, err);
+	serve_raise_nofile();
+	run.cache = digest_cache_new();
+	if (serve_open_roots(&run, first, &err) == -1 ||
+	    sock_listen_inet(ep.host, ep.port, o->family, SOCK_STREAM, flags,
+	    &run.ls, &err) == -1) {
+		addr_endpoint_free(&ep);
+		serve_cleanup(&run);
+		return cmd_fail(err);
+	}
+	addr_endpoint_free(&ep);
+	run.pump = pump_new();
+	if (run.pump == NULL) {
+		serve_cleanup(&run);
+		return cmd_fail(log_fmt("pump: %s", strerror(errno)));
+	}
+	pump_timer_init(&run.hash_tick, serve_hash_tick, &run);
+	pump_timer_init(&run.accept_retry, serve_accept_retry, &run);
+	if ((!o->raw && serve_hash_roots(&run, &err) == -1) ||
+	    cmd_report_listening(o, &run.ls, NULL, &err) == -1) {
+		run.status = cmd_fail(err);
+		goto out;
+	}
+	serve_accept_watch(&run, true);
+	run.status = pump_run(run.pump);
+out:
+	sig = pump_caught_signal(run.pump);
+	serve_cleanup(&run);
+	pump_free(run.pump);
+	cmd_die_by_signal(sig);
+	return run.status;
+}

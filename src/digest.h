@@ -1,0 +1,93 @@
+/*
+ * digest.h - SHA-256 through OpenSSL's libcrypto (EVP, so the CPU's SHA
+ * instructions are used), the per-file-version cache serve-file keeps,
+ * incremental hashing of files, a hashing child process for streams, and
+ * hex helpers.
+ *
+ * A file version is its (device, inode, size, mtime, ctime).  A digest
+ * is only trusted for a version when hashing began at least the racy
+ * window after the file's last change (so a write in the same timestamp
+ * tick cannot hide); see digest_job_settled().
+ *
+ * Failures return -1 with *errp set to an allocated one-line message.
+ */
+#ifndef SOCKT_DIGEST_H
+#define SOCKT_DIGEST_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define DIGEST_LEN	32	/* SHA-256 */
+#define DIGEST_HEX_LEN	(DIGEST_LEN * 2 + 1)
+#define DIGEST_B64_LEN	45	/* base64 of 32 bytes + NUL */
+
+/* Streaming SHA-256. */
+struct digest_ctx;
+
+struct digest_ctx *digest_new(void);
+void	 digest_update(struct digest_ctx *, const void *, size_t);
+void	 digest_final(struct digest_ctx *, unsigned char *);
+void	 digest_free(struct digest_ctx *);
+
+void	 digest_hex(const unsigned char *, char *);
+int	 digest_parse_hex(const char *, unsigned char *);
+
+/* One version of a file. */
+struct digest_key {
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime;
+	struct timespec	 ctime;
+};
+
+void	 digest_key_of(const struct stat *, struct digest_key *);
+bool	 digest_key_eq(const struct digest_key *, const struct digest_key *);
+
+/* Digests of file versions, for the life of the process. */
+struct digest_cache;
+
+struct digest_cache *digest_cache_new(void);
+void	 digest_cache_free(struct digest_cache *);
+bool	 digest_cache_get(struct digest_cache *, const struct digest_key *,
+	     unsigned char *);
+void	 digest_cache_put(struct digest_cache *, const struct digest_key *,
+	     const unsigned char *);
+
+/* Hashing one file a slice at a time, so a poll loop keeps running. */
+enum digest_step {
+	DIGEST_STEP_MORE,	/* call again */
+	DIGEST_STEP_DONE,	/* result ready; the version did not change */
+	DIGEST_STEP_CHANGED,	/* the file changed meanwhile: start over */
+	DIGEST_STEP_ERROR
+};
+
+struct digest_job;
+
+struct digest_job *digest_job_new(int, char **);
+enum digest_step digest_job_step(struct digest_job *, size_t, char **);
+void	 digest_job_restart(struct digest_job *);
+const struct digest_key *digest_job_key(const struct digest_job *);
+bool	 digest_job_settled(const struct digest_job *, uint64_t *);
+void	 digest_job_result(const struct digest_job *, unsigned char *);
+void	 digest_job_free(struct digest_job *);
+
+int	 digest_file(int, struct digest_key *, unsigned char *, char **);
+
+/* A child process hashing what is written to its pipe. */
+struct digest_child {
+	pid_t	 pid;
+	int	 fd;		/* write the stream here */
+	int	 result;	/* the digest comes back here */
+};
+
+int	 digest_child_start(struct digest_child *, int, uint64_t, char **);
+int	 digest_child_finish(struct digest_child *, unsigned char *, char **);
+void	 digest_child_abort(struct digest_child *);
+
+#endif

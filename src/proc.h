@@ -1,0 +1,40 @@
+/*
+ * proc.h - child processes: start a program with its standard input and
+ * output on pipes or on a new pseudo-terminal, detect a failed execve()
+ * reliably, signal its process group, and turn a wait status into an exit
+ * status.
+ *
+ * Failures return -1 and set *errp to an allocated one-line message; the
+ * caller frees it.
+ */
+#ifndef SOCKT_PROC_H
+#define SOCKT_PROC_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+
+/* What to run, and how its standard I/O is wired. */
+struct proc_spec {
+	char *const	*argv;		/* argv[0] is looked up in PATH */
+	char *const	*env;		/* "NAME=VALUE" to add, NULL-ended, or NULL */
+	bool		 pty;		/* stdin, stdout, stderr: a new terminal */
+	bool		 stderr_out;	/* pipes: stderr joins stdout (2>&1) */
+};
+
+/* A started program.  The caller owns the fds (non-blocking, close-on-exec). */
+struct proc {
+	pid_t		 pid;		/* leader of its own session and group */
+	int		 in;		/* write end of its stdin, or the pty master */
+	int		 out;		/* read end of its stdout, or the pty master */
+};
+
+#define PROC_PTY_ROWS	24	/* the window size a new terminal starts with */
+#define PROC_PTY_COLS	80
+
+int	 proc_spawn(const struct proc_spec *, struct proc *, char **);
+int	 proc_signal(pid_t, int);
+int	 proc_exit_status(int);
+int	 proc_pty_send_eof(int, bool);
+
+#endif

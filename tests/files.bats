@@ -1,0 +1,893 @@
+#!/usr/bin/env bats
+# tests/files.bats - serve-file and fetch-file: HTTP/1.1 with curl, wget and
+# python3 -m http.server on the other side, raw mode against nc, path
+# safety, resume, digests, overwrite protection, listings, bad requests,
+# faults (a killed server, a digest mismatch, a full disk).
+load helper
+
+# The helper's teardown kills what was started; a test that mounts a tmpfs
+# also needs it unmounted, after its processes are gone.
+eval "$(declare -f teardown | sed '1s/^teardown/helper_teardown/')"
+teardown() {
+	helper_teardown
+	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
+		umount "$MNT"
+	fi
+}
+
+# serve NAME ARGS...: "sockt serve-file --port-file ... ARGS" in the
+# background; sets PORT and BG_PID once it is ready.
+serve() {
+	local name=$1
+	shift
+	bg "$name" sockt serve-file --port-file "$T/$name.port" "$@"
+	PORT=$(wait_port "$T/$name.port") || return 1
+}
+
+# b64sha FILE: the SHA-256 of FILE in base64, as Repr-Digest carries it.
+b64sha() {
+	openssl dgst -sha256 -binary "$1" | base64
+}
+
+# http_raw PORT: send stdin as it is, half-close, print all the server
+# sends until it closes (10 s at most).
+http_raw() {
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    sys.stdout.buffer.write(d)
+' "$1"
+}
+
+# status_of PORT: the status code of the raw request on stdin.
+status_of() {
+	http_raw "$1" | head -n1 | cut -d' ' -f2
+}
+
+# fake_server NAME RESPONSE [hang]: a one-shot HTTP server on port 0 that
+# reads a request head (saved in $T/NAME.req), sends the bytes of file
+# RESPONSE, then closes, or with "hang" waits to be killed.  Sets PORT.
+fake_server() {
+	local name=$1 response=$2 hang=${3:-}
+	bg "$name" python3 -c '
+import os, socket, sys, time
+portfile, response, reqfile, hang = sys.argv[1:5]
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+with open(portfile + ".tmp", "w") as f:
+    f.write("%d\n" % ls.getsockname()[1])
+os.rename(portfile + ".tmp", portfile)
+c, _ = ls.accept()
+req = b""
+while b"\r\n\r\n" not in req:
+    d = c.recv(4096)
+    if not d:
+        break
+    req += d
+open(reqfile, "wb").write(req)
+c.sendall(open(response, "rb").read())
+if hang:
+    while True:
+        time.sleep(1)
+c.close()
+' "$T/$name.port" "$response" "$T/$name.req" "$hang"
+	PORT=$(wait_port "$T/$name.port") || return 1
+}
+
+# file_size FILE: its size in bytes (0 when missing).
+file_size() {
+	stat -c %s "$1" 2>/dev/null || echo 0
+}
+
+# has_size FILE BYTES: does FILE hold exactly BYTES now?
+has_size() {
+	[ "$(file_size "$1")" -eq "$2" ]
+}
+
+# ---- serve-file with curl and wget --------------------------------------
+
+@test "serve-file: curl GET gets the exact bytes with length, validators and Repr-Digest" {
+	random_file "$T/f.bin" 3000000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run curl -sS -D "$T/h" -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	[ "$(checksum "$T/got")" = "$(checksum "$T/f.bin")" ]
+	run tr -d '\r' <"$T/h"
+	assert_line "HTTP/1.1 200 OK"
+	assert_line "Content-Length: 3000000"
+	assert_line "Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):"
+	assert_line "ETag: \"$(checksum "$T/f.bin" | cut -c1-32)\""
+	assert_line "Accept-Ranges: bytes"
+	assert_line 'Content-Disposition: attachment; filename="f.bin"'
+	assert_line --regexp '^Last-Modified: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT$'
+}
+
+@test "serve-file: HEAD (curl -I) gets the headers and no body" {
+	random_file "$T/f.bin" 100000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run curl -sS -I "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	assert_line --partial "HTTP/1.1 200 OK"
+	assert_line --partial "Content-Length: 100000"
+	assert_line --partial "Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):"
+	# exactly the head, nothing after it
+	http_raw "$PORT" >"$T/raw" <<-EOF
+	HEAD /f.bin HTTP/1.1
+	Host: x
+	Connection: close
+
+	EOF
+	tail -c 4 "$T/raw" | od -An -c | grep -q '\\r  \\n  \\r  \\n'
+	[ "$(file_size "$T/raw")" -lt 1000 ]
+}
+
+@test "serve-file: curl -r gets 206 with Content-Range and the whole file's digest" {
+	random_file "$T/f.bin" 100000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run curl -sS -r 1000-1999 -D "$T/h" -o "$T/part" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	cmp "$T/part" <(tail -c +1001 "$T/f.bin" | head -c 1000)
+	run tr -d '\r' <"$T/h"
+	assert_line "HTTP/1.1 206 Partial Content"
+	assert_line "Content-Range: bytes 1000-1999/100000"
+	assert_line "Content-Length: 1000"
+	assert_line "Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):"
+	# a suffix range and an open-ended one
+	run curl -sS -r -10 "http://127.0.0.1:$PORT/f.bin" -o "$T/tail"
+	cmp "$T/tail" <(tail -c 10 "$T/f.bin")
+	run curl -sS -r 99990- "http://127.0.0.1:$PORT/f.bin" -o "$T/tail2"
+	cmp "$T/tail2" <(tail -c 10 "$T/f.bin")
+}
+
+@test "serve-file: a range past the end gets 416 with bytes */SIZE" {
+	random_file "$T/f.bin" 1000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run curl -sS -r 5000-6000 -D "$T/h" -o /dev/null "http://127.0.0.1:$PORT/f.bin"
+	run tr -d '\r' <"$T/h"
+	assert_line "HTTP/1.1 416 Range Not Satisfiable"
+	assert_line "Content-Range: bytes */1000"
+}
+
+@test "serve-file: several ranges are ignored and the whole file is sent" {
+	random_file "$T/f.bin" 5000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run curl -sS -r 0-1,10-20 -D "$T/h" -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	cmp "$T/got" "$T/f.bin"
+	grep -q "^HTTP/1.1 200 OK" "$T/h"
+}
+
+@test "serve-file: curl -C - resumes a partial download" {
+	random_file "$T/f.bin" 2000000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	head -c 700000 "$T/f.bin" >"$T/got"
+	run curl -sS -C - -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	[ "$(checksum "$T/got")" = "$(checksum "$T/f.bin")" ]
+}
+
+@test "serve-file: wget -c resumes a partial download" {
+	has wget || skip "wget not installed"
+	random_file "$T/f.bin" 2000000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	mkdir "$T/w"
+	head -c 1234567 "$T/f.bin" >"$T/w/f.bin"
+	run wget -q -c -P "$T/w" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	[ "$(checksum "$T/w/f.bin")" = "$(checksum "$T/f.bin")" ]
+	grep -q '"GET /f.bin" 206' "$T/srv.err" || [ ! -s "$T/srv.err" ]
+}
+
+@test "serve-file: If-None-Match with the ETag gets 304, a stale one 200" {
+	random_file "$T/f.bin" 1000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	etag="\"$(checksum "$T/f.bin" | cut -c1-32)\""
+	run curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "http://127.0.0.1:$PORT/f.bin"
+	assert_output 304
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: "nope"' "http://127.0.0.1:$PORT/f.bin"
+	assert_output 200
+}
+
+@test "serve-file: keep-alive answers pipelined requests in order on one connection" {
+	printf 'one' >"$T/a"
+	printf 'two!' >"$T/b"
+	serve srv 127.0.0.1 0 "$T/a" "$T/b"
+	printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    http_raw "$PORT" >"$T/out"
+	[ "$(grep -c '^HTTP/1.1 200 OK' "$T/out")" -eq 3 ]
+	[ "$(grep -c '^Connection: keep-alive' "$T/out")" -eq 2 ]
+	grep -q '^Connection: close' "$T/out"
+	# the bodies, in order
+	run python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(b"|".join(p.split(b"\r\n\r\n",1)[1][:4].rstrip(b"H") for p in d.split(b"HTTP/1.1 ")[1:]).decode())' "$T/out"
+	assert_output "one|two!|one"
+}
+
+@test "serve-file: HTTP/1.0 without keep-alive gets one response and a close" {
+	printf 'x' >"$T/a"
+	serve srv 127.0.0.1 0 "$T/a"
+	run sh -c "printf 'GET /a HTTP/1.0\r\n\r\n' | python3 -c 'import socket,sys
+s=socket.create_connection((\"127.0.0.1\",$PORT));s.sendall(sys.stdin.buffer.read())
+d=b\"\"
+while True:
+    c=s.recv(4096)
+    if not c: break
+    d+=c
+sys.stdout.write(d.decode())'"
+	assert_success
+	assert_line --partial "Connection: close"
+}
+
+@test "serve-file: the listing at / is text for curl and HTML when text/html is accepted" {
+	mkdir -p "$T/d/sub"
+	printf 'a' >"$T/d/plain.txt"
+	printf 'b' >"$T/d/a b"
+	printf 'c' >"$T/d/x%y"
+	printf 'd' >"$T/d/sub/deep"
+	serve srv 127.0.0.1 0 "$T/d"
+	run curl -sS -D "$T/h" "http://127.0.0.1:$PORT/"
+	assert_success
+	assert_output "$(printf 'a b\nplain.txt\nsub/\nx%%25y')"
+	grep -q '^Content-Type: text/plain; charset=utf-8' "$T/h"
+	run curl -sS -H 'Accept: text/html,*/*;q=0.8' "http://127.0.0.1:$PORT/"
+	assert_line --partial '<li><a href="/a%20b">a b</a></li>'
+	assert_line --partial '<li><a href="/sub/">sub/</a></li>'
+	assert_line --partial '<title>Index of /</title>'
+	run curl -sS "http://127.0.0.1:$PORT/sub"
+	assert_output "deep"
+	run curl -sS "http://127.0.0.1:$PORT/sub/deep"
+	assert_output "d"
+	# a client that refuses HTML (q=0) gets text
+	run curl -sS -H 'Accept: text/html;q=0' "http://127.0.0.1:$PORT/sub/"
+	assert_output "deep"
+}
+
+@test "serve-file: FILE and DIR arguments are merged at /, the first name wins" {
+	mkdir -p "$T/d"
+	printf 'from-dir' >"$T/d/same"
+	mkdir -p "$T/e"
+	printf 'from-file' >"$T/e/same"
+	printf 'only' >"$T/e/only"
+	serve srv 127.0.0.1 0 "$T/e/same" "$T/d" "$T/e/only"
+	run curl -sS "http://127.0.0.1:$PORT/same"
+	assert_output "from-file"
+	run curl -sS "http://127.0.0.1:$PORT/"
+	assert_output "$(printf 'only\nsame')"
+}
+
+@test "serve-file: --count 1 exits 0 after one response" {
+	printf 'x' >"$T/a"
+	serve srv --count 1 127.0.0.1 0 "$T/a"
+	run curl -sS "http://127.0.0.1:$PORT/a"
+	assert_output "x"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+}
+
+@test "serve-file: -v reports each response after the listening line" {
+	printf 'x' >"$T/a"
+	serve srv -v 127.0.0.1 0 "$T/a"
+	curl -sS -o /dev/null "http://127.0.0.1:$PORT/a"
+	curl -sS -o /dev/null "http://127.0.0.1:$PORT/missing"
+	wait_until -- grep -q '"GET /missing" 404' "$T/srv.err"
+	run cat "$T/srv.err"
+	assert_line "sockt: listening on 127.0.0.1:$PORT"
+	assert_line --regexp '^sockt: 127\.0\.0\.1:[0-9]+: "GET /a" 200$'
+}
+
+@test "serve-file: a file changed in place gets a fresh digest, never a stale one" {
+	random_file "$T/f.bin" 50000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	for i in 1 2 3; do
+		# same size, same inode, rewritten at once (same timestamp tick)
+		random_file "$T/new" 50000
+		dd if="$T/new" of="$T/f.bin" conv=notrunc status=none
+		run curl -sS -D "$T/h" -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+		cmp "$T/got" "$T/f.bin"
+		grep -q "^Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):" "$T/h"
+	done
+	# content changed, then the modification time put back: still fresh
+	random_file "$T/new" 50000
+	stamp=$(stat -c %y "$T/f.bin")
+	dd if="$T/new" of="$T/f.bin" conv=notrunc status=none
+	touch -d "$stamp" "$T/f.bin"
+	run curl -sS -D "$T/h" -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	grep -q "^Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):" "$T/h"
+}
+
+@test "serve-file: a file replaced under a directory is served and hashed anew" {
+	mkdir "$T/d"
+	random_file "$T/d/f" 10000
+	serve srv 127.0.0.1 0 "$T/d"
+	run sockt fetch-file -o "$T/one" "http://127.0.0.1:$PORT/f"
+	assert_success
+	random_file "$T/d/f.new" 20000
+	mv "$T/d/f.new" "$T/d/f"
+	run sockt fetch-file -o "$T/two" "http://127.0.0.1:$PORT/f"
+	assert_success
+	cmp "$T/two" "$T/d/f"
+}
+
+# ---- path safety --------------------------------------------------------
+
+@test "serve-file: .. and encoded .. never leave the tree (403)" {
+	mkdir -p "$T/root/d/sub"
+	printf 'SECRET' >"$T/root/secret"
+	printf 'ok' >"$T/root/d/sub/f"
+	serve srv 127.0.0.1 0 "$T/root/d"
+	for p in '/../secret' '/sub/../../secret' '/%2e%2e/secret' '/%2E%2E/secret' \
+	    '/sub/%2e%2e/%2e%2e/secret' '/..%2fsecret' '/sub%2f..%2f..%2fsecret' \
+	    '/.%2e/secret' '/%2e./secret' '/sub/..'; do
+		run curl -sS --path-as-is -o "$T/got" -w '%{http_code}' "http://127.0.0.1:$PORT$p"
+		assert_output 403
+		! grep -q SECRET "$T/got"
+	done
+	# a sane path still works
+	run curl -sS --path-as-is "http://127.0.0.1:$PORT/sub/./f"
+	assert_output ok
+}
+
+@test "serve-file: raw requests with .. in every spelling get 403" {
+	mkdir -p "$T/root/d"
+	printf 'SECRET' >"$T/root/secret"
+	serve srv 127.0.0.1 0 "$T/root/d"
+	for p in '/../secret' '/%2e%2e%2fsecret' 'http://x/../secret' '/a/b/../../../secret'; do
+		printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$p" |
+		    http_raw "$PORT" >"$T/out"
+		head -n1 "$T/out" | grep -q '^HTTP/1.1 403 '
+		! grep -q SECRET "$T/out"
+	done
+}
+
+@test "serve-file: absolute paths stay inside the tree" {
+	mkdir -p "$T/d"
+	serve srv 127.0.0.1 0 "$T/d"
+	run curl -sS --path-as-is -o "$T/got" -w '%{http_code}' "http://127.0.0.1:$PORT//etc/passwd"
+	assert_output 404
+	run curl -sS --path-as-is -o "$T/got" -w '%{http_code}' "http://127.0.0.1:$PORT/%2fetc%2fpasswd"
+	assert_output 404
+	printf 'GET http://127.0.0.1/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    http_raw "$PORT" >"$T/out"
+	head -n1 "$T/out" | grep -q '^HTTP/1.1 404 '
+	! grep -q root: "$T/out"
+}
+
+@test "serve-file: a NUL byte in the path gets 403" {
+	mkdir -p "$T/d"
+	printf 'x' >"$T/d/a"
+	serve srv 127.0.0.1 0 "$T/d"
+	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/a%00.txt"
+	assert_output 403
+	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/a%00"
+	assert_output 403
+}
+
+@test "serve-file: symlinks leading out of the tree get 403, those inside are served" {
+	mkdir -p "$T/root/d/sub"
+	printf 'SECRET' >"$T/root/secret"
+	printf 'inside' >"$T/root/d/real"
+	ln -s ../secret "$T/root/d/rel-out"
+	ln -s "$T/root/secret" "$T/root/d/abs-out"
+	ln -s "$T/root" "$T/root/d/sub/dir-out"
+	ln -s real "$T/root/d/rel-in"
+	ln -s ../real "$T/root/d/sub/up-in"
+	serve srv 127.0.0.1 0 "$T/root/d"
+	for p in /rel-out /abs-out /sub/dir-out/secret; do
+		run curl -sS -o "$T/got" -w '%{http_code}' "http://127.0.0.1:$PORT$p"
+		assert_output 403
+		! grep -q SECRET "$T/got"
+	done
+	run curl -sS "http://127.0.0.1:$PORT/rel-in"
+	assert_output inside
+	run curl -sS "http://127.0.0.1:$PORT/sub/up-in"
+	assert_output inside
+	# the listing shows only what can be fetched
+	run curl -sS "http://127.0.0.1:$PORT/"
+	assert_output "$(printf 'real\nrel-in\nsub/')"
+}
+
+@test "serve-file: FIFOs and devices beneath the tree are not served" {
+	mkdir -p "$T/d"
+	mkfifo "$T/d/fifo"
+	serve srv 127.0.0.1 0 "$T/d"
+	run curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/fifo"
+	assert_output 404
+}
+
+@test "serve-file: a malformed percent escape gets 400" {
+	mkdir -p "$T/d"
+	serve srv 127.0.0.1 0 "$T/d"
+	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/a%zz"
+	assert_output 400
+	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/a%4"
+	assert_output 400
+}
+
+# ---- bad requests -------------------------------------------------------
+
+@test "serve-file: garbage gets 400 and the connection is closed" {
+	printf 'x' >"$T/a"
+	serve srv 127.0.0.1 0 "$T/a"
+	printf 'HELLO THERE\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n' | http_raw "$PORT" >"$T/out"
+	head -n1 "$T/out" | grep -q '^HTTP/1.1 400 Bad Request'
+	grep -q '^Connection: close' "$T/out"
+	[ "$(grep -c '^HTTP/1.1' "$T/out")" -eq 1 ]
+	for req in 'GET /a\r\n\r\n' 'GET /a HTTP/1.1\r\n\r\n' 'GET  /a HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    'GET /a HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n' 'GET /a HTTP/1.1\r\nHost x\r\n\r\n' \
+	    'GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n' \
+	    'GET a HTTP/1.1\r\nHost: x\r\n\r\n'; do
+		run status_of "$PORT" < <(printf "$req")
+		assert_output 400
+	done
+}
+
+@test "serve-file: other methods get 405 with Allow, other versions 505" {
+	printf 'x' >"$T/a"
+	serve srv 127.0.0.1 0 "$T/a"
+	for m in POST PUT DELETE OPTIONS BREW; do
+		run curl -sS -X "$m" -D "$T/h" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/a"
+		assert_output 405
+		grep -q '^Allow: GET, HEAD' "$T/h"
+	done
+	run status_of "$PORT" < <(printf 'GET /a HTTP/2.0\r\nHost: x\r\n\r\n')
+	assert_output 505
+}
+
+@test "serve-file: an over-long request line gets 414, an oversized head 431" {
+	printf 'x' >"$T/a"
+	serve srv 127.0.0.1 0 "$T/a"
+	long=$(head -c 9000 /dev/zero | tr '\0' a)
+	run status_of "$PORT" < <(printf 'GET /%s HTTP/1.1\r\nHost: x\r\n\r\n' "$long")
+	assert_output 414
+	run status_of "$PORT" < <(printf 'GET /a HTTP/1.1\r\nHost: x\r\nX-Big: %s%s\r\n\r\n' "$long" "$long")
+	assert_output 431
+	run status_of "$PORT" < <(printf 'GET /a HTTP/1.1\r\nHost: x\r\n'; for i in $(seq 120); do printf 'X-%d: y\r\n' "$i"; done; printf '\r\n')
+	assert_output 431
+	# a long line that is not even a request
+	run status_of "$PORT" < <(head -c 20000 /dev/zero | tr '\0' z)
+	assert_output 414
+}
+
+@test "serve-file: garbage, oversized and stalled requests never stop it serving others" {
+	random_file "$T/f.bin" 500000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	# a client that sends half a head and stalls, held open meanwhile
+	python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /f.bin HTTP/1.1\r\nHo")
+time.sleep(30)
+' "$PORT" &
+echo $! >>"$BATS_TEST_TMPDIR/.pids"
+	head -c 100000 /dev/urandom | http_raw "$PORT" >/dev/null
+	head -c 40000 /dev/zero | tr '\0' 'A' | http_raw "$PORT" >/dev/null
+	printf '\x00\x01\x02\r\n\r\n' | http_raw "$PORT" >/dev/null
+	for i in 1 2 3; do
+		run curl -sS -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+		assert_success
+		cmp "$T/got" "$T/f.bin"
+	done
+	kill -0 "$BG_PID"
+}
+
+@test "serve-file: --max-conns refuses clients past the limit, --deny refuses by address" {
+	printf 'x' >"$T/a"
+	serve srv --deny 127.0.0.1 127.0.0.1 0 "$T/a"
+	run curl -sS -o /dev/null "http://127.0.0.1:$PORT/a"
+	assert_failure
+	kill "$BG_PID"
+	serve srv2 --max-conns 0 127.0.0.1 0 "$T/a"
+	run curl -sS -o /dev/null "http://127.0.0.1:$PORT/a"
+	assert_failure
+}
+
+@test "serve-file: usage errors exit 2" {
+	run sockt serve-file
+	assert_failure 2
+	assert_output --partial "sockt: missing PORT"
+	run sockt serve-file 8000
+	assert_failure 2
+	assert_output --partial "missing FILE or DIR"
+	run sockt serve-file --raw 127.0.0.1 0 a b
+	assert_failure 2
+	assert_output --partial "--raw serves exactly one FILE"
+	run sockt serve-file -k --count 2 0 /etc/hostname
+	assert_failure 2
+	assert_output --partial "cannot use -k with --count"
+	run sockt serve-file 127.0.0.1 0 "$T/nope"
+	assert_failure 1
+	assert_output "sockt: $T/nope: No such file or directory"
+}
+
+@test "serve-file: 20 concurrent fetch-file clients all get verified copies" {
+	random_file "$T/f.bin" 4000000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	pids=()
+	for i in $(seq 20); do
+		sockt fetch-file -o "$T/got.$i" "http://127.0.0.1:$PORT/f.bin" 2>"$T/err.$i" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+	want=$(checksum "$T/f.bin")
+	for i in $(seq 20); do
+		[ "$(checksum "$T/got.$i")" = "$want" ]
+		[ ! -s "$T/err.$i" ]
+	done
+}
+
+# ---- raw mode -----------------------------------------------------------
+
+@test "serve-file --raw: nc receives the whole file, every client" {
+	has nc || skip "nc not installed"
+	random_file "$T/f.bin" 1000000
+	serve srv --raw --count 2 127.0.0.1 0 "$T/f.bin"
+	nc -d 127.0.0.1 "$PORT" >"$T/got1"
+	nc -d 127.0.0.1 "$PORT" >"$T/got2"
+	cmp "$T/got1" "$T/f.bin"
+	cmp "$T/got2" "$T/f.bin"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+}
+
+@test "fetch-file --raw: takes what nc -l sends until EOF and checks --sha256" {
+	has nc || skip "nc not installed"
+	random_file "$T/f.bin" 1000000
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	bg nc nc -N -l 127.0.0.1 "$port" <"$T/f.bin"
+	wait_until -- sh -c "ss -Hltn 'sport = :$port' | grep -q ."
+	run sockt fetch-file --raw --sha256 "$(checksum "$T/f.bin")" -o "$T/got" 127.0.0.1 "$port"
+	assert_success
+	assert_output ""
+	cmp "$T/got" "$T/f.bin"
+	[ ! -e "$T/got.part" ]
+}
+
+@test "fetch-file --raw from serve-file --raw, to a file and to stdout" {
+	random_file "$T/f.bin" 3000000
+	serve srv --raw 127.0.0.1 0 "$T/f.bin"
+	run sockt fetch-file --raw -o "$T/got" 127.0.0.1 "$PORT"
+	assert_success
+	cmp "$T/got" "$T/f.bin"
+	sockt fetch-file --raw -o - "127.0.0.1:$PORT" >"$T/out"
+	cmp "$T/out" "$T/f.bin"
+}
+
+@test "fetch-file --raw: a wrong --sha256 exits 1 and publishes nothing" {
+	random_file "$T/f.bin" 300000
+	serve srv --raw 127.0.0.1 0 "$T/f.bin"
+	bad=$(printf '%064d' 0)
+	run sockt fetch-file --raw --sha256 "$bad" -o "$T/got" 127.0.0.1 "$PORT"
+	assert_failure 1
+	assert_output "sockt: $T/got: SHA-256 mismatch: got $(checksum "$T/f.bin"), expected $bad (--sha256); removed the .part"
+	[ ! -e "$T/got" ]
+	[ ! -e "$T/got.part" ]
+}
+
+@test "fetch-file --raw: needs -o, and takes no PATH" {
+	run sockt fetch-file --raw 127.0.0.1 9
+	assert_failure 2
+	assert_output --partial "--raw needs -o FILE or -o -"
+	run sockt fetch-file --raw -o x 127.0.0.1 9 /path
+	assert_failure 2
+	assert_output --partial "--raw takes no PATH"
+}
+
+# ---- fetch-file ---------------------------------------------------------
+
+@test "fetch-file: fetches from python3 -m http.server, and resumes by starting over" {
+	mkdir "$T/pub" "$T/dl"
+	random_file "$T/pub/f.bin" 2500000
+	bg py python3 -u -m http.server --bind 127.0.0.1 --directory "$T/pub" 0
+	wait_until -- grep -q 'port [0-9]' "$T/py.out"
+	port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$T/py.out" | head -n1)
+	cd "$T/dl"
+	run sockt fetch-file "http://127.0.0.1:$port/f.bin"
+	assert_success
+	assert_output ""
+	cmp f.bin "$T/pub/f.bin"
+	# python ignores Range: a .part is started over, and still right
+	head -c 1000 "$T/pub/f.bin" >g.part
+	run sockt fetch-file -o g 127.0.0.1 "$port" /f.bin
+	assert_success
+	cmp g "$T/pub/f.bin"
+}
+
+@test "fetch-file: resumes NAME.part with a Range and verifies the whole file" {
+	random_file "$T/f.bin" 3000000
+	serve srv -v 127.0.0.1 0 "$T/f.bin"
+	mkdir "$T/dl" && cd "$T/dl"
+	head -c 1000000 "$T/f.bin" >f.bin.part
+	run sockt fetch-file -v "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	assert_line "sockt: f.bin.part: resuming after 1000000 bytes"
+	assert_line "sockt: f.bin: SHA-256 verified"
+	cmp f.bin "$T/f.bin"
+	[ ! -e f.bin.part ]
+	grep -q '"GET /f.bin" 206' "$T/srv.err"
+}
+
+@test "fetch-file: a complete .part is verified and renamed after a 416" {
+	random_file "$T/f.bin" 100000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	cp "$T/f.bin" "$T/got.part"
+	run sockt fetch-file -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	cmp "$T/got" "$T/f.bin"
+}
+
+@test "fetch-file: a .part of other content fails the digest and is removed" {
+	random_file "$T/f.bin" 100000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	head -c 5000 /dev/urandom >"$T/got.part"
+	run sockt fetch-file -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_failure 1
+	assert_output --regexp "^sockt: $T/got: SHA-256 mismatch: got [0-9a-f]{64}, expected $(checksum "$T/f.bin") \(Repr-Digest\); removed the .part$"
+	[ ! -e "$T/got" ]
+	[ ! -e "$T/got.part" ]
+	# so the next run starts over and succeeds
+	run sockt fetch-file -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	cmp "$T/got" "$T/f.bin"
+}
+
+@test "fetch-file: --no-resume starts over" {
+	random_file "$T/f.bin" 100000
+	serve srv -v 127.0.0.1 0 "$T/f.bin"
+	head -c 5000 /dev/urandom >"$T/got.part"
+	run sockt fetch-file --no-resume -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	cmp "$T/got" "$T/f.bin"
+	! grep -q ' 206$' "$T/srv.err"
+}
+
+@test "fetch-file: a server killed mid-transfer leaves NAME.part and the byte count; a rerun resumes and verifies" {
+	random_file "$T/f.bin" 2000000
+	digest=$(b64sha "$T/f.bin")
+	{
+		printf 'HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\nRepr-Digest: sha-256=:%s:\r\n\r\n' "$digest"
+		head -c 700000 "$T/f.bin"
+	} >"$T/resp"
+	fake_server fake "$T/resp" hang
+	fake=$BG_PID
+	mkdir "$T/dl" && cd "$T/dl"
+	bg fetch sockt fetch-file "http://127.0.0.1:$PORT/f.bin"
+	fetch=$BG_PID
+	wait_until -- has_size f.bin.part 700000
+	kill -KILL "$fake"
+	wait_exit "$fetch"
+	[ "$EXIT" -eq 1 ]
+	run cat "$T/fetch.err"
+	assert_output "sockt: http://127.0.0.1:$PORT/f.bin: connection closed after 700000 of 2000000 bytes; f.bin.part kept for resuming"
+	[ ! -e f.bin ]
+	[ "$(file_size f.bin.part)" -eq 700000 ]
+	# the real server now: the rerun asks for the rest and checks it all
+	serve srv -v 127.0.0.1 0 "$T/f.bin"
+	run sockt fetch-file -v "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	assert_line "sockt: f.bin.part: resuming after 700000 bytes"
+	assert_line "sockt: f.bin: SHA-256 verified"
+	cmp f.bin "$T/f.bin"
+	[ ! -e f.bin.part ]
+}
+
+@test "fetch-file: a digest mismatch exits 1 and publishes nothing" {
+	random_file "$T/f.bin" 50000
+	wrong=$(printf 'other' | openssl dgst -sha256 -binary | base64)
+	{
+		printf 'HTTP/1.1 200 OK\r\nContent-Length: 50000\r\nRepr-Digest: sha-256=:%s:\r\n\r\n' "$wrong"
+		cat "$T/f.bin"
+	} >"$T/resp"
+	fake_server fake "$T/resp"
+	mkdir "$T/dl" && cd "$T/dl"
+	run sockt fetch-file "http://127.0.0.1:$PORT/f.bin"
+	assert_failure 1
+	assert_output "sockt: f.bin: SHA-256 mismatch: got $(checksum "$T/f.bin"), expected $(printf 'other' | sha256sum | cut -c1-64) (Repr-Digest); removed the .part"
+	run ls -A
+	assert_output ""
+}
+
+@test "fetch-file: the request asks for a digest, and a wrong --sha256 stops before the body" {
+	random_file "$T/f.bin" 50000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	bad=$(printf '%064d' 7)
+	run sockt fetch-file --sha256 "$bad" -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/f.bin: the server's SHA-256 $(checksum "$T/f.bin") is not --sha256 $bad"
+	[ ! -e "$T/got" ]
+	run sockt fetch-file --sha256 "$(checksum "$T/f.bin" | tr a-f A-F)" -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	# what a server sees
+	printf 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	sockt fetch-file -o "$T/empty" "http://127.0.0.1:$PORT/x?y=1#frag"
+	run tr -d '\r' <"$T/fake.req"
+	assert_line "GET /x?y=1 HTTP/1.1"
+	assert_line "Host: 127.0.0.1:$PORT"
+	assert_line "Want-Repr-Digest: sha-256=10"
+	[ -e "$T/empty" ] && [ ! -s "$T/empty" ]
+}
+
+@test "fetch-file: never overwrites NAME without --force" {
+	printf 'new' >"$T/f"
+	serve srv 127.0.0.1 0 "$T/f"
+	mkdir "$T/dl" && cd "$T/dl"
+	printf 'old' >f
+	run sockt fetch-file "http://127.0.0.1:$PORT/f"
+	assert_failure 1
+	assert_output "sockt: f: already exists (--force overwrites it)"
+	[ "$(cat f)" = old ]
+	[ ! -e f.part ]
+	run sockt fetch-file --force "http://127.0.0.1:$PORT/f"
+	assert_success
+	[ "$(cat f)" = new ]
+}
+
+@test "fetch-file: -o - writes to stdout, -o DIR into the directory" {
+	printf 'hello' >"$T/f"
+	serve srv 127.0.0.1 0 "$T/f"
+	run sockt fetch-file -o - 127.0.0.1 "$PORT" f
+	assert_success
+	assert_output "hello"
+	mkdir "$T/dir"
+	run sockt fetch-file -o "$T/dir" "127.0.0.1:$PORT" /f
+	assert_success
+	[ "$(cat "$T/dir/f")" = hello ]
+}
+
+@test "fetch-file: HOST PORT PATH takes a plain path and encodes it" {
+	mkdir "$T/d"
+	printf 'spaced' >"$T/d/a b%c"
+	serve srv 127.0.0.1 0 "$T/d"
+	mkdir "$T/dl" && cd "$T/dl"
+	run sockt fetch-file 127.0.0.1 "$PORT" "a b%c"
+	assert_success
+	[ "$(cat "a b%c")" = spaced ]
+	run sockt fetch-file --force "http://127.0.0.1:$PORT/a%20b%25c"
+	assert_success
+	[ "$(cat "a b%c")" = spaced ]
+}
+
+@test "fetch-file: a name from the server is reduced to a safe base name" {
+	printf 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Disposition: attachment; filename="../../.evil"\r\n\r\nboom' >"$T/resp"
+	fake_server fake "$T/resp"
+	mkdir -p "$T/a/dl" && cd "$T/a/dl"
+	run sockt fetch-file "http://127.0.0.1:$PORT/"
+	assert_success
+	run ls -A
+	assert_output "evil"
+	[ ! -e "$T/.evil" ] && [ ! -e "$T/a/.evil" ]
+	printf "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Disposition: attachment; filename=\"x\"; filename*=UTF-8''%%C3%%A9t%%C3%%A9.txt\r\n\r\nok" >"$T/resp2"
+	fake_server fake2 "$T/resp2"
+	run sockt fetch-file "http://127.0.0.1:$PORT/"
+	assert_success
+	[ "$(cat été.txt)" = ok ]
+	# no name anywhere
+	printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' >"$T/resp3"
+	fake_server fake3 "$T/resp3"
+	run sockt fetch-file "http://127.0.0.1:$PORT/"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/: no file name in the URL or from the server; use -o FILE"
+}
+
+@test "fetch-file: a chunked response is decoded" {
+	printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	run sockt fetch-file -o - "http://127.0.0.1:$PORT/c"
+	assert_success
+	assert_output "hello world"
+	printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n' >"$T/resp2"
+	fake_server fake2 "$T/resp2"
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/c"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/c: unsupported Transfer-Encoding 'gzip, chunked'"
+}
+
+@test "fetch-file: a truncated chunked body is an error with the byte count" {
+	printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n12345' >"$T/resp"
+	fake_server fake "$T/resp"
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/c"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/c: connection closed after 5 bytes; $T/x.part kept for resuming"
+	[ ! -e "$T/x" ]
+}
+
+@test "fetch-file: a 404 and a redirect exit 1 with the status line" {
+	mkdir "$T/d"
+	serve srv 127.0.0.1 0 "$T/d"
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/missing"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/missing: 404 Not Found"
+	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ] || [ ! -s "$T/x.part" ]
+	printf 'HTTP/1.1 301 Moved Permanently\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	run sockt fetch-file -o "$T/y" "http://127.0.0.1:$PORT/f"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/f: 301 Moved Permanently (Location: /elsewhere)"
+}
+
+@test "fetch-file: connection refused exits 1" {
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$port/f"
+	assert_failure 1
+	assert_output "sockt: connect 127.0.0.1:$port: Connection refused"
+}
+
+@test "fetch-file: usage errors exit 2" {
+	run sockt fetch-file
+	assert_failure 2
+	assert_output --partial "missing URL or HOST PORT"
+	run sockt fetch-file --sha256 abc http://127.0.0.1:1/f
+	assert_failure 2
+	assert_output --partial "bad --sha256 'abc': expected 64 hex digits"
+	run sockt fetch-file https://127.0.0.1/f
+	assert_failure 2
+	assert_output --partial "only http:// (no TLS)"
+	run sockt fetch-file http://u:p@127.0.0.1/f
+	assert_failure 2
+	run sockt fetch-file 127.0.0.1 notaport f
+	assert_failure 2
+	assert_output --partial "bad port 'notaport'"
+	run sockt fetch-file http://127.0.0.1:1/f extra
+	assert_failure 2
+	assert_output --partial "too many arguments"
+}
+
+@test "fetch-file: a full disk exits 1 with the reason, and NAME never appears" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	MNT="$T/small"
+	mkdir "$MNT"
+	mount -t tmpfs -o size=1m tmpfs "$MNT" || skip "cannot mount a tmpfs here"
+	random_file "$T/f.bin" 3000000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run sockt fetch-file -o "$MNT/f.bin" "http://127.0.0.1:$PORT/f.bin"
+	assert_failure 1
+	assert_output "sockt: $MNT/f.bin.part: write: No space left on device"
+	[ ! -e "$MNT/f.bin" ]
+	# small files and the in-memory path too
+	random_file "$T/g.bin" 1500000
+	kill "$BG_PID"
+	serve srv2 127.0.0.1 0 "$T/g.bin"
+	rm -f "$MNT"/*
+	run sockt fetch-file -o - "http://127.0.0.1:$PORT/g.bin" >"$MNT/out"
+	[ "$status" -eq 1 ]
+	run sockt fetch-file -o "$MNT/g.bin" "http://127.0.0.1:$PORT/g.bin"
+	assert_failure 1
+	assert_output "sockt: $MNT/g.bin.part: write: No space left on device"
+}
+
+@test "fetch-file: -P prints the progress with bytes, percent and time" {
+	random_file "$T/f.bin" 3000000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run sockt fetch-file -P -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	assert_line --regexp '^sockt: .*/got: 3\.0MB of 3\.0MB \(100%\), [0-9.]+[kMG]?B/s in [0-9]+\.[0-9] s$'
+}
+
+@test "fetch-file: the progress line updates in place on a terminal" {
+	has script || skip "script(1) not installed"
+	random_file "$T/f.bin" 3000000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	run script -qec "$SOCKT fetch-file -o '$T/got' http://127.0.0.1:$PORT/f.bin" /dev/null
+	assert_success
+	[[ "$output" == *$'\r'"sockt: $T/got: 3.0MB of 3.0MB (100%)"* ]]
+	cmp "$T/got" "$T/f.bin"
+}
+
+@test "fetch-file: -i ends a stalled transfer with status 1" {
+	{
+		printf 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n'
+		printf 'only ten b'
+	} >"$T/resp"
+	fake_server fake "$T/resp" hang
+	run sockt fetch-file -i 0.3 -o "$T/x" "http://127.0.0.1:$PORT/f"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/f: no data for 0.300 s (-i)"
+	[ "$(file_size "$T/x.part")" -eq 10 ]
+}
