@@ -854,6 +854,8 @@ http_disposition_name(struct http_str v)
 	size_t plen = 0, elen = 0, len, i, start;
 	bool quoted = false;
 
+	if (v.p == NULL)
+		return NULL;	/* no such field */
 	start = 0;
 	for (i = 0; i <= v.len; i++) {
 		if (i < v.len && v.p[i] == '"')
