@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -60,6 +61,7 @@ int
 addr_parse_endpoint(int argc, char **argv, enum addr_role role,
     const char *pflag, struct addr_endpoint *ep, char **errp)
 {
+	size_t n;
 	int r;
 
 	ep->host = ep->port = NULL;
@@ -78,9 +80,24 @@ addr_parse_endpoint(int argc, char **argv, enum addr_role role,
 		return 0;
 	}
 	if (argc == 2) {
+		n = strlen(argv[0]);
+		if (n >= 2 && argv[0][0] == '[' && argv[0][n - 1] == ']') {
+			ep->host = strndup(argv[0] + 1, n - 2);	/* [V6] PORT */
+			ep->port = strdup(argv[1]);
+			goto check;
+		}
+		r = addr_split_hostport(argv[0], &ep->host, &ep->port, errp);
+		if (r == 0) {
+			addr_endpoint_free(ep);
+			*errp = log_fmt("bad address '%s %s': give HOST PORT or "
+			    "HOST:PORT, not both", argv[0], argv[1]);
+			return -1;
+		}
+		if (r == -1)
+			return -1;
 		ep->host = strdup(argv[0]);
 		ep->port = strdup(argv[1]);
-		return 0;
+		goto check;
 	}
 	if (argc == 0) {
 		*errp = log_fmt(role == ADDR_LISTEN ? "missing PORT" :
@@ -96,6 +113,17 @@ addr_parse_endpoint(int argc, char **argv, enum addr_role role,
 			return -1;
 		}
 		ep->port = strdup(argv[0]);
+	}
+check:
+	if (ep->host != NULL && ep->host[0] == '\0') {
+		addr_endpoint_free(ep);
+		*errp = log_fmt("bad address '': empty host");
+		return -1;
+	}
+	if (ep->port[0] == '\0') {
+		addr_endpoint_free(ep);
+		*errp = log_fmt("bad port '': empty");
+		return -1;
 	}
 	return 0;
 }
@@ -218,7 +246,9 @@ addr_resolve(const char *host, const char *port, int family, int socktype,
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = family;
 	hints.ai_socktype = socktype;
-	hints.ai_flags = flags | AI_NUMERICSERV;
+	hints.ai_flags = flags;
+	if (port != NULL && port[0] >= '0' && port[0] <= '9')
+		hints.ai_flags |= AI_NUMERICSERV;
 	if (host == NULL)
 		hints.ai_flags |= AI_PASSIVE;
 	else if ((flags & AI_PASSIVE) == 0)
@@ -254,6 +284,7 @@ addr_numeric(const struct sockaddr *sa, socklen_t len, char *host,
 {
 	const struct sockaddr_in6 *sin6;
 	const struct sockaddr_in *sin;
+	char ifname[IF_NAMESIZE];
 	struct in_addr v4;
 
 	(void)len;
@@ -268,9 +299,15 @@ addr_numeric(const struct sockaddr *sa, socklen_t len, char *host,
 		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
 			memcpy(&v4, &sin6->sin6_addr.s6_addr[12], 4);
 			inet_ntop(AF_INET, &v4, host, (socklen_t)hostlen);
-		} else
+		} else {
 			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
 			    (socklen_t)hostlen);
+			/* a link-local address means nothing without its link */
+			if (sin6->sin6_scope_id != 0 &&
+			    if_indextoname(sin6->sin6_scope_id, ifname) != NULL)
+				snprintf(host + strlen(host), hostlen -
+				    strlen(host), "%%%s", ifname);
+		}
 		*port = ntohs(sin6->sin6_port);
 		return 0;
 	default:
@@ -286,7 +323,7 @@ const char *
 addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 {
 	const struct sockaddr_un *sun;
-	char host[INET6_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
 	size_t pathlen;
 	uint16_t port;
 

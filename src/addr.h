@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ADDR_STRLEN	(INET6_ADDRSTRLEN + 16)
+#define ADDR_STRLEN	(INET6_ADDRSTRLEN + 32)	/* [v6%ifname]:port */
 
 /* Which of the positional endpoint forms a subcommand accepts. */
 enum addr_role { ADDR_CONNECT, ADDR_LISTEN };

@@ -153,6 +153,32 @@ connect_retry(struct sockt_opts *o, struct addr_endpoint *ep, char *peer,
 	}
 }
 
+/*
+ * The checks that make a usage error before anything is opened: the -U
+ * path's form and the -p source port.  Returns -1 with *errp.
+ */
+static int
+connect_check(const struct sockt_opts *o, char **errp)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint16_t port;
+
+	if (o->unix_socket) {
+		if (o->argc != 1) {
+			*errp = log_fmt(o->argc == 0 ? "missing PATH" :
+			    "too many arguments: '%s'", o->argv[o->argc > 1]);
+			return -1;
+		}
+		if (addr_unix(o->argv[0], &ss, &len, errp) == -1)
+			return -1;
+	}
+	if (o->port != NULL && addr_parse_port(o->port, "tcp", &port, errp)
+	    == -1)
+		return -1;
+	return 0;
+}
+
 /* -z: report which ports accept a connection; 0 if any does. */
 static int
 connect_scan(struct sockt_opts *o)
@@ -165,11 +191,9 @@ connect_scan(struct sockt_opts *o)
 	char *err = NULL, peer[ADDR_STRLEN + 108];
 	int n, fd, sig, status = 1;
 
+	if (connect_check(o, &err) == -1)
+		return cmd_usage_error(o, err);
 	if (o->unix_socket) {
-		if (o->argc != 1)
-			return cmd_usage_error(o, log_fmt(o->argc == 0 ?
-			    "missing PATH" : "too many arguments: '%s'",
-			    o->argv[o->argc > 1]));
 		if ((fd = connect_retry(o, &ep, peer, sizeof peer, &err)) == -1)
 			return cmd_fail(err);
 		close(fd);
@@ -237,11 +261,10 @@ cmd_connect_exec(struct sockt_opts *o)
 
 	if (o->scan)
 		return connect_scan(o);
+	if (connect_check(o, &err) == -1)
+		return cmd_usage_error(o, err);
 	if (o->unix_socket) {
-		if (o->argc != 1)
-			return cmd_usage_error(o, log_fmt(o->argc == 0 ?
-			    "missing PATH" : "too many arguments: '%s'",
-			    o->argv[o->argc > 1 ? 1 : 0]));
+		/* checked by connect_check() */
 	} else if (addr_parse_endpoint(o->argc, o->argv, ADDR_CONNECT, NULL,
 	    &ep, &err) == -1 ||
 	    addr_parse_port(ep.port, "tcp", &port, &err) == -1) {
@@ -257,19 +280,23 @@ cmd_connect_exec(struct sockt_opts *o)
 		addr_endpoint_free(&ep);
 		return cmd_fail(err);
 	}
-	fd = connect_retry(o, &ep, peer, sizeof peer, &err);
-	addr_endpoint_free(&ep);
-	if (fd == -1)
-		return cmd_fail(err);
-	log_info(1, "connected to %s", peer);
-
+	/* Open stdio and the -x/-o files first: no peer sees a connection
+	 * that sockt then drops because a file cannot be written. */
 	run.pump = pump_new();
 	if (run.pump == NULL || session_ctx_open(&ctx, run.pump, o, &err)
 	    == -1) {
-		close(fd);
+		addr_endpoint_free(&ep);
 		pump_free(run.pump);
 		return cmd_fail(err ? err : log_fmt("out of resources"));
 	}
+	fd = connect_retry(o, &ep, peer, sizeof peer, &err);
+	addr_endpoint_free(&ep);
+	if (fd == -1) {
+		session_ctx_close(&ctx);
+		pump_free(run.pump);
+		return cmd_fail(err);
+	}
+	log_info(1, "connected to %s", peer);
 	/* --raw-tty: raw from here; restored on every way out of the loop */
 	tty_state_init(&tty);
 	if (o->raw_tty && tty_raw(STDIN_FILENO, &tty, &err) == -1) {

@@ -59,7 +59,8 @@ const struct cmd_entry cmd_exec_entry = {
 	.summary = "run a program for each connection, its stdio on the "
 	    "socket",
 	.usage = "[options] [ADDRESS] PORT | -U PATH -- PROGRAM [ARG...]\n"
-	    "       sockt exec [options] --sh COMMAND [ADDRESS] PORT | -U PATH\n"
+	    "       sockt exec [options] --sh COMMAND [ADDRESS] PORT | "
+	    "-U PATH\n"
 	    "       sockt exec [options] --connect HOST PORT | -U PATH "
 	    "-- PROGRAM [ARG...]",
 	.options = exec_options,
@@ -84,7 +85,7 @@ struct exec_run {
 	struct exec_conn	*conns;
 	size_t			 nconns;	/* until the child is reaped */
 	int			 status;
-	int			 stop_sig;	/* INT, TERM or HUP being obeyed */
+	int			 stop_sig;	/* INT, TERM or HUP obeyed */
 };
 
 struct exec_conn {
@@ -96,7 +97,7 @@ struct exec_conn {
 	struct pump_source	*sock_in;
 	struct pump_sink	*prog_in;
 	int			 master;	/* --pty, closed after both */
-	bool			 midline;	/* --pty: last byte in not EOL */
+	bool			 midline;	/* --pty: no EOL last */
 	bool			 io_over;
 	bool			 feed_over;
 	bool			 reaped;
@@ -169,6 +170,7 @@ exec_env(int fd, bool is_unix, char *env[6])
 
 /* ---- taps: -x and -o -------------------------------------------------- */
 
+/* Open the -x and -o files (truncated); -1 with *errp. */
 static int
 exec_tap_open(struct exec_run *run, char **errp)
 {
@@ -265,6 +267,7 @@ exec_conn_terminate(struct exec_conn *c)
 	    EXEC_KILL_GRACE_MS);
 }
 
+/* The grace after SIGTERM is over: SIGKILL the group if still needed. */
 static void
 exec_kill_fire(struct pump *p, void *arg)
 {
@@ -540,6 +543,7 @@ exec_keepalive(struct pump *p, void *arg)
 		    EXEC_KEEPALIVE_MS);
 }
 
+/* Accept clients, or stop accepting them (the sockets stay open). */
 static void
 exec_watch(struct exec_run *run, bool on)
 {
@@ -589,6 +593,7 @@ exec_shutdown(struct exec_run *run, int sig)
 		pump_stop(run->pump, 128 + sig);
 }
 
+/* pump_signal_fn: SIGCHLD reaps, the others stop everything. */
 static void
 exec_signal(struct pump *p, int sig, void *arg)
 {
@@ -601,6 +606,7 @@ exec_signal(struct pump *p, int sig, void *arg)
 
 /* ---- listening -------------------------------------------------------- */
 
+/* -w: no client came in time. */
 static void
 exec_accept_timeout(struct pump *p, void *arg)
 {
@@ -637,6 +643,10 @@ exec_admit(struct exec_run *run, const struct sockaddr *sa, const char *name)
 	return true;
 }
 
+/*
+ * Accept what is waiting on LFD: each admitted client gets its program;
+ * without -k the first one closes the listening sockets.
+ */
 static void
 exec_accept(struct pump *p, int lfd, void *arg)
 {

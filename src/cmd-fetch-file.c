@@ -57,8 +57,7 @@ static int	cmd_fetch_file_exec(struct sockt_opts *);
 
 const struct cmd_entry cmd_fetch_file_entry = {
 	.name = "fetch-file",
-	.summary = "fetch a file over HTTP (or --raw) with resume, SHA-256 "
-	    "check and progress",
+	.summary = "fetch a file over HTTP with resume and a SHA-256 check",
 	.usage = "[options] [-o OUT|-] URL | HOST PORT [PATH]",
 	.options = fetch_options,
 	.exec = cmd_fetch_file_exec,
@@ -223,6 +222,7 @@ fetch_progress_tick(struct pump *p, void *arg)
 	    (run->progress_tty ? 250 : 1000));
 }
 
+/* The last progress line, once the body has stopped moving. */
 static void
 fetch_progress_end(struct fetch_run *run)
 {
@@ -235,6 +235,7 @@ fetch_progress_end(struct fetch_run *run)
 
 /* ---- the idle timeout (-i) --------------------------------------------- */
 
+/* -i: fail when nothing arrived for that long. */
 static void
 fetch_idle_fire(struct pump *p, void *arg)
 {
@@ -251,13 +252,16 @@ fetch_idle_fire(struct pump *p, void *arg)
 
 /* ---- hashing ----------------------------------------------------------- */
 
-/* Feed N body bytes to the hash (in this process or the child's pipe). */
+/*
+ * Feed N body bytes to the hash: in this process, or down the child's
+ * pipe.  A child following the .part reads it itself (fetch_hash_grown).
+ */
 static int
 fetch_hash(struct fetch_run *run, const char *p, size_t n)
 {
 	ssize_t w;
 
-	if (!run->hashing)
+	if (!run->hashing || (run->use_child && run->child.follow))
 		return 0;
 	if (!run->use_child) {
 		digest_update(run->ctx, p, n);
@@ -274,6 +278,22 @@ fetch_hash(struct fetch_run *run, const char *p, size_t n)
 		}
 		p += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The .part has grown: tell a child that follows it. */
+static int
+fetch_hash_grown(struct fetch_run *run)
+{
+	char *err = NULL;
+
+	if (!run->hashing || !run->use_child || !run->child.follow)
+		return 0;
+	if (digest_child_grown(&run->child, run->resume_from + run->received,
+	    &err) == -1) {
+		fetch_fail(run, err);
+		return -1;
 	}
 	return 0;
 }
@@ -304,7 +324,10 @@ fetch_hash_prefix(struct fetch_run *run)
 	return 0;
 }
 
-/* Start hashing if there is a digest to check: in a child when large. */
+/*
+ * Start hashing if there is a digest to check: in a child when large
+ * (one that reads the .part as it grows, or the stream for stdout).
+ */
 static int
 fetch_hash_start(struct fetch_run *run)
 {
@@ -317,7 +340,7 @@ fetch_hash_start(struct fetch_run *run)
 	    run->total >= FETCH_CHILD_MIN);
 	if (run->use_child) {
 		if (digest_child_start(&run->child, run->to_stdout ? -1 :
-		    run->out, run->resume_from, &err) == 0)
+		    run->out, run->resume_from, !run->to_stdout, &err) == 0)
 			return 0;
 		log_info(1, "%s; hashing here instead", err);
 		free(err);
@@ -329,6 +352,10 @@ fetch_hash_start(struct fetch_run *run)
 
 /* ---- output ------------------------------------------------------------ */
 
+/*
+ * A failed write to the output: standard output closed by its reader
+ * ends sockt as SIGPIPE would; anything else is an error.
+ */
 static void
 fetch_write_error(struct fetch_run *run, int e)
 {
@@ -375,7 +402,7 @@ fetch_deliver(struct fetch_run *run, const char *p, size_t n)
 	if (fetch_hash(run, p, n) == -1 || fetch_output(run, p, n) == -1)
 		return -1;
 	run->received += n;
-	return 0;
+	return fetch_hash_grown(run);
 }
 
 /* The body is complete. */
@@ -439,7 +466,7 @@ fetch_drain_pipe(struct fetch_run *run, size_t n)
 
 	while (n > 0) {
 		chunk = n;
-		if (run->hashing) {
+		if (run->hashing && !run->child.follow) {
 			t = tee(run->zpipe[0], run->child.fd, n, 0);
 			if (t == -1) {
 				if (errno == EINTR)
@@ -527,6 +554,8 @@ fetch_splice_body(struct fetch_run *run)
 		if (fetch_drain_pipe(run, (size_t)n) == -1)
 			return;
 		run->received += (uint64_t)n;
+		if (fetch_hash_grown(run) == -1)
+			return;
 		if (run->left >= 0) {
 			run->left -= n;
 			if (run->left == 0) {
@@ -807,6 +836,7 @@ fetch_head_done(struct fetch_run *run, size_t headlen)
 	return 0;
 }
 
+/* Read the response head (1xx heads are skipped), then act on it. */
 static void
 fetch_read_head(struct fetch_run *run)
 {
@@ -858,6 +888,7 @@ fetch_sock_read(struct pump *p, int fd, void *arg)
 		fetch_copy_body(run);
 }
 
+/* Send the request, then read the response. */
 static void
 fetch_sock_write(struct pump *p, int fd, void *arg)
 {
@@ -987,6 +1018,12 @@ fetch_plan_output(struct fetch_run *run, char **errp, bool *usage)
 
 	*usage = false;
 	if (o->output != NULL && strcmp(o->output, "-") == 0) {
+		if (o->stdout_closed) {
+			/* main put /dev/null there: the bytes would vanish */
+			fetch_fail(run, log_fmt("stdout is closed (-o - has "
+			    "nowhere to write)"));
+			return -1;
+		}
 		run->to_stdout = true;
 		run->shown = "stdout";
 		run->out = STDOUT_FILENO;
@@ -1023,6 +1060,7 @@ fetch_plan_output(struct fetch_run *run, char **errp, bool *usage)
 
 /* ---- connecting -------------------------------------------------------- */
 
+/* Connect (blocking, with -w) from -s/-p if given; fails the run. */
 static int
 fetch_connect(struct fetch_run *run)
 {
@@ -1058,6 +1096,7 @@ fail:
 	return -1;
 }
 
+/* The GET request, with Range and If-Range when resuming. */
 static void
 fetch_build_request(struct fetch_run *run)
 {
@@ -1170,6 +1209,7 @@ fail:
 	return -1;
 }
 
+/* Release everything RUN holds (the .part itself stays). */
 static void
 fetch_cleanup(struct fetch_run *run)
 {
@@ -1206,11 +1246,16 @@ fetch_cleanup(struct fetch_run *run)
 	free(run->err);
 }
 
+/*
+ * Plan the output, connect, run the exchange on the pump, then verify
+ * and publish.  Returns the exit status.
+ */
 static int
 cmd_fetch_file_exec(struct sockt_opts *o)
 {
 	struct fetch_run run;
 	char *err = NULL;
+	uint16_t sport;
 	bool usage;
 	int sig, status;
 
@@ -1227,7 +1272,8 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 			    "expected 64 hex digits", o->sha256));
 		run.have_user = true;
 	}
-	if (fetch_parse_args(&run, &err) == -1) {
+	if (fetch_parse_args(&run, &err) == -1 || (o->port != NULL &&
+	    addr_parse_port(o->port, "tcp", &sport, &err) == -1)) {
 		fetch_cleanup(&run);
 		return cmd_usage_error(o, err);
 	}

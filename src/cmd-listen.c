@@ -340,11 +340,16 @@ listen_open(struct listen_run *run, char **errp, bool *usage)
 
 	*usage = true;
 	if (o->unix_socket) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
 		if (o->argc != 1) {
 			*errp = log_fmt(o->argc == 0 ? "missing PATH" :
 			    "too many arguments: '%s'", o->argv[o->argc > 1]);
 			return -1;
 		}
+		if (addr_unix(o->argv[0], &ss, &len, errp) == -1)
+			return -1;	/* empty or too long: a usage error */
 		*usage = false;
 		return sock_listen_unix(o->argv[0], SOCK_STREAM, &run->ls, errp);
 	}

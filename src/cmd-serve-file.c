@@ -58,8 +58,7 @@ static int	cmd_serve_file_exec(struct sockt_opts *);
 
 const struct cmd_entry cmd_serve_file_entry = {
 	.name = "serve-file",
-	.summary = "serve files and directories over HTTP (or --raw) to many "
-	    "clients",
+	.summary = "serve files and directories over HTTP to many clients",
 	.usage = "[options] [--raw] [ADDRESS] PORT FILE|DIR...",
 	.options = serve_options,
 	.exec = cmd_serve_file_exec,
@@ -476,6 +475,7 @@ serve_check_finished(struct serve_run *run)
 		pump_stop(run->pump, run->status);
 }
 
+/* Take C off the waiters of the digest job it waits for, if any. */
 static void
 serve_job_detach(struct serve_conn *c)
 {
@@ -508,6 +508,7 @@ serve_conn_reset(struct serve_conn *c)
 	serve_job_detach(c);
 }
 
+/* Close C and forget it; may end the run (--count reached, nobody left). */
 static void
 serve_conn_free(struct serve_conn *c)
 {
@@ -573,6 +574,10 @@ serve_conn_linger_read(struct pump *p, int fd, void *arg)
 	}
 }
 
+/*
+ * Half-close C and drain it for SERVE_LINGER_MS, so a client still
+ * sending never turns our close into a reset that eats the response.
+ */
 static void
 serve_conn_linger(struct serve_conn *c)
 {
@@ -593,6 +598,7 @@ serve_conn_linger(struct serve_conn *c)
 	pump_want_read(run->pump, c->fd, serve_conn_linger_read, c);
 }
 
+/* C's deadline: a head still incomplete gets 408, else C is closed. */
 static void
 serve_conn_timeout(struct pump *p, void *arg)
 {
@@ -736,8 +742,9 @@ serve_disposition(FILE *f, const char *name)
 }
 
 /*
- * Answer with the file open on c->file, whose digest D is that of
- * version K (NULL when hashing gave up): conditionals, ranges, head.
+ * Answer with the file open on c->file, whose current version has digest
+ * D: the conditionals, the range, the head; the body follows from
+ * serve_conn_write() with sendfile().
  */
 static void
 serve_conn_respond_file(struct serve_conn *c, const unsigned char *d)
@@ -822,6 +829,7 @@ serve_conn_respond_file(struct serve_conn *c, const unsigned char *d)
 
 /* ---- digests: cached, or computed in slices between polls -------------- */
 
+/* Unlink and free J (its waiters must have been taken off). */
 static void
 serve_job_free(struct serve_job *j)
 {
@@ -859,6 +867,7 @@ serve_job_finish(struct serve_job *j, int status)
 	}
 }
 
+/* The racy window of J's file has passed: hash it again. */
 static void
 serve_job_settled(struct pump *p, void *arg)
 {
@@ -1072,6 +1081,7 @@ serve_conn_process(struct serve_conn *c)
 	serve_conn_answer(c);
 }
 
+/* Bytes of a request head; end of file or an error closes C. */
 static void
 serve_conn_read(struct pump *p, int fd, void *arg)
 {
@@ -1158,6 +1168,10 @@ serve_conn_sent(struct serve_conn *c)
 	serve_conn_process(c);
 }
 
+/*
+ * Send the head, then the body with sendfile(), at most SERVE_SEND_SLICE
+ * per wakeup so one fast client cannot starve the others.
+ */
 static void
 serve_conn_write(struct pump *p, int fd, void *arg)
 {
@@ -1232,6 +1246,7 @@ serve_conn_raw(struct serve_conn *c)
 	serve_conn_arm(c);
 }
 
+/* A new client on FD: wait for its request, or (--raw) send the file. */
 static void
 serve_conn_new(struct serve_run *run, int fd, const char *name)
 {
@@ -1282,6 +1297,7 @@ serve_accept_watch(struct serve_run *run, bool on)
 	}
 }
 
+/* Out of descriptors a moment ago: accept again. */
 static void
 serve_accept_retry(struct pump *p, void *arg)
 {
@@ -1292,6 +1308,10 @@ serve_accept_retry(struct pump *p, void *arg)
 		serve_accept_watch(run, true);
 }
 
+/*
+ * Accept what is pending (64 at most per wakeup) and admit it by the
+ * access list and --max-conns, as listen does.
+ */
 static void
 serve_accept(struct pump *p, int lfd, void *arg)
 {
@@ -1515,6 +1535,7 @@ serve_raise_nofile(void)
 	}
 }
 
+/* Close every connection, job, listener and root; free the cache. */
 static void
 serve_cleanup(struct serve_run *run)
 {
@@ -1540,6 +1561,10 @@ serve_cleanup(struct serve_run *run)
 	digest_cache_free(run->cache);
 }
 
+/*
+ * Listen, hash the FILE arguments, report readiness, serve until a
+ * signal or --count.  Returns the exit status.
+ */
 static int
 cmd_serve_file_exec(struct sockt_opts *o)
 {

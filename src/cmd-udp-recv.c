@@ -67,7 +67,6 @@ struct recv_run {
 	bool			 have_peer;
 	struct recv_peer	 last;		/* the previous sender (-v) */
 	bool			 have_last;
-	bool			 last_refused;
 	char			 prefix[UDP_BATCH][RECV_NAME_LEN + 1];
 	struct udp_dgram	 echo[UDP_BATCH];
 	size_t			 necho;
@@ -149,7 +148,8 @@ recv_watch(struct recv_run *run)
 	}
 	if (feed != run->feeding) {
 		if (feed)
-			pump_want_read(run->pump, run->feed.fd, recv_stdin, run);
+			pump_want_read(run->pump, run->feed.fd, recv_stdin,
+			    run);
 		else
 			pump_cancel_read(run->pump, run->feed.fd);
 		run->feeding = feed;
@@ -296,22 +296,22 @@ recv_writable(struct pump *p, int fd, void *arg)
 }
 
 /*
- * Is the sender of SA admitted, and who is it?  Logs a change of sender
- * under -v (every datagram under -vv) and returns its printable name.
+ * Is the sender of SA admitted, and who is it?  Returns its printable
+ * name; *CHANGED says it is not the sender of the previous datagram, a
+ * change logged under -v.
  */
 static const char *
 recv_sender(struct recv_run *run, int fd, const struct sockaddr *sa,
-    socklen_t len, bool *admitted)
+    socklen_t len, bool *admitted, bool *changed)
 {
 	struct recv_peer *last = &run->last;
 
 	*admitted = addr_acl_admits(&run->o->acl, sa);
-	if (run->have_last && last->len == len && last->fd == fd &&
-	    memcmp(&last->addr, sa, len) == 0 &&
-	    run->last_refused == !*admitted)
+	*changed = !(run->have_last && last->len == len && last->fd == fd &&
+	    memcmp(&last->addr, sa, len) == 0);
+	if (!*changed)
 		return last->name;
 	run->have_last = true;
-	run->last_refused = !*admitted;
 	memcpy(&last->addr, sa, len);
 	last->len = len;
 	last->fd = fd;
@@ -349,12 +349,12 @@ recv_readable(struct pump *p, int fd, void *arg)
 {
 	struct recv_run *run = arg;
 	const struct sockt_opts *o = run->o;
-	struct iovec iov[4 * UDP_BATCH];	/* name, tab, data, newline */
+	struct iovec iov[3 * UDP_BATCH];	/* name, data, newline */
 	const struct sockaddr *sa;
 	const char *name, *data;
 	socklen_t salen;
-	size_t i, len, max, prev = UDP_BATCH;
-	bool admitted;
+	size_t i, len, max, prev;
+	bool admitted, changed;
 	int n, niov, rounds;
 	char *msg;
 
@@ -373,10 +373,12 @@ recv_readable(struct pump *p, int fd, void *arg)
 		}
 		msg = NULL;
 		niov = 0;
+		prev = UDP_BATCH;	/* no name written in this batch yet */
 		run->echo_fd = fd;
 		for (i = 0; i < (size_t)n; i++) {
 			sa = udp_rx_from(&run->rx, i, &salen);
-			name = recv_sender(run, fd, sa, salen, &admitted);
+			name = recv_sender(run, fd, sa, salen, &admitted,
+			    &changed);
 			if (!admitted)
 				continue;
 			len = udp_rx_len(&run->rx, i);
@@ -397,17 +399,14 @@ recv_readable(struct pump *p, int fd, void *arg)
 				run->have_peer = true;
 			}
 			if (o->peer) {
-				/* one name per run of datagrams from it */
-				if (prev == UDP_BATCH ||
-				    strcmp(run->prefix[prev], name) != 0) {
+				/* "NAME\t", made once per run of datagrams */
+				if (prev == UDP_BATCH || changed) {
 					prev = i;
 					snprintf(run->prefix[i],
-					    sizeof run->prefix[i], "%s", name);
+					    sizeof run->prefix[i], "%s\t", name);
 				}
 				iov[niov].iov_base = run->prefix[prev];
 				iov[niov++].iov_len = strlen(run->prefix[prev]);
-				iov[niov].iov_base = "\t";
-				iov[niov++].iov_len = 1;
 			}
 			iov[niov].iov_base = (void *)data;
 			iov[niov++].iov_len = len;
@@ -437,12 +436,11 @@ recv_readable(struct pump *p, int fd, void *arg)
 		if (msg == NULL && run->ctx.tap.error != 0)
 			msg = log_fmt("write to %s: %s", o->output,
 			    strerror(run->ctx.tap.error));
+		recv_echo_flush(run);
 		if (msg != NULL) {
-			run->necho = 0;
 			recv_finish(run, 1, msg);
 			return;
 		}
-		recv_echo_flush(run);
 		if (o->count > 0 && run->datagrams >= (uint64_t)o->count) {
 			recv_finish(run, 0, NULL);
 			return;
@@ -506,8 +504,9 @@ recv_open(struct recv_run *run, bool *usage, char **errp)
 {
 	struct sockt_opts *o = run->o;
 	struct addr_endpoint ep = { NULL, NULL };
-	struct sockaddr_storage group;
+	struct sockaddr_storage group, path;
 	unsigned ifindex = 0;
+	socklen_t len;
 	int family = o->family, flags = o->numeric ? AI_NUMERICHOST : 0;
 	int r = -1;
 	uint16_t port;
@@ -525,6 +524,8 @@ recv_open(struct recv_run *run, bool *usage, char **errp)
 			    "too many arguments: '%s'", o->argv[o->argc > 1]);
 			return -1;
 		}
+		if (addr_unix(o->argv[0], &path, &len, errp) == -1)
+			return -1;	/* a bad path is the user's error */
 		*usage = false;
 		return sock_listen_unix(o->argv[0], SOCK_DGRAM, &run->ls, errp);
 	}

@@ -121,7 +121,8 @@ send_watch(struct send_run *run)
 	write = !run->finishing && run->blocked;
 	if (feed != run->feeding) {
 		if (feed)
-			pump_want_read(run->pump, run->feed.fd, send_stdin, run);
+			pump_want_read(run->pump, run->feed.fd, send_stdin,
+			    run);
 		else
 			pump_cancel_read(run->pump, run->feed.fd);
 		run->feeding = feed;
@@ -274,18 +275,21 @@ send_readable(struct pump *p, int fd, void *arg)
 			len = udp_rx_len(&run->rx, (size_t)i);
 			if (udp_rx_truncated(&run->rx, (size_t)i)) {
 				sa = udp_rx_from(&run->rx, (size_t)i, &salen);
-				msg = log_fmt("reply from %s: a datagram of %zu "
-				    "bytes is larger than %d bytes: not written",
-				    salen ? addr_format(sa, salen, from,
-				    sizeof from) : run->name, len,
-				    UDP_DGRAM_MAX);
+				if (salen == 0)
+					strlcpy(from, run->name, sizeof from);
+				else
+					addr_format(sa, salen, from,
+					    sizeof from);
+				msg = log_fmt("reply from %s: %zu bytes, "
+				    "larger than the %d-byte buffer: "
+				    "not written", from, len, UDP_DGRAM_MAX);
 				break;
 			}
 			iov[i].iov_base = (void *)udp_rx_data(&run->rx,
 			    (size_t)i);
 			iov[i].iov_len = len;
-			log_tap_data(&run->ctx.tap, LOG_RECEIVED, iov[i].iov_base,
-			    len);
+			log_tap_data(&run->ctx.tap, LOG_RECEIVED,
+			    iov[i].iov_base, len);
 			run->reply_bytes += len;
 		}
 		run->replies += (uint64_t)i;
@@ -478,6 +482,8 @@ send_open(struct send_run *run, bool *usage, char **errp)
 	struct sockt_opts *o = run->o;
 	struct addr_endpoint ep = { NULL, NULL };
 	struct addrinfo *res = NULL, *src = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	int fd = -1, flags = o->numeric ? AI_NUMERICHOST : 0;
 	uint16_t port;
 
@@ -488,6 +494,8 @@ send_open(struct send_run *run, bool *usage, char **errp)
 			    "too many arguments: '%s'", o->argv[o->argc > 1]);
 			return -1;
 		}
+		if (addr_unix(o->argv[0], &ss, &sslen, errp) == -1)
+			return -1;	/* a bad path is the user's error */
 		*usage = false;
 		fd = udp_unix_client(o->argv[0], &run->bound, errp);
 		if (fd == -1)

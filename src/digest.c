@@ -4,6 +4,7 @@
  * a hashing child process, hex helpers.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -191,6 +192,7 @@ digest_cache_free(struct digest_cache *c)
 	free(c);
 }
 
+/* The slot of (DEV, INO): its entry, or the free slot it would take. */
 static size_t
 digest_cache_slot(const struct digest_cache *c, dev_t dev, ino_t ino)
 {
@@ -509,14 +511,92 @@ digest_close_others(int a, int b, int c)
 	close_range((unsigned)lo, ~0U, 0);
 }
 
+/*
+ * The window of the file the child has mapped: hashing straight from the
+ * page cache costs no copy.  Only bytes below the length the writer
+ * reported are touched, so a window reaching past the end of the file
+ * is safe.
+ */
+struct digest_window {
+	unsigned char	*base;
+	uint64_t	 start;		/* file offset of base */
+	size_t		 len;
+};
+
+#define DIGEST_MAP	(64 * 1024 * 1024)
+
+/* Hash [*OFF, END) through mappings; false when mmap() is refused. */
+static bool
+digest_child_mapped(struct digest_ctx *d, struct digest_window *w, int fd,
+    uint64_t *off, uint64_t end)
+{
+	size_t n;
+
+	while (*off < end) {
+		if (w->base == NULL || *off >= w->start + w->len) {
+			if (w->base != NULL)
+				munmap(w->base, w->len);
+			w->start = *off & ~((uint64_t)DIGEST_MAP - 1);
+			w->len = DIGEST_MAP;
+			w->base = mmap(NULL, w->len, PROT_READ, MAP_SHARED, fd,
+			    (off_t)w->start);
+			if (w->base == MAP_FAILED) {
+				w->base = NULL;
+				return false;
+			}
+		}
+		n = (size_t)(w->start + w->len - *off);
+		if (n > end - *off)
+			n = (size_t)(end - *off);
+#ifdef MADV_POPULATE_READ
+		{
+			uintptr_t a = (uintptr_t)(w->base + (*off - w->start));
+			uintptr_t pa = a & ~(uintptr_t)4095;
+
+			madvise((void *)pa, n + (a - pa), MADV_POPULATE_READ);
+		}
+#endif
+		digest_update(d, w->base + (*off - w->start), n);
+		*off += n;
+	}
+	return true;
+}
+
+/* In the child: hash FD's bytes from *OFF up to END. */
 static void
-digest_child_main(int in, int out, int prefix_fd, uint64_t prefix_len)
+digest_child_file(struct digest_ctx *d, struct digest_window *w,
+    unsigned char *buf, int fd, uint64_t *off, uint64_t end)
+{
+	size_t want;
+	ssize_t n;
+
+	if (w != NULL && digest_child_mapped(d, w, fd, off, end))
+		return;
+	while (*off < end) {
+		want = DIGEST_READ;
+		if (want > end - *off)
+			want = (size_t)(end - *off);
+		n = pread(fd, buf, want, (off_t)*off);
+		if (n <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		digest_update(d, buf, (size_t)n);
+		*off += (uint64_t)n;
+	}
+}
+
+/* The hashing child: hash, send the digest back, exit.  Never returns. */
+static void
+digest_child_main(int in, int out, int fd, uint64_t prefix_len, bool follow)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE };
+	struct digest_window win = { NULL, 0, 0 }, *w = &win;
 	struct digest_ctx *d;
 	unsigned char *buf, res[DIGEST_LEN];
-	uint64_t off = 0;
-	size_t i, want;
+	uint64_t off = 0, grown[64];
+	size_t i;
 	ssize_t n;
 
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
@@ -524,27 +604,36 @@ digest_child_main(int in, int out, int prefix_fd, uint64_t prefix_len)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		_exit(1);
-	digest_close_others(in, out, prefix_fd);
+	digest_close_others(in, out, fd);
 	buf = malloc(DIGEST_READ);
 	if (buf == NULL)
 		_exit(1);
 	d = digest_new();
-	while (off < prefix_len) {
-		want = DIGEST_READ;
-		if (want > prefix_len - off)
-			want = (size_t)(prefix_len - off);
-		n = pread(prefix_fd, buf, want, (off_t)off);
-		if (n <= 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
+	if (fd == -1)
+		w = NULL;
+	digest_child_file(d, w, buf, fd, &off, prefix_len);
+	/*
+	 * Following a file: the pipe brings 8-byte lengths the file has
+	 * grown to (written whole, so read whole); hash up to the last.
+	 */
+	while (follow) {
+		n = read(in, grown, sizeof grown);
+		if (n == 0)
+			break;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || n % (ssize_t)sizeof grown[0] != 0)
 			_exit(1);
-		}
-		digest_update(d, buf, (size_t)n);
-		off += (uint64_t)n;
+		digest_child_file(d, w, buf, fd, &off,
+		    grown[n / (ssize_t)sizeof grown[0] - 1]);
 	}
-	if (prefix_fd != -1)
-		close(prefix_fd);
+	if (win.base != NULL)
+		munmap(win.base, win.len);
+	if (fd != -1)
+		close(fd);
 	for (;;) {
+		if (follow)
+			break;
 		n = read(in, buf, DIGEST_READ);
 		if (n == 0)
 			break;
@@ -556,25 +645,31 @@ digest_child_main(int in, int out, int prefix_fd, uint64_t prefix_len)
 		digest_update(d, buf, (size_t)n);
 	}
 	digest_final(d, res);
+	digest_free(d);
+	free(buf);
 	if (write(out, res, sizeof res) != (ssize_t)sizeof res)
 		_exit(1);
 	_exit(0);
 }
 
 /*
- * Fork a child that hashes the first PREFIX_LEN bytes of PREFIX_FD (-1
- * for none), then everything written to dc->fd until it is closed; the
- * pipe is large, and blocking, so a writer waits for the child rather
- * than dropping anything.  The hashing runs on another CPU while the
- * caller receives.
+ * Fork a child that hashes the first PREFIX_LEN bytes of FD (-1 for
+ * none), then, when FOLLOW, the rest of FD as digest_child_grown() says
+ * it grows (FD must be open for reading), else everything written to
+ * dc->fd.  Either way the stream ends when dc->fd is closed.  The pipe is
+ * blocking, so a writer waits for the child rather than dropping
+ * anything.  The hashing runs on another CPU while the caller receives;
+ * following a file, it reads the page cache instead of a copy of the
+ * stream.
  */
 int
-digest_child_start(struct digest_child *dc, int prefix_fd,
-    uint64_t prefix_len, char **errp)
+digest_child_start(struct digest_child *dc, int fd, uint64_t prefix_len,
+    bool follow, char **errp)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 
 	dc->pid = -1;
+	dc->follow = follow;
 	dc->fd = dc->result = -1;
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
 		goto fail;
@@ -583,7 +678,7 @@ digest_child_start(struct digest_child *dc, int prefix_fd,
 	if (dc->pid == -1)
 		goto fail;
 	if (dc->pid == 0)
-		digest_child_main(in[0], out[1], prefix_fd, prefix_len);
+		digest_child_main(in[0], out[1], fd, prefix_len, follow);
 	close(in[0]);
 	close(out[1]);
 	dc->fd = in[1];
@@ -600,6 +695,23 @@ fail:
 		close(out[1]);
 	}
 	return -1;
+}
+
+/* Following a file: it now holds LEN bytes. */
+int
+digest_child_grown(struct digest_child *dc, uint64_t len, char **errp)
+{
+	ssize_t n;
+
+	do
+		n = write(dc->fd, &len, sizeof len);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof len) {
+		*errp = log_fmt("hashing process: %s", n == -1 ?
+		    strerror(errno) : "short write");
+		return -1;
+	}
+	return 0;
 }
 
 /* End of stream: wait for the child's digest. */

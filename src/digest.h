@@ -82,11 +82,14 @@ int	 digest_file(int, struct digest_key *, unsigned char *, char **);
 /* A child process hashing what is written to its pipe. */
 struct digest_child {
 	pid_t	 pid;
-	int	 fd;		/* write the stream here */
+	int	 fd;		/* write the stream (or lengths) here */
 	int	 result;	/* the digest comes back here */
+	bool	 follow;	/* hashing a file as it grows */
 };
 
-int	 digest_child_start(struct digest_child *, int, uint64_t, char **);
+int	 digest_child_start(struct digest_child *, int, uint64_t, bool,
+	     char **);
+int	 digest_child_grown(struct digest_child *, uint64_t, char **);
 int	 digest_child_finish(struct digest_child *, unsigned char *, char **);
 void	 digest_child_abort(struct digest_child *);
 

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,12 +94,34 @@ run_help(int argc, char **argv)
 	return stdout_close();
 }
 
+/*
+ * Put /dev/null on any of fds 0-2 that is closed, so that no socket or
+ * file sockt opens lands there and is taken for stdio.  Returns a bit per
+ * fd that was closed.
+ */
+static unsigned
+stdio_guard(void)
+{
+	unsigned closed = 0;
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1)
+			continue;
+		closed |= 1u << fd;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			abort();	/* fds below fd are open: cannot happen */
+	}
+	return closed;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct cmd_entry *cmd;
 	struct sockt_opts opts;
 	char *err = NULL;
+	unsigned closed = stdio_guard();
 	int r, status;
 
 	if (argc < 2) {
@@ -137,6 +160,8 @@ main(int argc, char **argv)
 		opts_free(&opts);
 		return 2;
 	}
+	opts.stdin_closed = (closed & 1) != 0;
+	opts.stdout_closed = (closed & 2) != 0;
 	log_set_verbosity(opts.verbose);
 	status = cmd->exec(&opts);
 	opts_free(&opts);

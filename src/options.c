@@ -34,13 +34,14 @@ static const struct opt_def opt_table[] = {
 	{ OPT_VERBOSE, 'v', NULL, NULL, "report progress on stderr "
 	    "(repeatable)" },
 	{ OPT_SOURCE, 's', NULL, "ADDR", "source address" },
-	{ OPT_PORT, 'p', NULL, "PORT", "source port (connect) or the port to "
-	    "listen on" },
-	{ OPT_TIMEOUT, 'w', NULL, "SECS", "connect / accept timeout" },
+	{ OPT_PORT, 'p', NULL, "PORT", "source port, or the port to listen "
+	    "on" },
+	{ OPT_TIMEOUT, 'w', NULL, "SECS", "timeout to connect, or for the "
+	    "first client or datagram" },
 	{ OPT_IDLE, 'i', NULL, "SECS", "end a session idle that long "
 	    "(status 1)" },
 	{ OPT_QUIT, 'q', NULL, "SECS", "after stdin EOF, quit SECS later "
-	    "even if the peer has not closed" },
+	    "(without waiting for the peer)" },
 	{ OPT_KEEP, 'k', NULL, NULL, "keep listening: serve many clients "
 	    "at once" },
 	{ OPT_NOSTDIN, 'd', NULL, NULL, "do not read stdin" },
@@ -478,6 +479,8 @@ static const enum opt_id opt_conflicts[][2] = {
 	{ OPT_SCAN, OPT_HEXDUMP },
 	{ OPT_SCAN, OPT_OUTPUT },
 	{ OPT_UNIX, OPT_PORT },
+	{ OPT_UNIX, OPT_ALLOW },	/* a Unix peer has no address to match */
+	{ OPT_UNIX, OPT_DENY },
 	{ OPT_WHOLE, OPT_SIZE },
 	{ OPT_CONNECT, OPT_KEEP },
 	{ OPT_CONNECT, OPT_MAX_CONNS },

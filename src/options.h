@@ -94,6 +94,9 @@ struct sockt_opts {
 	bool		 child_stderr;		/* --stderr */
 	char		*sh;			/* --sh COMMAND */
 
+	bool		 stdin_closed;		/* fd 0 was closed at start */
+	bool		 stdout_closed;		/* fd 1 was closed at start */
+
 	int		 argc;			/* positional arguments */
 	char		**argv;
 };

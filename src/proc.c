@@ -139,11 +139,13 @@ proc_child(const struct proc_spec *spec, const int want[3], int tty,
 	if (tty != -1 && ioctl(tty, TIOCSCTTY, 0) == -1)
 		goto fail;
 	/*
-	 * Copies above 2 first: a source fd may itself be 0, 1 or 2 (sockt
-	 * started with those closed), and dup2() onto itself would neither
-	 * move it nor clear close-on-exec.
+	 * Copies above 2 first: a source fd, or REPORT, may itself be 0, 1 or
+	 * 2 (sockt started with those closed), and dup2() onto itself would
+	 * neither move it nor clear close-on-exec.
 	 */
 	r.step = PROC_STEP_FDS;
+	if (report < 3 && (i = fcntl(report, F_DUPFD_CLOEXEC, 3)) != -1)
+		report = i;
 	for (i = 0; i < 3; i++)
 		if (want[i] != -1 &&
 		    (high[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 3)) == -1)

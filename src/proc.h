@@ -17,16 +17,19 @@
 /* What to run, and how its standard I/O is wired. */
 struct proc_spec {
 	char *const	*argv;		/* argv[0] is looked up in PATH */
-	char *const	*env;		/* "NAME=VALUE" to add, NULL-ended, or NULL */
-	bool		 pty;		/* stdin, stdout, stderr: a new terminal */
+	char *const	*env;		/* "NAME=VALUE" to add; NULL-ended */
+	bool		 pty;		/* stdio on a new terminal */
 	bool		 stderr_out;	/* pipes: stderr joins stdout (2>&1) */
 };
 
-/* A started program.  The caller owns the fds (non-blocking, close-on-exec). */
+/*
+ * A started program.  The caller owns the fds, which are non-blocking and
+ * close-on-exec; with a pty, in and out are the same master fd.
+ */
 struct proc {
-	pid_t		 pid;		/* leader of its own session and group */
-	int		 in;		/* write end of its stdin, or the pty master */
-	int		 out;		/* read end of its stdout, or the pty master */
+	pid_t		 pid;		/* leads its own session and group */
+	int		 in;		/* its stdin: pipe write end / master */
+	int		 out;		/* its stdout: pipe read end / master */
 };
 
 #define PROC_PTY_ROWS	24	/* the window size a new terminal starts with */

@@ -943,7 +943,8 @@ source_set_eof(struct pump_source *src, bool notify)
 	 */
 	n = src->nsinks;
 	sinks = xreallocarray(NULL, n ? n : 1, sizeof *sinks);
-	memcpy(sinks, src->sinks, n * sizeof *sinks);
+	if (n > 0)
+		memcpy(sinks, src->sinks, n * sizeof *sinks);
 	for (i = 0; i < n; i++)
 		sink_update(sinks[i]);
 	free(sinks);
@@ -1222,6 +1223,36 @@ zc_fill(struct pump_source *src, struct pump_sink *k)
 	zc_update(k);
 }
 
+/*
+ * ZC_PIPE found a sink that refuses splice() after bytes already sat in
+ * our pipe: move them into K's queue and copy from now on.  Returns 0, or
+ * -1 (errno set) if the pipe could not be read.
+ */
+static int
+zc_pipe_to_queue(struct pump_sink *k)
+{
+	struct chunk *c;
+	ssize_t n;
+	int saved = errno;
+
+	while (k->zbytes > 0) {
+		c = xcalloc(1, sizeof *c + k->zbytes);
+		n = read(k->zpipe[0], c->data, k->zbytes);
+		if (n <= 0) {
+			free(c);
+			errno = n == 0 ? saved : errno;
+			return -1;
+		}
+		c->len = (size_t)n;
+		k->zbytes -= (size_t)n;
+		sink_push(k, c);
+	}
+	k->zc = ZC_COPY;
+	k->zc_full = false;
+	zc_update(k);
+	return 0;
+}
+
 /* ZC_PIPE: drain our pipe into the sink. */
 static void
 zc_drain(struct pump_sink *k)
@@ -1242,6 +1273,12 @@ zc_drain(struct pump_sink *k)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			break;
+		if (n == -1 && k->bytes == 0 && (errno == EINVAL ||
+		    errno == ENOSYS || errno == EOPNOTSUPP)) {
+			/* A sink that takes no splice (/dev/full): copy. */
+			if (zc_pipe_to_queue(k) == 0)
+				return;
+		}
 		if (n == 0)
 			errno = EPIPE;
 		if (errno == EPIPE && (k->flags & PUMP_SINK_STDOUT)) {

@@ -113,12 +113,15 @@ session_ctx_open(struct session_ctx *ctx, struct pump *p,
 			goto fail;
 		ctx->tapping = true;
 	}
+	if (o->stdout_closed && !o->send_only) {
+		/* Data would have nowhere to go: refuse rather than lose it. */
+		*errp = log_fmt("stdout is closed (--send-only discards what "
+		    "arrives)");
+		goto fail;
+	}
+	/* A closed stdin (<&-) is /dev/null by now: simply empty. */
 	if (!o->no_stdin && !o->recv_only) {
-		if (fcntl(STDIN_FILENO, F_GETFD) == -1) {
-			/* stdin closed (<&-): it is simply empty */
-			ctx->in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			ctx->in_kind = PUMP_KIND_OTHER;
-		} else if (isatty(STDIN_FILENO) &&
+		if (isatty(STDIN_FILENO) &&
 		    (fg = tcgetpgrp(STDIN_FILENO)) != -1 && fg != getpgrp()) {
 			log_info(1, "stdin is a terminal in use by another "
 			    "job: not reading it");
@@ -128,7 +131,7 @@ session_ctx_open(struct session_ctx *ctx, struct pump *p,
 			ctx->in_tty = ctx->in_kind == PUMP_KIND_TTY;
 		}
 	}
-	if (!o->send_only && fcntl(STDOUT_FILENO, F_GETFD) != -1)
+	if (!o->send_only)
 		ctx->out_fd = pump_stdio_open(STDOUT_FILENO, 1, &ctx->out_kind);
 	pump_timer_init(&ctx->progress, session_progress_tick, ctx);
 	return 0;

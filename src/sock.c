@@ -151,20 +151,38 @@ fail:
 }
 
 /*
- * Is PATH a socket nobody listens on any more?  Then it may be replaced,
- * as a restarted server expects; anything else at PATH is left alone.
+ * Is any socket still bound to PATH?  /proc/net/unix lists every bound
+ * Unix socket with its path; looking there, unlike a test connect(), never
+ * takes the place of a real client at a one-shot listener.  When the list
+ * cannot be read, assume it is in use: leave the file alone.
  */
 static int
-sock_unix_is_stale(const struct sockaddr *sa, socklen_t len, int type)
+sock_unix_in_use(const char *path)
 {
-	int fd, r;
+	const char *base = strrchr(path, '/'), *other;
+	char line[4096], *p;
+	FILE *f;
+	int used = 0;
 
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return 0;
-	r = connect(fd, sa, len) == -1 && errno == ECONNREFUSED;
-	close(fd);
-	return r;
+	base = base ? base + 1 : path;
+	if ((f = fopen("/proc/net/unix", "re")) == NULL)
+		return 1;
+	while (!used && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* the path is the last field, after the inode */
+		if ((p = strrchr(line, ' ')) == NULL)
+			continue;
+		/*
+		 * Others may have bound a relative name: a same base name
+		 * counts as in use, to err on the side of leaving it alone.
+		 */
+		other = strrchr(p + 1, '/');
+		other = other ? other + 1 : p + 1;
+		if (strcmp(p + 1, path) == 0 || strcmp(other, base) == 0)
+			used = 1;
+	}
+	fclose(f);
+	return used;
 }
 
 /* Bind (and for streams listen on) Unix socket PATH. */
@@ -186,7 +204,7 @@ sock_listen_unix(const char *path, int type, struct sock_listeners *ls,
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
 		if (errno != EADDRINUSE || path[0] == '@' ||
 		    lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
-		    !sock_unix_is_stale((struct sockaddr *)&ss, len, type))
+		    sock_unix_in_use(path))
 			goto fail;
 		errno = EADDRINUSE;
 		if (unlink(path) == -1 ||

@@ -23,7 +23,7 @@
 #include "udp.h"
 
 #define UDP_FEED_CAP	(4 * UDP_DGRAM_MAX)	/* stdin buffer */
-#define UDP_OUT_IOV	(4 * UDP_BATCH)		/* iovecs per udp_out_writev() */
+#define UDP_OUT_IOV	(4 * UDP_BATCH)		/* iovecs per udp_out_writev */
 
 /*
  * The largest payload one datagram of FAMILY carries: 65,535 bytes of IP
@@ -80,7 +80,8 @@ udp_send_batch(int fd, const struct udp_dgram *d, size_t n)
 		msgs[i].msg_hdr.msg_namelen = d[i].to ? d[i].tolen : 0;
 	}
 	do
-		r = sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		r = sendmmsg(fd, msgs, (unsigned)n,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (r == -1 && errno == EINTR);
 	if (r == -1 && (errno == EAGAIN || errno == ENOBUFS))
 		return 0;
@@ -146,8 +147,8 @@ udp_rx_recv(struct udp_rx *rx, int fd, size_t max)
 		rx->msgs[i].msg_len = 0;
 	}
 	do
-		r = recvmmsg(fd, rx->msgs, (unsigned)max, MSG_DONTWAIT | MSG_TRUNC,
-		    NULL);
+		r = recvmmsg(fd, rx->msgs, (unsigned)max,
+		    MSG_DONTWAIT | MSG_TRUNC, NULL);
 	while (r == -1 && errno == EINTR);
 	if (r == -1 && errno == EAGAIN)
 		return 0;
@@ -666,18 +667,20 @@ udp_set_multicast_iface(int fd, int family, unsigned index)
 int
 udp_join(int fd, const struct sockaddr *group, unsigned index)
 {
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)group;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)group;
 	struct ip_mreqn mr;
 	struct ipv6_mreq mr6;
 
 	if (group->sa_family == AF_INET) {
 		memset(&mr, 0, sizeof mr);
-		mr.imr_multiaddr = ((const struct sockaddr_in *)group)->sin_addr;
+		mr.imr_multiaddr = sin->sin_addr;
 		mr.imr_ifindex = (int)index;
 		return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
 		    sizeof mr);
 	}
 	memset(&mr6, 0, sizeof mr6);
-	mr6.ipv6mr_multiaddr = ((const struct sockaddr_in6 *)group)->sin6_addr;
+	mr6.ipv6mr_multiaddr = sin6->sin6_addr;
 	mr6.ipv6mr_interface = index;
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr6, sizeof mr6);
 }

@@ -7,6 +7,18 @@
 bats_require_minimum_version 1.5.0
 load helper
 
+# Every run of sockt has a deadline: a hang fails its test, not the suite.
+sockt() {
+	timeout "$DEADLINE" "$SOCKT" "$@"
+}
+
+# The helper's teardown, then the killed jobs reaped quietly.
+eval "helper_$(declare -f teardown)"
+teardown() {
+	helper_teardown
+	reap_jobs
+}
+
 # The options each subcommand's usage must list (design section 2).
 LISTEN_OPTS="-4 -6 -U -n -v -p -w -i -q -k -d --send-only --recv-only
 --no-shutdown --max-conns --allow --deny --port-file --hexdump --output
@@ -262,8 +274,8 @@ assert_lists_options() {
 	spawn_listen srv -v 127.0.0.1 0 </dev/null
 	run --separate-stderr sockt connect -n localhost "$PORT" </dev/null
 	one_line_error 1 "localhost"
-	# the listener is still waiting for its first client
-	run --separate-stderr sockt connect 127.0.0.1 "$PORT" </dev/null
+	# the listener is still waiting for its first client; -n takes numbers
+	run --separate-stderr sockt connect -n 127.0.0.1 "$PORT" </dev/null
 	assert_success
 	wait_exit "$BG_PID"
 	assert_equal "$EXIT" 0

@@ -537,7 +537,8 @@ save("pid", pid)' "$PORT"
 	PORT=$(wait_port "$T/srv.port")
 	run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'echo hi-$((1+1))\n')
 	assert_success
-	assert_line "hi-2"$'\r'
+	# the shell may print its prompt after the terminal echoed the line
+	assert_line --regexp 'hi-2'$'\r''$'
 	wait_exit "$srv"
 	assert_equal "$EXIT" 0
 }
@@ -584,11 +585,39 @@ save("pid", pid)' "$PORT"
 	tm kill-server
 }
 
+@test "tmux: connect --raw-tty killed by SIGTERM puts the terminal back and dies by SIGTERM" {
+	has tmux || skip "tmux is not installed"
+	local sock="sockt-exec-$$-$BATS_TEST_NUMBER" tty cli
+	tm() { tmux -L "$sock" -f /dev/null "$@"; }
+	screen_has() { tm capture-pane -t t -p | grep -q -- "$1"; }
+
+	spawn srv env PS1='remote$ ' "$SOCKT" exec --pty --port-file "$T/srv.port" 0 -- /bin/sh
+	PORT=$(wait_port "$T/srv.port")
+	TERM=xterm tm new-session -d -s t -x 100 -y 30 "env PS1='local\$ ' /bin/sh"
+	tm display -p '#{pid}' >>"$BATS_TEST_TMPDIR/.pids"
+	tty=$(tm display -p -t t '#{pane_tty}')
+	wait_until -- screen_has 'local\$'
+	tm send-keys -t t "stty -g >'$T/before'; '$SOCKT' connect --raw-tty 127.0.0.1 $PORT; echo rc=\$?; stty -g >'$T/after'" Enter
+	wait_until -- screen_has 'remote\$'
+	run stty -F "$tty" -a
+	[[ "$output" == *-icanon* ]] || fail "not raw: $output"
+	cli=$(pgrep -f -- "connect --raw-tty 127.0.0.1 $PORT")
+	kill -TERM "$cli"
+	wait_until -- screen_has '^rc=143'
+	wait_file "$T/after"
+	assert_equal "$(cat "$T/after")" "$(cat "$T/before")"
+	tm kill-server
+}
+
 @test "connect --raw-tty: standard input that is not a terminal is one line, exit 1, before connecting" {
 	exec_bg srv -v 0 -- true
 	run --separate-stderr sockt connect --raw-tty 127.0.0.1 "$PORT" </dev/null
 	one_line_error 1 "^sockt: --raw-tty: standard input is not a terminal$"
 	! grep -q 'connection from' "$T/srv.err"
+	run --separate-stderr sockt connect -z --raw-tty 127.0.0.1 "$PORT"
+	one_line_error 2 "cannot use -z with --raw-tty"
+	run --separate-stderr sockt connect -d --raw-tty 127.0.0.1 "$PORT"
+	one_line_error 2 "cannot use -d with --raw-tty"
 }
 
 # ---------------------------------------------------------------------

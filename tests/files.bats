@@ -184,13 +184,17 @@ has_size() {
 	grep -q '"GET /f.bin" 206' "$T/srv.err" || [ ! -s "$T/srv.err" ]
 }
 
-@test "serve-file: If-None-Match with the ETag gets 304, a stale one 200" {
+@test "serve-file: If-None-Match with the ETag or If-Modified-Since gets 304, stale ones 200" {
 	random_file "$T/f.bin" 1000
 	serve srv 127.0.0.1 0 "$T/f.bin"
 	etag="\"$(checksum "$T/f.bin" | cut -c1-32)\""
 	run curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "http://127.0.0.1:$PORT/f.bin"
 	assert_output 304
 	run curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: "nope"' "http://127.0.0.1:$PORT/f.bin"
+	assert_output 200
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT' "http://127.0.0.1:$PORT/f.bin"
+	assert_output 304
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT' "http://127.0.0.1:$PORT/f.bin"
 	assert_output 200
 }
 
@@ -200,7 +204,7 @@ has_size() {
 	serve srv 127.0.0.1 0 "$T/a" "$T/b"
 	printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
 	    http_raw "$PORT" >"$T/out"
-	[ "$(grep -c '^HTTP/1.1 200 OK' "$T/out")" -eq 3 ]
+	[ "$(grep -o 'HTTP/1.1 200 OK' "$T/out" | wc -l)" -eq 3 ]
 	[ "$(grep -c '^Connection: keep-alive' "$T/out")" -eq 2 ]
 	grep -q '^Connection: close' "$T/out"
 	# the bodies, in order
@@ -278,6 +282,30 @@ sys.stdout.write(d.decode())'"
 	run cat "$T/srv.err"
 	assert_line "sockt: listening on 127.0.0.1:$PORT"
 	assert_line --regexp '^sockt: 127\.0\.0\.1:[0-9]+: "GET /a" 200$'
+}
+
+@test "serve-file: FILE arguments are hashed before readiness is reported" {
+	random_file "$T/f.bin" 5000000
+	serve srv -vv 127.0.0.1 0 "$T/f.bin"
+	run cat "$T/srv.err"
+	assert_line --index 0 --regexp "^sockt: $T/f.bin: hashed in [0-9]+ ms$"
+	assert_line --index 1 "sockt: listening on 127.0.0.1:$PORT"
+	# so the first response carries the digest at once
+	run curl -sS -D "$T/h" -o /dev/null "http://127.0.0.1:$PORT/f.bin"
+	grep -q "^Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):" "$T/h"
+}
+
+@test "serve-file: -i closes a connection idle that long" {
+	printf 'x' >"$T/a"
+	serve srv -i 0.3 127.0.0.1 0 "$T/a"
+	run python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+t = time.time()
+print(s.recv(10), round(time.time() - t) < 5)
+' "$PORT"
+	assert_output "b'' True"
 }
 
 @test "serve-file: a file changed in place gets a fresh digest, never a stale one" {
@@ -480,7 +508,6 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	serve srv --deny 127.0.0.1 127.0.0.1 0 "$T/a"
 	run curl -sS -o /dev/null "http://127.0.0.1:$PORT/a"
 	assert_failure
-	kill "$BG_PID"
 	serve srv2 --max-conns 0 127.0.0.1 0 "$T/a"
 	run curl -sS -o /dev/null "http://127.0.0.1:$PORT/a"
 	assert_failure
@@ -735,6 +762,9 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	run sockt fetch-file -o - 127.0.0.1 "$PORT" f
 	assert_success
 	assert_output "hello"
+	run sh -c "\"\$SOCKT\" fetch-file -o - 127.0.0.1 $PORT f >&-"
+	assert_failure 1
+	assert_output "sockt: stdout is closed (-o - has nowhere to write)"
 	mkdir "$T/dir"
 	run sockt fetch-file -o "$T/dir" "127.0.0.1:$PORT" /f
 	assert_success
@@ -837,6 +867,9 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	run sockt fetch-file http://127.0.0.1:1/f extra
 	assert_failure 2
 	assert_output --partial "too many arguments"
+	run sockt fetch-file -p 99999 http://127.0.0.1:1/f
+	assert_failure 2
+	assert_output --partial "bad port '99999'"
 }
 
 @test "fetch-file: a full disk exits 1 with the reason, and NAME never appears" {
@@ -852,11 +885,13 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	[ ! -e "$MNT/f.bin" ]
 	# small files and the in-memory path too
 	random_file "$T/g.bin" 1500000
-	kill "$BG_PID"
 	serve srv2 127.0.0.1 0 "$T/g.bin"
 	rm -f "$MNT"/*
-	run sockt fetch-file -o - "http://127.0.0.1:$PORT/g.bin" >"$MNT/out"
-	[ "$status" -eq 1 ]
+	st=0
+	sockt fetch-file -o - "http://127.0.0.1:$PORT/g.bin" >"$MNT/out" 2>"$T/err" || st=$?
+	[ "$st" -eq 1 ]
+	[ "$(cat "$T/err")" = "sockt: stdout: write: No space left on device" ]
+	rm -f "$MNT/out"
 	run sockt fetch-file -o "$MNT/g.bin" "http://127.0.0.1:$PORT/g.bin"
 	assert_failure 1
 	assert_output "sockt: $MNT/g.bin.part: write: No space left on device"

@@ -170,12 +170,30 @@ spawn() {
 	echo "$BG_PID" >>"$(_pids_file)"
 }
 
+# alive PID: is PID running (not gone, not a zombie)?
+alive() {
+	kill -0 "$1" 2>/dev/null &&
+	    [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
+}
+
 # spawn_listen NAME ARGS...: listen_bg with spawn: $BG_PID is sockt's pid.
+# Fails at once, showing its stderr, if sockt exits before it listens.
 spawn_listen() {
-	local name=$1
+	local name=$1 end=$((SECONDS + DEADLINE))
 	shift
 	spawn "$name" "$SOCKT" listen --port-file "$T/$name.port" "$@"
-	PORT=$(wait_port "$T/$name.port") || return 1
+	until [ -s "$T/$name.port" ]; do
+		if ! alive "$BG_PID" && [ ! -s "$T/$name.port" ]; then
+			echo "sockt listen $* exited: $(cat "$T/$name.err")" >&2
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "timed out waiting for $T/$name.port" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	PORT=$(cat "$T/$name.port")
 }
 
 # Python helpers for peer scripts (py_bg and py_listen_bg put them first).
@@ -295,15 +313,32 @@ one_line_error() {
 }
 
 # run_out FILE CMD...: like `run --separate-stderr`, but CMD's stdout goes
-# to FILE (bats' run would capture it).  Sets $status, $stderr and
+# to FILE (bats' run would capture it), and an external CMD gets $DEADLINE
+# seconds (status 124 after that).  Sets $status, $stderr and
 # $stderr_lines; $output is empty.
 run_out() {
 	local file=$1 errfile="$BATS_TEST_TMPDIR/.run_out.err"
 	shift
 	status=0
-	"$@" >"$file" 2>"$errfile" || status=$?
+	if declare -F "$1" >/dev/null; then
+		"$@" >"$file" 2>"$errfile" || status=$?
+	else
+		timeout "$DEADLINE" "$@" >"$file" 2>"$errfile" || status=$?
+	fi
 	stderr=$(cat "$errfile")
 	mapfile -t stderr_lines <"$errfile"
 	output=""
 	lines=()
+}
+
+# reap_jobs: after teardown has killed them, wait for the jobs started
+# here, so bash prints no "Killed" notices into the TAP stream.  Use as
+#     eval "helper_$(declare -f teardown)"
+#     teardown() { helper_teardown; reap_jobs; }
+reap_jobs() {
+	local pid
+	[ -f "$(_pids_file)" ] || return 0
+	while read -r pid; do
+		wait "$pid" 2>/dev/null || true
+	done <"$(_pids_file)"
 }

@@ -1,10 +1,24 @@
 #!/usr/bin/env bats
 # tests/interop.bats - sockt listen and connect against the real peers
-# (OpenBSD nc, ncat, socat, python3) in both roles: both directions at
-# once, every byte checksummed, every exit status checked.
+# (OpenBSD nc, ncat, socat, python3) in both roles, every byte checksummed,
+# every exit status checked.  Both directions move at once where the peer
+# supports a half-closed connection (socat, python3, an ncat client); with
+# nc and ncat -l, which quit at the network's end of file, one at a time.
 
 bats_require_minimum_version 1.5.0
 load helper
+
+# Every run of sockt has a deadline: a hang fails its test, not the suite.
+sockt() {
+	timeout "$DEADLINE" "$SOCKT" "$@"
+}
+
+# The helper's teardown, then the killed jobs reaped quietly.
+eval "helper_$(declare -f teardown)"
+teardown() {
+	helper_teardown
+	reap_jobs
+}
 
 SIZE=8000000
 
@@ -51,53 +65,136 @@ peer_connects() {
 	same_bytes "$T/b" "$T/srv.out"
 }
 
-@test "interop: sockt connect to nc.openbsd -l -N: 8 MB both ways" {
+# OpenBSD nc quits as soon as the network side reaches end of file, even
+# with its own stdin unsent, so with nc each test moves one direction:
+# the nc side that only receives runs with -d, or sockt runs with -d.
+
+# nc_listen_port: the port of the nc -l -n -v job whose stderr is
+# $T/peer.err ("Listening on 127.0.0.1 PORT").
+nc_listen_port() {
+	wait_until -- grep -q '^Listening on' "$T/peer.err" || return 1
+	awk '/^Listening on/ { print $NF }' "$T/peer.err"
+}
+
+@test "interop: sockt connect sends to nc.openbsd -l -d: every byte, both exit 0" {
+	needs nc.openbsd
+	spawn peer nc.openbsd -l -d -n -v 127.0.0.1 0
+	PEER=$BG_PID
+	local port
+	port=$(nc_listen_port)
+	run_out "$T/b.got" sockt connect 127.0.0.1 "$port" <"$T/a"
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	wait_exit "$PEER"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/a" "$T/peer.out"
+	[ ! -s "$T/b.got" ]
+}
+
+@test "interop: nc.openbsd -l -N sends to sockt connect -d: every byte, both exit 0" {
 	needs nc.openbsd
 	spawn peer nc.openbsd -l -N -n -v 127.0.0.1 0 <"$T/b"
 	PEER=$BG_PID
-	wait_until -- grep -q '^Listening on' "$T/peer.err"
 	local port
-	port=$(awk '/^Listening on/ { print $NF }' "$T/peer.err")
-	sockt_connects 127.0.0.1 "$port"
+	port=$(nc_listen_port)
+	run_out "$T/b.got" sockt connect -d 127.0.0.1 "$port" <"$T/a"
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	wait_exit "$PEER"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/b" "$T/b.got"
+	[ ! -s "$T/peer.out" ]
 }
 
-@test "interop: nc.openbsd -N connects to sockt listen: 8 MB both ways" {
+@test "interop: nc.openbsd -N sends to sockt listen -d: every byte, both exit 0" {
+	needs nc.openbsd
+	spawn_listen srv -d 127.0.0.1 0 <"$T/a"
+	SRV=$BG_PID
+	run_out "$T/a.got" nc.openbsd -N 127.0.0.1 "$PORT" <"$T/b"
+	assert_equal "$status" 0
+	wait_exit "$SRV"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/b" "$T/srv.out"
+	[ ! -s "$T/a.got" ]
+}
+
+@test "interop: sockt listen sends to nc.openbsd -d: every byte, both exit 0" {
 	needs nc.openbsd
 	spawn_listen srv 127.0.0.1 0 <"$T/a"
 	SRV=$BG_PID
-	peer_connects nc.openbsd -N 127.0.0.1 "$PORT"
+	run_out "$T/a.got" nc.openbsd -d 127.0.0.1 "$PORT"
+	assert_equal "$status" 0
+	wait_exit "$SRV"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/a" "$T/a.got"
+	[ ! -s "$T/srv.out" ]
 }
 
-@test "interop: nc.openbsd -N over IPv6 ::1 to sockt listen" {
+@test "interop: nc.openbsd -6 -N over ::1 sends to sockt listen -d ::1" {
 	needs nc.openbsd
-	spawn_listen srv ::1 0 <"$T/a"
+	spawn_listen srv -d ::1 0
 	SRV=$BG_PID
-	peer_connects nc.openbsd -6 -N ::1 "$PORT"
+	run_out "$T/a.got" nc.openbsd -6 -N ::1 "$PORT" <"$T/b"
+	assert_equal "$status" 0
+	wait_exit "$SRV"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/b" "$T/srv.out"
 }
 
-@test "interop: nc.openbsd -U -N connects to sockt listen -U" {
+@test "interop: nc.openbsd -U -N sends to sockt listen -U -d" {
 	needs nc.openbsd
-	spawn srv "$SOCKT" listen -U --port-file "$T/srv.port" "$T/sock" <"$T/a"
+	spawn srv "$SOCKT" listen -U -d --port-file "$T/srv.port" "$T/sock"
 	SRV=$BG_PID
 	wait_file "$T/srv.port"
-	peer_connects nc.openbsd -U -N "$T/sock"
+	run_out "$T/a.got" nc.openbsd -U -N "$T/sock" <"$T/b"
+	assert_equal "$status" 0
+	wait_exit "$SRV"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/b" "$T/srv.out"
 }
 
-@test "interop: sockt connect -U to nc.openbsd -l -U -N" {
+@test "interop: sockt connect -U sends to nc.openbsd -l -U -d" {
 	needs nc.openbsd
-	spawn peer nc.openbsd -l -U -N "$T/sock" <"$T/b"
+	spawn peer nc.openbsd -l -U -d "$T/sock"
 	PEER=$BG_PID
 	wait_until -- test -S "$T/sock"
-	sockt_connects -U "$T/sock"
+	run_out "$T/b.got" sockt connect -U "$T/sock" <"$T/a"
+	assert_equal "$status" 0
+	wait_exit "$PEER"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/a" "$T/peer.out"
 }
 
-@test "interop: sockt connect to ncat -l: 8 MB both ways" {
+# ncat -l, like nc, quits once its client half-closes: one direction each.
+
+@test "interop: sockt connect sends to ncat -l --recv-only: every byte, both exit 0" {
+	needs ncat
+	spawn peer ncat -l --recv-only 127.0.0.1 0
+	PEER=$BG_PID
+	local port
+	port=$(listening_port "$PEER")
+	run_out "$T/b.got" sockt connect 127.0.0.1 "$port" <"$T/a"
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	wait_exit "$PEER"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/a" "$T/peer.out"
+	[ ! -s "$T/b.got" ]
+}
+
+@test "interop: ncat -l sends to sockt connect -d: every byte, both exit 0" {
 	needs ncat
 	spawn peer ncat -l 127.0.0.1 0 <"$T/b"
 	PEER=$BG_PID
 	local port
 	port=$(listening_port "$PEER")
-	sockt_connects 127.0.0.1 "$port"
+	run_out "$T/b.got" sockt connect -d 127.0.0.1 "$port" <"$T/a"
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	wait_exit "$PEER"
+	assert_equal "$EXIT" 0
+	same_bytes "$T/b" "$T/b.got"
+	[ ! -s "$T/peer.out" ]
 }
 
 @test "interop: ncat connects to sockt listen: 8 MB both ways" {
@@ -201,7 +298,7 @@ t.join()' "$PORT" "$T/b"
 	needs socat
 	spawn_listen srv 127.0.0.1 0 <"$T/a"
 	SRV=$BG_PID
-	run --separate-stderr socat -t 30 EXEC:'wc -c' "TCP:127.0.0.1:$PORT"
+	run --separate-stderr timeout "$DEADLINE" socat -t 30 EXEC:'wc -c' "TCP:127.0.0.1:$PORT"
 	assert_success
 	wait_exit "$SRV"
 	assert_equal "$EXIT" 0

@@ -6,6 +6,18 @@
 bats_require_minimum_version 1.5.0
 load helper
 
+# Every run of sockt has a deadline: a hang fails its test, not the suite.
+sockt() {
+	timeout "$DEADLINE" "$SOCKT" "$@"
+}
+
+# The helper's teardown, then the killed jobs reaped quietly.
+eval "helper_$(declare -f teardown)"
+teardown() {
+	helper_teardown
+	reap_jobs
+}
+
 # same_bytes A B: files A and B hold the same bytes.
 same_bytes() {
 	[ -f "$1" ] || fail "$1 is missing"
@@ -119,6 +131,8 @@ exchange() {
 	wait_until -- grep -q listening "$T/v4.err"
 	run cat "$T/v4.err"
 	assert_output "sockt: listening on 0.0.0.0:$PORT"
+	run --separate-stderr sockt connect ::1 "$PORT" </dev/null
+	one_line_error 1 "Connection refused"
 	spawn_listen v6 -v -6 0 </dev/null
 	wait_until -- grep -q listening "$T/v6.err"
 	run cat "$T/v6.err"
@@ -132,25 +146,48 @@ exchange() {
 	one_line_error 1 "127\.0\.0\.1"
 }
 
-@test "service names: listen and connect on a port named in /etc/services" {
-	local svc="" name port
+# free_service: "NAME PORT" of a TCP service in /etc/services whose port
+# nobody listens on now.
+free_service() {
+	local name port
 	for name in gopher finger qotd tcpmux discard daytime; do
 		port=$(getent services "$name/tcp" | awk '{ split($2, a, "/"); print a[1] }')
 		[ -n "$port" ] || continue
 		if ! ss -Hltn "sport = :$port" | grep -q .; then
-			svc=$name
-			break
+			echo "$name $port"
+			return 0
 		fi
 	done
-	[ -n "$svc" ] || fail "no free well-known port to test service names"
+	echo "no free well-known port to test service names" >&2
+	return 1
+}
+
+@test "service names: listen 127.0.0.1 SERVICE listens on the service's port" {
+	local svc port
+	read -r svc port < <(free_service)
+	[ -n "$port" ]
 	printf 'by name\n' >"$T/in"
 	spawn_listen srv -v 127.0.0.1 "$svc" <"$T/in"
 	assert_equal "$PORT" "$port"
 	wait_until -- grep -q listening "$T/srv.err"
 	grep -qx "sockt: listening on 127.0.0.1:$port" "$T/srv.err"
-	run --separate-stderr sockt connect 127.0.0.1 "$svc" </dev/null
+	run --separate-stderr sockt connect 127.0.0.1 "$port" </dev/null
 	assert_success
 	assert_output "by name"
+}
+
+@test "service names: connect 127.0.0.1 SERVICE reaches the service's port" {
+	local svc port
+	read -r svc port < <(free_service)
+	[ -n "$port" ]
+	spawn_listen srv -k 127.0.0.1 "$port" </dev/null
+	run --separate-stderr sockt connect 127.0.0.1 "$svc" < <(printf 'one\n')
+	assert_success
+	wait_until -- grep -q one "$T/srv.out"
+	run --separate-stderr sockt connect "127.0.0.1:$svc" < <(printf 'two\n')
+	assert_success
+	wait_until -- grep -q two "$T/srv.out"
+	assert_equal "$(cat "$T/srv.out")" "$(printf 'one\ntwo')"
 }
 
 @test "Unix socket path: bytes both ways, --port-file holds the path, the file is removed at exit" {
@@ -196,7 +233,7 @@ exchange() {
 	printf 'abstract\n' >"$T/in"
 	spawn srv "$SOCKT" listen -U --port-file "$T/srv.port" "@$name" <"$T/in"
 	wait_file "$T/srv.port"
-	run python3 -c 'import socket, sys
+	run timeout "$DEADLINE" python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect("\0" + sys.argv[1])
 s.shutdown(socket.SHUT_WR)
@@ -271,7 +308,7 @@ c.close()'
 	wait_file "$T/question"
 	assert_equal "$(cat "$T/question")" "question"
 	# the peer saw our EOF; we must still be waiting for its reply
-	kill -0 "$cli"
+	alive "$cli"
 	touch "$T/go"
 	wait_exit "$cli"
 	assert_equal "$EXIT" 0
@@ -303,7 +340,7 @@ c.sendall(b"late reply\n")
 c.close()' "$PORT"
 	wait_file "$T/question"
 	assert_equal "$(cat "$T/question")" "question"
-	kill -0 "$srv"
+	alive "$srv"
 	touch "$T/go"
 	wait_exit "$srv"
 	assert_equal "$EXIT" 0
@@ -338,7 +375,7 @@ c.close()' "$PORT"
 	# the client's EOF reached the server's consumer
 	wait_file "$T/srv.eof"
 	same_bytes "$T/a" "$T/a.got"
-	kill -0 "$cli"
+	alive "$cli"
 	cat "$T/b" >&"$w"
 	release "$w"
 	wait_exit "$cli"
@@ -360,7 +397,7 @@ c.close()' "$PORT"
 	    echo "${PIPESTATUS[0]}" >"$T/cli.status"' _ "$PORT"
 	wait_file "$T/cli.eof"
 	same_bytes "$T/a" "$T/a.got"
-	kill -0 "$srv"
+	alive "$srv"
 	cat "$T/b" >&"$w"
 	release "$w"
 	wait_exit "$srv"
@@ -394,16 +431,30 @@ c.close()' "$PORT"
 	same_bytes "$T/data" "$T/got"
 }
 
-@test "stdin closed (<&-) counts as empty: connect still half-closes and prints the reply" {
-	printf 'reply\n' >"$T/in"
-	spawn_listen srv 127.0.0.1 0 <"$T/in"
+@test "connect with stdin closed (<&-) half-closes as with </dev/null and prints the reply" {
+	local DEADLINE=5	# it takes milliseconds
+	py_listen_bg srv '
+c = accept_one(PORTFILE)
+got = recv_all(c)          # replies only after our EOF
+c.sendall(b"got %d bytes\n" % len(got))
+c.close()'
 	# (bats' run would put a pipe on the free fd 0: use a shell)
-	run --separate-stderr bash -c '"$SOCKT" connect 127.0.0.1 "$1" <&-' _ "$PORT"
+	run --separate-stderr timeout "$DEADLINE" bash -c '"$SOCKT" connect 127.0.0.1 "$1" <&-' _ "$PORT"
 	assert_success
-	assert_output "reply"
-	wait_exit "$BG_PID"
+	assert_output "got 0 bytes"
+}
+
+@test "listen with stdin closed (<&-) ends when its client leaves, like </dev/null" {
+	local DEADLINE=5	# it takes milliseconds
+	spawn srv bash -c '"$SOCKT" listen --port-file "$T/srv.port" 127.0.0.1 0 <&-'
+	local srv=$BG_PID
+	PORT=$(wait_port "$T/srv.port")
+	run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'hello\n')
+	assert_success
+	assert_output ""
+	wait_exit "$srv"
 	assert_equal "$EXIT" 0
-	[ ! -s "$T/srv.out" ]
+	assert_equal "$(cat "$T/srv.out")" "hello"
 }
 
 # ---------------------------------------------------------------------
@@ -463,7 +514,7 @@ wait_for("never")'
 	random_file "$T/big" 20000000
 	spawn_listen srv 127.0.0.1 0 <"$T/big"
 	local srv=$BG_PID
-	run python3 -c 'import socket, sys
+	run timeout "$DEADLINE" python3 -c 'import socket, sys
 c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 c.close()' "$PORT"
 	wait_exit "$srv"
@@ -495,7 +546,7 @@ c.close()' "$PORT"
 	    cat >"$T/b.got"; echo "${PIPESTATUS[@]}" >"$T/srv.status"'
 	local srv=$BG_PID
 	PORT=$(wait_port "$T/srv.port")
-	run bash -c 'cat "$T/b" | "$SOCKT" connect 127.0.0.1 "$1" | cat >"$T/a.got"
+	run timeout "$DEADLINE" bash -c 'cat "$T/b" | "$SOCKT" connect 127.0.0.1 "$1" | cat >"$T/a.got"
 	    echo "${PIPESTATUS[@]}"' _ "$PORT"
 	assert_output "0 0 0"
 	wait_exit "$srv"
@@ -519,7 +570,7 @@ c.close()'
 	local cli=$BG_PID
 	wait_file "$T/got"
 	# the peer has our EOF but has not closed: we are still there
-	kill -0 "$cli"
+	alive "$cli"
 	touch "$T/go"
 	wait_exit "$cli"
 	assert_equal "$EXIT" 0
@@ -532,7 +583,7 @@ c = accept_one(PORTFILE)
 c.sendall(b"hello\n")
 save("got", recv_all(c))
 wait_for("never")'
-	run --separate-stderr sockt connect -q 0.3 127.0.0.1 "$PORT" < <(printf 'data\n')
+	run --separate-stderr sockt connect -q 1 127.0.0.1 "$PORT" < <(printf 'data\n')
 	assert_success
 	assert_output "hello"
 	wait_file "$T/got"
@@ -541,7 +592,7 @@ wait_for("never")'
 
 @test "listen -q: after stdin EOF, quit though the client stays open: exit 0" {
 	printf 'data\n' >"$T/in"
-	spawn_listen srv -q 0.3 127.0.0.1 0 <"$T/in"
+	spawn_listen srv -q 1 127.0.0.1 0 <"$T/in"
 	local srv=$BG_PID
 	py_bg cli '
 c = tcp_connect(sys.argv[1])
@@ -753,12 +804,24 @@ c.close()' "$PORT"
 	same_bytes "$T/b" "$T/copy"
 }
 
-@test "-o to an unwritable file: one line naming it, exit 1, nothing connects" {
-	spawn_listen srv 127.0.0.1 0 </dev/null
+@test "an unwritable -o or -x file: one line naming it, exit 1, before connecting" {
+	spawn_listen srv -k -v 127.0.0.1 0 </dev/null
 	run --separate-stderr sockt connect -o "$T/no/dir/copy" 127.0.0.1 "$PORT" </dev/null
 	one_line_error 1 "$T/no/dir/copy"
-	[ ! -s "$T/srv.err" ]
-	kill -0 "$BG_PID"
+	run --separate-stderr sockt connect -x "$T/no/dir/dump" 127.0.0.1 "$PORT" </dev/null
+	one_line_error 1 "$T/no/dir/dump"
+	# a client that does connect shows up in the listener's -v lines
+	run --separate-stderr sockt connect 127.0.0.1 "$PORT" </dev/null
+	assert_success
+	wait_until -- grep -q 'connection from' "$T/srv.err"
+	assert_equal "$(grep -c '^sockt: connection from [^ ]*$' "$T/srv.err")" 1
+}
+
+@test "listen with an unwritable -o file: one line, exit 1, no listening socket left" {
+	run --separate-stderr sockt listen -U -o "$T/no/dir/copy" --port-file "$T/p" "$T/sock" </dev/null
+	one_line_error 1 "$T/no/dir/copy"
+	[ ! -e "$T/sock" ]
+	[ ! -e "$T/p" ]
 }
 
 @test "-s 127.0.0.2: the listener sees the client coming from 127.0.0.2" {
@@ -791,7 +854,7 @@ c.close()' "$PORT"
 	assert_success
 	assert_output "world"
 	assert_equal "${#stderr_lines[@]}" 1
-	[[ "${stderr_lines[0]}" =~ ^sockt:\ 6\ ?B\ received,\ 38\ ?B\ sent,\ [0-9.]+\ ?[kMG]?i?B/s$ ]] ||
+	[[ "${stderr_lines[0]}" =~ ^sockt:\ 6\ ?B\ received,\ 38\ ?B\ sent,\ [0-9.]+\ ?[kKMG]?i?B/s$ ]] ||
 	    fail "progress line: '${stderr_lines[0]}'"
 }
 
@@ -821,7 +884,7 @@ c.close()' "$PORT"
 @test "shared stdin and stdout pipes are never left O_NONBLOCK, during the session or after" {
 	printf 'hi\n' >"$T/in"
 	spawn_listen srv 127.0.0.1 0 <"$T/in"
-	run python3 -c 'import os, subprocess, sys
+	run timeout "$DEADLINE" python3 -c 'import os, subprocess, sys
 r_in, w_in = os.pipe()
 r_out, w_out = os.pipe()
 p = subprocess.Popen([os.environ["SOCKT"], "connect", "127.0.0.1", sys.argv[1]],
@@ -842,7 +905,7 @@ print("during", during, "after", after, "status", p.returncode)' "$PORT"
 }
 
 @test "listen stdin and stdout pipes shared with the shell stay blocking after it exits" {
-	run timeout 60 bash -c '
+	run timeout "$DEADLINE" bash -c '
 	{
 		"$SOCKT" listen --port-file "$T/p" 127.0.0.1 0 <&0 &
 		port=$(until [ -s "$T/p" ]; do sleep 0.01; done; cat "$T/p")
@@ -869,7 +932,7 @@ print("during", during, "after", after, "status", p.returncode)' "$PORT"
 	wait_until -- test "$(wc -c <"$T/srv.out")" -ge 1000000
 	cat "$T/a" "$T/b" >"$T/ab"
 	same_bytes "$T/ab" "$T/srv.out"
-	kill -0 "$srv"
+	alive "$srv"
 	run --separate-stderr sockt connect 127.0.0.1 "$PORT" </dev/null
 	assert_success
 }

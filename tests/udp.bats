@@ -88,9 +88,22 @@ netns_pair() {
 	ip -n "$NS_B" link set lo up
 	ip -n "$NS_A" link set va up
 	ip -n "$NS_B" link set vb up
+	# the carrier comes up a moment later; IPv6 waits for it
+	wait_until -- link_ready "$NS_A" va
+	wait_until -- link_ready "$NS_B" vb
 }
 
-# in_ns NS CMD...: CMD inside network namespace NS (exec'ed, same pid).
+# link_ready NS DEV: DEV is operationally up with its IPv6 link-local
+# address usable.
+link_ready() {
+	ip -n "$1" link show "$2" | grep -q 'state UP' &&
+	    ip -n "$1" -6 addr show dev "$2" scope link | grep -q 'inet6 fe80' &&
+	    ! ip -n "$1" -6 addr show dev "$2" | grep -q tentative
+}
+
+# in_ns NS CMD...: CMD inside network namespace NS.  (To start one in
+# the background, spawn "ip netns exec NS CMD" itself: ip execs CMD, so
+# the pid is CMD's.)
 in_ns() {
 	local ns=$1
 	shift
@@ -151,14 +164,14 @@ save(NAME + ".got", ("\n".join(lines) + "\n").encode())
 # sized_exchange HOST SIZE: three datagrams of SIZE bytes with --size go
 # out and come in whole: exactly three arrive and hold every byte.
 sized_exchange() {
-	random_file "$T/in" $((3 * $2))
-	recv_bg r --count 3 "$1" 0 </dev/null
+	random_file "$T/in$1" $((3 * $2))
+	recv_bg "r$1" --count 3 "$1" 0 </dev/null
 	run --separate-stderr sockt udp-send --size "$2" -q 0 "$1" "$PORT" \
-	    <"$T/in"
+	    <"$T/in$1"
 	assert_success
 	wait_exit "$BG_PID"
 	assert_equal "$EXIT" 0
-	same_bytes "$T/in" "$T/r.out"
+	same_bytes "$T/in$1" "$T/r$1.out"
 }
 
 @test "udp-send --size / udp-recv: 1-byte datagrams arrive whole, IPv4 and IPv6" {
@@ -215,7 +228,8 @@ sized_exchange() {
 }
 
 @test "udp-send --whole past 65,507 bytes (IPv4): one line, exit 2, nothing sent" {
-	recv_bg r -w 30 127.0.0.1 0 </dev/null
+	recv_bg r 127.0.0.1 0 </dev/null
+	local r=$BG_PID
 	head -c 65508 /dev/zero >"$T/in"
 	run --separate-stderr sockt udp-send --whole -q 0 127.0.0.1 "$PORT" \
 	    <"$T/in"
@@ -224,6 +238,8 @@ sized_exchange() {
 	run --separate-stderr sockt udp-send --whole -q 0 ::1 9 <"$T/in"
 	one_line_error 2 "^sockt: stdin is larger than 65527 bytes, the most one IPv6 datagram holds \(--whole\)$"
 	assert_equal "$(wc -c <"$T/r.out")" 0
+	kill "$r"
+	wait "$r" || true
 }
 
 @test "udp-send --size larger than an IPv4 datagram: usage error, exit 2" {
@@ -346,6 +362,7 @@ save(NAME + ".got", b"".join(b"%d %s\n" % (len(g), b"same" if g == d else b"DIFF
 	assert_equal "$EXIT" 0
 	assert_equal "$(cat "$T/a.out")" ""
 	kill "$a"
+	wait "$a" || true
 }
 
 @test "udp-recv: keeps running after stdin ends, until --count" {
@@ -418,7 +435,7 @@ host = sys.argv[1]
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM)
 if fam == socket.AF_INET:
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTTL, 1)
+    s.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_RECVTTL", 12), 1)
 else:
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
 s.bind((host, 0))
@@ -450,6 +467,8 @@ save(NAME + ".got", b"%s ttl %d\n" % (data.strip(), struct.unpack("i", anc[0][2]
 	recv_bg r 127.0.0.1 0 </dev/null
 	run --separate-stderr sockt udp-send -i 0.2 127.0.0.1 "$PORT" <"$T/in"
 	one_line_error 1 "^sockt: idle timeout: no traffic for 0.200 s$"
+	kill "$BG_PID"
+	wait "$BG_PID" || true
 }
 
 @test "udp-recv -q 0: quits once stdin has ended and been sent" {
@@ -574,6 +593,12 @@ send_until_file() {
 	one_line_error 2 "^sockt: unknown option --max-conns"
 	run --separate-stderr sockt udp-recv -U --allow 127.0.0.1 "$T/s"
 	one_line_error 2 "^sockt: cannot use --allow/--deny with -U"
+	run --separate-stderr sockt udp-send -p 99999 127.0.0.1 9 </dev/null
+	one_line_error 2 "^sockt: bad port '99999'"
+	run --separate-stderr sockt udp-send -U '' </dev/null
+	one_line_error 2 "^sockt: bad Unix socket path '': empty"
+	run --separate-stderr sockt udp-recv -U ''
+	one_line_error 2 "^sockt: bad Unix socket path '': empty"
 }
 
 # ---- broadcast and multicast ----------------------------------------------
@@ -599,7 +624,7 @@ send_until_file() {
 
 @test "udp-send --broadcast: across a veth link in network namespaces, with replies" {
 	netns_pair
-	spawn r in_ns "$NS_B" "$SOCKT" udp-recv --echo --count 1 --peer \
+	spawn r ip netns exec "$NS_B" "$SOCKT" udp-recv --echo --count 1 --peer \
 	    --port-file "$T/r.port" -4 0 </dev/null
 	PORT=$(wait_port "$T/r.port")
 	local r=$BG_PID
@@ -615,7 +640,7 @@ send_until_file() {
 
 @test "udp-recv --join / udp-send --ttl: IPv4 multicast across a veth link" {
 	netns_pair
-	spawn r in_ns "$NS_B" "$SOCKT" udp-recv -v --join 239.1.2.3 --iface vb \
+	spawn r ip netns exec "$NS_B" "$SOCKT" udp-recv -v --join 239.1.2.3 --iface vb \
 	    --count 2 --echo --port-file "$T/r.port" 0 </dev/null
 	PORT=$(wait_port "$T/r.port")
 	local r=$BG_PID
@@ -634,7 +659,7 @@ send_until_file() {
 	local group
 	netns_pair
 	for group in ff12::5:1 ff02::5:2; do
-		spawn "r$group" in_ns "$NS_B" "$SOCKT" udp-recv --join "$group" \
+		spawn "r$group" ip netns exec "$NS_B" "$SOCKT" udp-recv --join "$group" \
 		    --iface vb --count 1 --port-file "$T/r$group.port" 0 \
 		    </dev/null
 		PORT=$(wait_port "$T/r$group.port")
@@ -648,9 +673,43 @@ send_until_file() {
 	done
 }
 
+@test "udp-send --ttl toward a group: the multicast TTL / hop limit is N (python3)" {
+	local group
+	netns_pair
+	for group in 239.1.2.6 ff12::5:6; do
+		spawn "p$group" ip netns exec "$NS_B" python3 -c "$PY_PRELUDE
+NAME = 'p$group'
+group = sys.argv[1]
+idx = socket.if_nametoindex('vb')
+if ':' in group:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    s.bind(('::', 0))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+        socket.inet_pton(socket.AF_INET6, group) + struct.pack('I', idx))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, getattr(socket, 'IP_RECVTTL', 12), 1)
+    s.bind(('0.0.0.0', 0))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+        socket.inet_aton(group) + socket.inet_aton('0.0.0.0') +
+        struct.pack('i', idx))
+report_port(s, tpath(NAME + '.port'))
+data, anc, flags, addr = s.recvmsg(100, 100)
+save(NAME + '.got', b'%s ttl %d\n' % (data.strip(),
+    struct.unpack('i', anc[0][2])[0]))
+" "$group"
+		PORT=$(wait_port "$T/p$group.port")
+		printf 'g\n' | in_ns "$NS_A" "$SOCKT" udp-send --iface va --ttl 5 \
+		    -q 0 "$group" "$PORT"
+		wait_file "$T/p$group.got"
+		assert_equal "$(cat "$T/p$group.got")" "g ttl 5"
+	done
+}
+
 @test "udp-recv: a group not joined is not received (multicast membership matters)" {
 	netns_pair
-	spawn r in_ns "$NS_B" "$SOCKT" udp-recv --join 239.1.2.4 --iface vb \
+	spawn r ip netns exec "$NS_B" "$SOCKT" udp-recv --join 239.1.2.4 --iface vb \
 	    --count 1 --port-file "$T/r.port" 0 </dev/null
 	PORT=$(wait_port "$T/r.port")
 	local r=$BG_PID
@@ -750,7 +809,7 @@ for d in (b"before\n", b"x" * 70000, b"after\n"):
 @test "interop: udp-send to nc -u -l, one datagram per line, and nc's reply printed" {
 	has nc.openbsd || skip "nc.openbsd is not installed"
 	hold_fifo ncin
-	spawn nc nc.openbsd -u -l -W 2 127.0.0.1 0 <"$T/ncin"
+	spawn nc nc.openbsd -u -l 127.0.0.1 0 <"$T/ncin"
 	local nc=$BG_PID port
 	port=$(udp_port_of "$nc")
 	spawn s "$SOCKT" udp-send --count 1 -q 20 127.0.0.1 "$port" \
@@ -761,8 +820,9 @@ for d in (b"before\n", b"x" * 70000, b"after\n"):
 	wait_exit "$s"
 	assert_equal "$EXIT" 0
 	assert_equal "$(cat "$T/s.out")" "reply from nc"
-	wait_exit "$nc"
 	assert_equal "$(cat "$T/nc.out")" "$(printf 'l1\nl2')"
+	kill "$nc"
+	wait "$nc" || true
 }
 
 @test "interop: socat UDP-SENDTO to udp-recv (IPv6), and udp-send to socat UDP-RECV" {
@@ -781,6 +841,8 @@ for d in (b"before\n", b"x" * 70000, b"after\n"):
 	assert_success
 	wait_until -- has_bytes "$T/so.out" 16
 	assert_equal "$(cat "$T/so.out")" "$(printf 'to socat\nline 2')"
+	kill "$so"
+	wait "$so" || true
 }
 
 @test "interop: socat UNIX-SENDTO to udp-recv -U" {

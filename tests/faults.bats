@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# Fault injection and soak (issue 7): resets, peers that never read, closed
+# stdout, signals mid-transfer, fd exhaustion, full disks, many short
+# connections.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# vm_kib PID FIELD: a /proc/PID/status memory figure in KiB.
+vm_kib() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+@test "faults: a peer that resets mid-stream ends connect with 1 and the byte count" {
+	random_file "$T/data" 50000000
+	py_listen_bg srv '
+c = accept_one(PORTFILE)
+got = 0
+while got < 1000000:
+    got += len(c.recv(65536))
+reset(c)'
+	run --separate-stderr sockt connect 127.0.0.1 "$PORT" <"$T/data"
+	assert_failure 1
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" =~ ^sockt:\ (write\ to|read\ from)\ 127\.0\.0\.1:$PORT:\ Connection\ reset\ by\ peer\ \([0-9]+\ bytes\ (sent|received)\)$ ]]
+}
+
+@test "faults: a peer that never reads holds sockt's memory flat while 1 GiB waits" {
+	py_listen_bg srv '
+c = accept_one(PORTFILE)
+time.sleep(600)  # never reads; killed in teardown'
+	spawn cli sh -c "head -c 1073741824 /dev/zero | exec \"$SOCKT\" connect 127.0.0.1 $PORT"
+	cli=$BG_PID
+	# the pipeline stalls once every buffer on the way is full: sockt's
+	# send queue stops growing (sampled 100 ms apart, with a deadline)
+	sendq() {
+		ss -Htn state established "( dport = :$PORT )" | awk '{ print $2 }'
+	}
+	stalled() {
+		local a b
+		a=$(sendq)
+		sleep 0.1
+		b=$(sendq)
+		[ -n "$a" ] && [ "$a" -gt 1000000 ] && [ "$a" = "$b" ]
+	}
+	wait_until -- stalled
+	pid=$(pgrep -P "$cli" -x sockt)
+	rss=$(vm_kib "$pid" VmHWM)
+	echo "peak RSS ${rss} KiB" >&3
+	[ "$rss" -lt 16384 ]
+}
+
+@test "faults: stdout closed by its reader ends connect at once by SIGPIPE" {
+	random_file "$T/data" 20000000
+	listen_bg srv 127.0.0.1 0 <"$T/data"
+	run bash -c "\"$SOCKT\" connect -d 127.0.0.1 $PORT | head -c 10 >/dev/null; echo \${PIPESTATUS[0]}"
+	assert_output 141
+}
+
+@test "faults: signals arriving during a transfer lose nothing" {
+	random_file "$T/data" 100000000
+	spawn_listen srv 127.0.0.1 0 <"$T/data"
+	srv=$BG_PID
+	spawn cli "$SOCKT" connect 127.0.0.1 "$PORT" <"$T/data"
+	cli=$BG_PID
+	# SIGCHLD is caught (EINTR in every blocking call); STOP/CONT too
+	while kill -CHLD "$srv" "$cli" 2>/dev/null; do
+		kill -STOP "$cli" 2>/dev/null && kill -CONT "$cli" 2>/dev/null
+	done
+	wait_exit "$cli"
+	[ "$EXIT" -eq 0 ]
+	wait_exit "$srv"
+	[ "$EXIT" -eq 0 ]
+	[ "$(checksum "$T/cli.out")" = "$(checksum "$T/data")" ]
+	[ "$(checksum "$T/srv.out")" = "$(checksum "$T/data")" ]
+}
+
+@test "faults: listen -k under ulimit -n 64 logs accept failures, keeps its sessions, recovers" {
+	hold_fifo in
+	in=$HELD
+	spawn srv sh -c "ulimit -n 64; exec \"$SOCKT\" listen -k -v --port-file \"$T/port\" 127.0.0.1 0 <\"$T/in\""
+	PORT=$(wait_port "$T/port")
+	# 80 clients that stay connected: more than the fds left
+	py_bg many '
+port = int(sys.argv[1])
+socks = [tcp_connect(port) for _ in range(80)]
+save("many.ready", b"up")
+for s in socks:
+    s.setblocking(False)
+wait_for("many.go", 60)
+import selectors
+sel = selectors.DefaultSelector()
+for s in socks:
+    sel.register(s, selectors.EVENT_READ)
+got, end = 0, time.time() + 10
+while sel.get_map() and time.time() < end:
+    for key, _ in sel.select(0.5):
+        try:
+            if key.fileobj.recv(100) == b"to all\n":
+                got += 1
+        except OSError:
+            pass
+        sel.unregister(key.fileobj)
+save("many.got", b"%d" % got)
+time.sleep(600)' "$PORT"
+	wait_file "$T/many.ready"
+	wait_until -- grep -q "accept: Too many open files" "$T/srv.err"
+	# the sessions that were accepted still work
+	printf 'to all\n' >&"$in"
+	touch "$T/many.go"
+	wait_file "$T/many.got"
+	got=$(cat "$T/many.got")
+	echo "clients served while out of fds: $got" >&3
+	[ "$got" -gt 40 ]
+	# once fds are free again, a new client gets in
+	kill "$BG_PID"
+	wait_until -- eval "sockt connect -d -w 1 127.0.0.1 $PORT >/dev/null 2>&1"
+	release "$in"
+}
+
+@test "faults: a full disk under -o ends the session with 1 and the ENOSPC reason" {
+	mkdir -p "$T/small"
+	mount -t tmpfs -o size=1m tmpfs "$T/small"
+	random_file "$T/data" 4000000
+	listen_bg srv 127.0.0.1 0 <"$T/data"
+	run --separate-stderr sockt connect -o "$T/small/copy" 127.0.0.1 "$PORT" </dev/null
+	umount "$T/small"
+	assert_failure 1
+	assert_equal "$stderr" "sockt: write to $T/small/copy: No space left on device"
+}
+
+@test "faults: a full disk on stdout ends the session with 1 and the ENOSPC reason" {
+	mkdir -p "$T/small"
+	mount -t tmpfs -o size=1m tmpfs "$T/small"
+	random_file "$T/data" 4000000
+	listen_bg srv 127.0.0.1 0 <"$T/data"
+	run bash -c "\"$SOCKT\" connect 127.0.0.1 $PORT </dev/null >\"$T/small/out\" 2>\"$T/err\""
+	umount "$T/small"
+	assert_failure 1
+	stderr=$(cat "$T/err")
+	[[ "$stderr" =~ ^sockt:\ write\ to\ stdout:\ No\ space\ left\ on\ device\ \([0-9]+\ bytes\ sent\)$ ]]
+}
+
+@test "soak: 5000 short connections through listen -k leave fds and RSS where they were" {
+	run python3 "$BATS_TEST_DIRNAME/soak.py" --connections 5000 \
+	    --server "$SOCKT listen -k 127.0.0.1 {port}"
+	assert_success
+	assert_output --regexp '^connections=5000 answered=5000 .* alive=True$'
+}
+
+@test "soak: 1000 short connections through exec -k leave fds, RSS and children where they were" {
+	run python3 "$BATS_TEST_DIRNAME/soak.py" --connections 1000 \
+	    --expect echo --server "$SOCKT exec -k 127.0.0.1 {port} -- /bin/cat"
+	assert_success
+	assert_output --regexp '^connections=1000 answered=1000 .* alive=True$'
+}
