@@ -868,32 +868,12 @@ out:
 
 /* ---- the command ------------------------------------------------------ */
 
-/*
- * The number of positional arguments before "--", or -1 without one.
- * getopt_long() permutes argv: the "--" it stopped at ends up just before
- * o->argv, followed by the arguments that preceded it on the command line,
- * then those after it.  execve() stores the argument strings in command
- * line order, so the ones stored below that "--" came before it.
- */
-static int
-exec_split_args(const struct sockt_opts *o)
-{
-	uintptr_t dashes = (uintptr_t)o->argv[-1];
-	int n;
-
-	if (strcmp(o->argv[-1], "--") != 0)
-		return -1;
-	for (n = 0; n < o->argc && (uintptr_t)o->argv[n] < dashes; n++)
-		continue;
-	return n;
-}
-
 /* Choose the program from --sh or "-- PROGRAM"; NENDP: the endpoint's. */
 static int
 exec_program(struct exec_run *run, int *nendp, char **errp)
 {
 	struct sockt_opts *o = run->o;
-	int nend = exec_split_args(o);
+	int nend = o->argc_before_dashes;	/* -1: no "--" */
 
 	if (o->sh != NULL) {
 		if (nend != -1 && nend < o->argc) {

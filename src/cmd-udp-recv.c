@@ -514,11 +514,7 @@ recv_open(struct recv_run *run, bool *usage, char **errp)
 
 	*usage = true;
 	if (o->unix_socket) {
-		if (o->nallow > 0 || o->ndeny > 0) {
-			/* Unix senders carry no address to match */
-			*errp = log_fmt("cannot use --allow/--deny with -U");
-			return -1;
-		}
+		/* -U with --allow/--deny was refused by opts_validate() */
 		if (o->argc != 1) {
 			*errp = log_fmt(o->argc == 0 ? "missing PATH" :
 			    "too many arguments: '%s'", o->argv[o->argc > 1]);

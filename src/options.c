@@ -385,6 +385,36 @@ opt_spelling(const struct opt_def *d, char *buf, size_t size)
 }
 
 /*
+ * How many positional arguments were typed before the "--" that ended the
+ * options (exec's "PORT -- PROGRAM ARGS"), or -1 without one.  ORIGINAL is
+ * argv as typed; getopt_long() keeps the order of positional arguments and
+ * leaves the "--" just before them.
+ */
+static int
+opts_count_before_dashes(const struct sockt_opts *o, char **original)
+{
+	char **dashes;
+	int i, j, n = 0;
+
+	/* o->argv[-1] exists: argv[0] is the subcommand's name */
+	if (strcmp(o->argv[-1], "--") != 0)
+		return -1;
+	dashes = &o->argv[-1];
+	for (j = 0; original[j] != *dashes; j++)
+		continue;
+	for (i = 0; i < o->argc; i++) {
+		/* is this argument found among the words before "--"? */
+		int k;
+
+		for (k = 0; k < j && original[k] != o->argv[i]; k++)
+			continue;
+		if (k < j)
+			n++;
+	}
+	return n;
+}
+
+/*
  * Parse ARGV (ARGV[0] is the subcommand name) into O.  Positional
  * arguments land in o->argc/o->argv.  Returns 0, 1 when --help was asked
  * for, or -1 with *errp on a usage error.
@@ -395,6 +425,7 @@ opts_parse(struct sockt_opts *o, int argc, char **argv, char **errp)
 	struct option longopts[OPT_TABLE_LEN + 1];
 	char shortopts[OPT_TABLE_LEN * 2 + 3], *sp = shortopts;
 	const struct opt_def *d;
+	char **original;
 	size_t i, nlong = 0;
 	int c, idx, prev;
 
@@ -420,6 +451,13 @@ opts_parse(struct sockt_opts *o, int argc, char **argv, char **errp)
 	*sp = '\0';
 	memset(&longopts[nlong], 0, sizeof longopts[nlong]);
 
+	/* getopt_long() permutes argv; keep the order as typed. */
+	original = reallocarray(NULL, (size_t)argc + 1, sizeof *original);
+	if (original == NULL) {
+		*errp = log_fmt("out of memory");
+		return -1;
+	}
+	memcpy(original, argv, ((size_t)argc + 1) * sizeof *original);
 	opterr = 0;
 	optind = 0;
 	for (;;) {
@@ -437,7 +475,7 @@ opts_parse(struct sockt_opts *o, int argc, char **argv, char **errp)
 			else
 				*errp = log_fmt(c == ':' ? "option %s needs "
 				    "an argument" : "unknown option %s", word);
-			return -1;
+			goto fail;
 		}
 		d = NULL;
 		if (c >= 256)
@@ -449,17 +487,24 @@ opts_parse(struct sockt_opts *o, int argc, char **argv, char **errp)
 					d = &opt_table[i];
 		if (d == NULL) {
 			*errp = log_fmt("unknown option -%c", c);
-			return -1;
+			goto fail;
 		}
-		if (d->id == OPT_HELP)
+		if (d->id == OPT_HELP) {
+			free(original);
 			return 1;
+		}
 		o->given[d->id] = true;
 		if (opts_set(o, d->id, optarg, errp) == -1)
-			return -1;
+			goto fail;
 	}
 	o->argc = argc - optind;
 	o->argv = argv + optind;
+	o->argc_before_dashes = opts_count_before_dashes(o, original);
+	free(original);
 	return 0;
+fail:
+	free(original);
+	return -1;
 }
 
 /* The pairs of options that make no sense together. */

@@ -99,6 +99,7 @@ struct sockt_opts {
 
 	int		 argc;			/* positional arguments */
 	char		**argv;
+	int		 argc_before_dashes;	/* of them before "--", or -1 */
 };
 
 void	 opts_init(struct sockt_opts *, const struct cmd_entry *);

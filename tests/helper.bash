@@ -29,6 +29,9 @@ _pids_file() {
 bg() {
 	local name=$1
 	shift
+	# the binary itself, not the shell function: $BG_PID is then sockt's
+	# own pid, and killing it leaves no orphan behind
+	[ "$1" = sockt ] && set -- "$SOCKT" "${@:2}"
 	# <&0: an async command otherwise reads /dev/null, not the caller's <
 	"$@" <&0 >"$T/$name.out" 2>"$T/$name.err" &
 	BG_PID=$!
@@ -97,6 +100,9 @@ wait_exit() {
 listen_bg() {
 	local name=$1
 	shift
+	# the binary itself, not the shell function: $BG_PID is then sockt's
+	# own pid, and killing it leaves no orphan behind
+	[ "$1" = sockt ] && set -- "$SOCKT" "${@:2}"
 	bg "$name" sockt listen --port-file "$T/$name.port" "$@"
 	PORT=$(wait_port "$T/$name.port") || return 1
 }
@@ -128,6 +134,10 @@ teardown() {
 			pkill -KILL -P "$pid" 2>/dev/null || true
 			kill -KILL "$pid" 2>/dev/null || true
 		done <"$(_pids_file)"
+		# wait for them, so bash prints no "Killed" notices into TAP
+		while read -r pid; do
+			wait "$pid" 2>/dev/null || true
+		done <"$(_pids_file)"
 	fi
 }
 
@@ -158,6 +168,7 @@ release() {
 spawn() {
 	local name=$1
 	shift
+	[ "$1" = sockt ] && set -- "$SOCKT" "${@:2}"
 	(
 		for fd in $HELD_FDS; do eval "exec $fd>&-"; done
 		if declare -F "$1" >/dev/null; then

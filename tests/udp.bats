@@ -592,7 +592,7 @@ send_until_file() {
 	run --separate-stderr sockt udp-recv --max-conns 3 0
 	one_line_error 2 "^sockt: unknown option --max-conns"
 	run --separate-stderr sockt udp-recv -U --allow 127.0.0.1 "$T/s"
-	one_line_error 2 "^sockt: cannot use --allow/--deny with -U"
+	one_line_error 2 "^sockt: cannot use -U with --allow"
 	run --separate-stderr sockt udp-send -p 99999 127.0.0.1 9 </dev/null
 	one_line_error 2 "^sockt: bad port '99999'"
 	run --separate-stderr sockt udp-send -U '' </dev/null
