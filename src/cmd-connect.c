@@ -33,12 +33,19 @@ static const enum opt_id connect_options[] = {
 
 static int	cmd_connect_exec(struct sockt_opts *);
 
+static const struct cmd_help connect_help[] = {
+	{ OPT_PORT, "source port" },
+	{ OPT_TIMEOUT, "connect timeout, per address tried (and per probe with -z)" },
+	{ OPT_END, NULL }
+};
+
 const struct cmd_entry cmd_connect_entry = {
 	.name = "connect",
 	.summary = "connect to a TCP or Unix stream endpoint and pump stdio",
 	.usage = "[options] [-z] [--wait SECS] HOST PORT[,PORT|LO-HI...] | "
 	    "-U PATH",
 	.options = connect_options,
+	.help = connect_help,
 	.exec = cmd_connect_exec,
 };
 

@@ -54,6 +54,14 @@ static const enum opt_id exec_options[] = {
 
 static int	cmd_exec_exec(struct sockt_opts *);
 
+static const struct cmd_help exec_help[] = {
+	{ OPT_PORT, "the port to listen on (source port with --connect)" },
+	{ OPT_TIMEOUT, "connect timeout with --connect, else time to wait for the first client" },
+	{ OPT_IDLE, "end a connection idle that long" },
+	{ OPT_OUTPUT, "also write what clients send to FILE" },
+	{ OPT_END, NULL }
+};
+
 const struct cmd_entry cmd_exec_entry = {
 	.name = "exec",
 	.summary = "run a program for each connection, its stdio on the "
@@ -64,6 +72,7 @@ const struct cmd_entry cmd_exec_entry = {
 	    "       sockt exec [options] --connect HOST PORT | -U PATH "
 	    "-- PROGRAM [ARG...]",
 	.options = exec_options,
+	.help = exec_help,
 	.exec = cmd_exec_exec,
 };
 

@@ -55,11 +55,21 @@ static const enum opt_id fetch_options[] = {
 
 static int	cmd_fetch_file_exec(struct sockt_opts *);
 
+static const struct cmd_help fetch_file_help[] = {
+	{ OPT_PORT, "source port" },
+	{ OPT_TIMEOUT, "connect timeout" },
+	{ OPT_IDLE, "give up after SECS without data" },
+	{ OPT_OUTPUT, "write to FILE (- for stdout, DIR for DIR/NAME)" },
+	{ OPT_PROGRESS, "progress line on stderr (default when it is a terminal)" },
+	{ OPT_END, NULL }
+};
+
 const struct cmd_entry cmd_fetch_file_entry = {
 	.name = "fetch-file",
 	.summary = "fetch a file over HTTP with resume and a SHA-256 check",
 	.usage = "[options] [-o OUT|-] URL | HOST PORT [PATH]",
 	.options = fetch_options,
+	.help = fetch_file_help,
 	.exec = cmd_fetch_file_exec,
 };
 

@@ -31,11 +31,18 @@ static const enum opt_id listen_options[] = {
 
 static int	cmd_listen_exec(struct sockt_opts *);
 
+static const struct cmd_help listen_help[] = {
+	{ OPT_PORT, "the port to listen on" },
+	{ OPT_TIMEOUT, "exit 1 if no client connects within SECS" },
+	{ OPT_END, NULL }
+};
+
 const struct cmd_entry cmd_listen_entry = {
 	.name = "listen",
 	.summary = "accept TCP or Unix stream clients and pump stdio",
 	.usage = "[options] [--broker] [ADDRESS] PORT | -p PORT | -U PATH",
 	.options = listen_options,
+	.help = listen_help,
 	.exec = cmd_listen_exec,
 };
 

@@ -56,11 +56,20 @@ static const enum opt_id serve_options[] = {
 
 static int	cmd_serve_file_exec(struct sockt_opts *);
 
+static const struct cmd_help serve_file_help[] = {
+	{ OPT_PORT, "the port to listen on" },
+	{ OPT_IDLE, "close a connection idle that long (default 60)" },
+	{ OPT_COUNT, "exit after N responses" },
+	{ OPT_KEEP, "serve until stopped (the default without --count)" },
+	{ OPT_END, NULL }
+};
+
 const struct cmd_entry cmd_serve_file_entry = {
 	.name = "serve-file",
 	.summary = "serve files and directories over HTTP to many clients",
 	.usage = "[options] [--raw] [ADDRESS] PORT FILE|DIR...",
 	.options = serve_options,
+	.help = serve_file_help,
 	.exec = cmd_serve_file_exec,
 };
 

@@ -35,12 +35,23 @@ static const enum opt_id udp_recv_options[] = {
 
 static int	cmd_udp_recv_exec(struct sockt_opts *);
 
+static const struct cmd_help udp_recv_help[] = {
+	{ OPT_PORT, "the port to listen on" },
+	{ OPT_TIMEOUT, "exit 1 if no datagram arrives within SECS" },
+	{ OPT_QUIT, "quit SECS after stdin EOF" },
+	{ OPT_COUNT, "exit after N datagrams" },
+	{ OPT_IDLE, "exit 1 after SECS without traffic" },
+	{ OPT_OUTPUT, "also write the datagrams to FILE" },
+	{ OPT_END, NULL }
+};
+
 const struct cmd_entry cmd_udp_recv_entry = {
 	.name = "udp-recv",
 	.summary = "receive datagrams from any sender and write them to stdout",
 	.usage = "[options] [--join GROUP] [--count N] [--peer] [--echo] "
 	    "[ADDRESS] PORT | -p PORT | -U PATH",
 	.options = udp_recv_options,
+	.help = udp_recv_help,
 	.exec = cmd_udp_recv_exec,
 };
 

@@ -32,12 +32,22 @@ static const enum opt_id udp_send_options[] = {
 
 static int	cmd_udp_send_exec(struct sockt_opts *);
 
+static const struct cmd_help udp_send_help[] = {
+	{ OPT_PORT, "source port" },
+	{ OPT_QUIT, "after stdin EOF, wait SECS for replies (default 1)" },
+	{ OPT_COUNT, "exit after N replies" },
+	{ OPT_IDLE, "exit 1 after SECS without traffic" },
+	{ OPT_OUTPUT, "also write the replies to FILE" },
+	{ OPT_END, NULL }
+};
+
 const struct cmd_entry cmd_udp_send_entry = {
 	.name = "udp-send",
 	.summary = "send stdin as datagrams (one per line) and print replies",
 	.usage = "[options] [--broadcast] [--ttl N] [--whole | --size N] "
 	    "HOST PORT | -U PATH",
 	.options = udp_send_options,
+	.help = udp_send_help,
 	.exec = cmd_udp_send_exec,
 };
 

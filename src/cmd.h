@@ -6,11 +6,18 @@
 
 #include "options.h"
 
+/* A subcommand's own wording for a shared option in its --help. */
+struct cmd_help {
+	enum opt_id	 id;
+	const char	*help;
+};
+
 struct cmd_entry {
 	const char	*name;
 	const char	*summary;	/* one line for "sockt --help" */
 	const char	*usage;		/* after "sockt NAME " */
 	const enum opt_id *options;	/* accepted, OPT_END terminated */
+	const struct cmd_help *help;	/* overrides, OPT_END terminated */
 	int		(*exec)(struct sockt_opts *);	/* exit status */
 };
 

@@ -597,6 +597,18 @@ opts_free(struct sockt_opts *o)
 	free(o->sh);
 }
 
+/* The help line for D in CMD: the subcommand's own wording, if any. */
+static const char *
+opt_help_for(const struct cmd_entry *cmd, const struct opt_def *d)
+{
+	const struct cmd_help *h;
+
+	for (h = cmd->help; h != NULL && h->id != OPT_END; h++)
+		if (h->id == d->id)
+			return h->help;
+	return d->help;
+}
+
 /* "usage: sockt NAME USAGE" and one line per accepted option. */
 void
 opts_print_help(const struct cmd_entry *cmd, FILE *f)
@@ -620,7 +632,7 @@ opts_print_help(const struct cmd_entry *cmd, FILE *f)
 		else
 			snprintf(left, sizeof left, "    --%s%s%s", d->name,
 			    d->arg ? " " : "", d->arg ? d->arg : "");
-		fprintf(f, "  %-24s %s\n", left, d->help);
+		fprintf(f, "  %-24s %s\n", left, opt_help_for(cmd, d));
 	}
 	fprintf(f, "  %-24s %s\n", "-h, --help", "this help");
 }
