@@ -275,6 +275,21 @@ addr_resolve(const char *host, const char *port, int family, int socktype,
 }
 
 /*
+ * The -s ADDR / -p PORT source of an outgoing stream connection: *res is
+ * NULL when neither was given.  FLAGS may hold AI_NUMERICHOST.
+ */
+int
+addr_resolve_source(const char *host, const char *port, int family,
+    int flags, struct addrinfo **res, char **errp)
+{
+	*res = NULL;
+	if (host == NULL && port == NULL)
+		return 0;
+	return addr_resolve(host, port ? port : "0", family, SOCK_STREAM,
+	    flags | AI_PASSIVE, res, errp);
+}
+
+/*
  * The numeric host of SA (v4-mapped IPv6 shown as IPv4) and its port.
  * Returns 0, or -1 for a family without one.
  */

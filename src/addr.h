@@ -33,6 +33,8 @@ int	 addr_parse_portlist(const char *, const char *, uint16_t **, size_t *,
 	     char **);
 int	 addr_resolve(const char *, const char *, int, int, int,
 	     struct addrinfo **, char **);
+int	 addr_resolve_source(const char *, const char *, int, int,
+	     struct addrinfo **, char **);
 const char *addr_format(const struct sockaddr *, socklen_t, char *, size_t);
 int	 addr_numeric(const struct sockaddr *, socklen_t, char *, size_t,
 	     uint16_t *);

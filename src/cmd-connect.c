@@ -67,24 +67,6 @@ connect_done(struct pump_session *ps, int status, const char *msg,
 	pump_stop(run->pump, status);
 }
 
-/* Resolve -s/-p into a source address of FAMILY, or NULL when not given. */
-static int
-connect_source(const struct sockt_opts *o, int family, struct addrinfo **src,
-    char **errp)
-{
-	uint16_t port = 0;
-
-	*src = NULL;
-	if (o->source == NULL && o->port == NULL)
-		return 0;
-	if (o->port != NULL && addr_parse_port(o->port, "tcp", &port, errp)
-	    == -1)
-		return -1;
-	return addr_resolve(o->source, o->port ? o->port : "0", family,
-	    SOCK_STREAM, AI_PASSIVE | (o->numeric ? AI_NUMERICHOST : 0), src,
-	    errp);
-}
-
 /*
  * Connect as the options say, each attempt limited to TIMEOUT_MS; returns
  * the fd or -1 with *errp.
@@ -104,7 +86,8 @@ connect_open(struct sockt_opts *o, struct addr_endpoint *ep, int timeout_ms,
 	if (addr_resolve(ep->host, ep->port, o->family, SOCK_STREAM, flags,
 	    &res, errp) == -1)
 		goto out;
-	if (connect_source(o, o->family, &src, errp) == -1)
+	if (addr_resolve_source(o->source, o->port, o->family, flags, &src,
+	    errp) == -1)
 		goto out;
 	fd = sock_connect_timeout(res, src, SOCK_STREAM, timeout_ms, errp);
 	if (fd != -1) {
@@ -222,7 +205,8 @@ connect_scan(struct sockt_opts *o)
 	}
 	if (addr_resolve(ep.host, "0", o->family, SOCK_STREAM, o->numeric ?
 	    AI_NUMERICHOST : 0, &res, &err) == -1 ||
-	    connect_source(o, o->family, &src, &err) == -1)
+	    addr_resolve_source(o->source, o->port, o->family, o->numeric ?
+	    AI_NUMERICHOST : 0, &src, &err) == -1)
 		goto out;
 	spec.host = ep.host;
 	spec.addrs = res;

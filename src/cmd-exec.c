@@ -556,16 +556,8 @@ exec_keepalive(struct pump *p, void *arg)
 static void
 exec_watch(struct exec_run *run, bool on)
 {
-	size_t i;
-
 	run->accepting = on;
-	for (i = 0; i < run->ls.nfds; i++) {
-		if (on)
-			pump_want_read(run->pump, run->ls.fds[i], exec_accept,
-			    run);
-		else
-			pump_cancel_read(run->pump, run->ls.fds[i]);
-	}
+	cmd_watch_listeners(run->pump, &run->ls, on, exec_accept, run);
 }
 
 /*
@@ -634,24 +626,6 @@ exec_accept_retry(struct pump *p, void *arg)
 	exec_watch(arg, true);
 }
 
-/* Is this client admitted?  Logs the refusal under -v. */
-static bool
-exec_admit(struct exec_run *run, const struct sockaddr *sa, const char *name)
-{
-	const struct sockt_opts *o = run->o;
-
-	if (!addr_acl_admits(&o->acl, sa)) {
-		log_info(1, "refused %s: not allowed by --allow/--deny", name);
-		return false;
-	}
-	if (o->max_conns >= 0 && run->nconns >= (size_t)o->max_conns) {
-		log_info(1, "refused %s: --max-conns %lld reached", name,
-		    o->max_conns);
-		return false;
-	}
-	return true;
-}
-
 /*
  * Accept what is waiting on LFD: each admitted client gets its program;
  * without -k the first one closes the listening sockets.
@@ -683,7 +657,8 @@ exec_accept(struct pump *p, int lfd, void *arg)
 		else
 			addr_format((struct sockaddr *)&ss, len, name,
 			    sizeof name);
-		if (!exec_admit(run, (struct sockaddr *)&ss, name)) {
+		if (!cmd_admit(run->o, (struct sockaddr *)&ss, name,
+		    run->nconns)) {
 			close(fd);
 			continue;
 		}
@@ -807,19 +782,6 @@ exec_listen(struct exec_run *run, int argc, char **argv, char **errp,
 
 /* ---- connecting (--connect) ------------------------------------------- */
 
-/* Resolve -s/-p into a source address, or NULL when neither was given. */
-static int
-exec_connect_source(const struct sockt_opts *o, struct addrinfo **src,
-    char **errp)
-{
-	*src = NULL;
-	if (o->source == NULL && o->port == NULL)
-		return 0;
-	return addr_resolve(o->source, o->port ? o->port : "0", o->family,
-	    SOCK_STREAM, AI_PASSIVE | (o->numeric ? AI_NUMERICHOST : 0), src,
-	    errp);
-}
-
 /*
  * Connect to the endpoint in ARGV; returns the fd, with the peer's name
  * in PEER, or -1 with *errp (*USAGE: a usage error).
@@ -861,7 +823,8 @@ exec_connect(struct exec_run *run, int argc, char **argv, char *peer,
 	*usage = false;
 	if (addr_resolve(ep.host, ep.port, o->family, SOCK_STREAM,
 	    o->numeric ? AI_NUMERICHOST : 0, &res, errp) == -1 ||
-	    exec_connect_source(o, &src, errp) == -1)
+	    addr_resolve_source(o->source, o->port, o->family, o->numeric ?
+	    AI_NUMERICHOST : 0, &src, errp) == -1)
 		goto out;
 	fd = sock_connect_timeout(res, src, SOCK_STREAM, o->timeout_ms, errp);
 	if (fd != -1 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)

@@ -80,16 +80,8 @@ static void	listen_accept(struct pump *, int, void *);
 static void
 listen_watch(struct listen_run *run, bool on)
 {
-	size_t i;
-
 	run->accepting = on;
-	for (i = 0; i < run->ls.nfds; i++) {
-		if (on)
-			pump_want_read(run->pump, run->ls.fds[i], listen_accept,
-			    run);
-		else
-			pump_cancel_read(run->pump, run->ls.fds[i]);
-	}
+	cmd_watch_listeners(run->pump, &run->ls, on, listen_accept, run);
 }
 
 static void
@@ -267,25 +259,6 @@ listen_client_add(struct listen_run *run, int fd, const char *name)
 	pump_source_start(c->in);
 }
 
-/* Is this client admitted?  Logs the refusal under -v. */
-static bool
-listen_admit(struct listen_run *run, const struct sockaddr *sa,
-    const char *name)
-{
-	const struct sockt_opts *o = run->o;
-
-	if (!addr_acl_admits(&o->acl, sa)) {
-		log_info(1, "refused %s: not allowed by --allow/--deny", name);
-		return false;
-	}
-	if (o->max_conns >= 0 && run->nclients >= (size_t)o->max_conns) {
-		log_info(1, "refused %s: --max-conns %lld reached", name,
-		    o->max_conns);
-		return false;
-	}
-	return true;
-}
-
 static void
 listen_accept(struct pump *p, int lfd, void *arg)
 {
@@ -313,7 +286,8 @@ listen_accept(struct pump *p, int lfd, void *arg)
 		else
 			addr_format((struct sockaddr *)&ss, len, name,
 			    sizeof name);
-		if (!listen_admit(run, (struct sockaddr *)&ss, name)) {
+		if (!cmd_admit(run->o, (struct sockaddr *)&ss, name,
+		    run->nclients)) {
 			close(fd);
 			continue;
 		}

@@ -1294,16 +1294,8 @@ static void	serve_accept(struct pump *, int, void *);
 static void
 serve_accept_watch(struct serve_run *run, bool on)
 {
-	size_t i;
-
 	run->accepting = on;
-	for (i = 0; i < run->ls.nfds; i++) {
-		if (on)
-			pump_want_read(run->pump, run->ls.fds[i], serve_accept,
-			    run);
-		else
-			pump_forget(run->pump, run->ls.fds[i]);
-	}
+	cmd_watch_listeners(run->pump, &run->ls, on, serve_accept, run);
 }
 
 /* Out of descriptors a moment ago: accept again. */
@@ -1343,16 +1335,8 @@ serve_accept(struct pump *p, int lfd, void *arg)
 			return;
 		}
 		addr_format((struct sockaddr *)&ss, len, name, sizeof name);
-		if (!addr_acl_admits(&run->o->acl, (struct sockaddr *)&ss)) {
-			log_info(1, "refused %s: not allowed by --allow/--deny",
-			    name);
-			close(fd);
-			continue;
-		}
-		if (run->o->max_conns >= 0 &&
-		    run->nconns >= (size_t)run->o->max_conns) {
-			log_info(1, "refused %s: --max-conns %lld reached", name,
-			    run->o->max_conns);
+		if (!cmd_admit(run->o, (struct sockaddr *)&ss, name,
+		    run->nconns)) {
 			close(fd);
 			continue;
 		}

@@ -4,7 +4,13 @@
 #ifndef SOCKT_CMD_UTIL_H
 #define SOCKT_CMD_UTIL_H
 
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "options.h"
+#include "pump.h"
 #include "sock.h"
 
 int	 cmd_usage_error(const struct sockt_opts *, char *);
@@ -12,5 +18,9 @@ int	 cmd_fail(char *);
 int	 cmd_report_listening(const struct sockt_opts *,
 	     const struct sock_listeners *, const char *, char **);
 void	 cmd_die_by_signal(int);
+bool	 cmd_admit(const struct sockt_opts *, const struct sockaddr *,
+	     const char *, size_t);
+void	 cmd_watch_listeners(struct pump *, const struct sock_listeners *,
+	     bool, pump_io_fn *, void *);
 
 #endif

@@ -111,3 +111,39 @@ cmd_die_by_signal(int sig)
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
+
+/*
+ * May the client at SA (NAME in messages) in, with NACTIVE clients being
+ * served?  --allow/--deny and --max-conns decide; a refusal is logged
+ * under -v and the caller closes the connection at once.
+ */
+bool
+cmd_admit(const struct sockt_opts *o, const struct sockaddr *sa,
+    const char *name, size_t nactive)
+{
+	if (!addr_acl_admits(&o->acl, sa)) {
+		log_info(1, "refused %s: not allowed by --allow/--deny", name);
+		return false;
+	}
+	if (o->max_conns >= 0 && nactive >= (size_t)o->max_conns) {
+		log_info(1, "refused %s: --max-conns %lld reached", name,
+		    o->max_conns);
+		return false;
+	}
+	return true;
+}
+
+/* Start (ON) or stop calling FN(ARG) when a listener of LS has clients. */
+void
+cmd_watch_listeners(struct pump *p, const struct sock_listeners *ls, bool on,
+    pump_io_fn *fn, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < ls->nfds; i++) {
+		if (on)
+			pump_want_read(p, ls->fds[i], fn, arg);
+		else
+			pump_cancel_read(p, ls->fds[i]);
+	}
+}
