@@ -634,33 +634,20 @@ static void
 exec_accept(struct pump *p, int lfd, void *arg)
 {
 	struct exec_run *run = arg;
-	struct sockaddr_storage ss;
 	char name[EXEC_NAME_MAX];
-	socklen_t len;
+	bool starved;
 	int fd, n;
 
 	for (n = 0; n < 64 && run->accepting; n++) {
-		fd = sock_accept(lfd, &ss, &len);
+		fd = cmd_accept(run->o, lfd, run->nconns, name, sizeof name,
+		    &starved);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				/* Out of fds: let connections free some. */
-				log_info(1, "accept: %s", strerror(errno));
+			if (starved) {
 				exec_watch(run, false);
 				pump_timer_arm(p, &run->accept_retry,
-				    pump_now() + 100);
+				    pump_now() + CMD_ACCEPT_PAUSE_MS);
 			}
 			return;
-		}
-		if (run->o->unix_socket)
-			strlcpy(name, run->o->argv[0], sizeof name);
-		else
-			addr_format((struct sockaddr *)&ss, len, name,
-			    sizeof name);
-		if (!cmd_admit(run->o, (struct sockaddr *)&ss, name,
-		    run->nconns)) {
-			close(fd);
-			continue;
 		}
 		log_info(1, "connection from %s", name);
 		if (!run->served) {

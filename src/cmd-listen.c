@@ -263,33 +263,20 @@ static void
 listen_accept(struct pump *p, int lfd, void *arg)
 {
 	struct listen_run *run = arg;
-	struct sockaddr_storage ss;
 	char name[ADDR_STRLEN + 108];
-	socklen_t len;
+	bool starved;
 	int fd, n;
 
 	for (n = 0; n < 64 && run->accepting; n++) {
-		fd = sock_accept(lfd, &ss, &len);
+		fd = cmd_accept(run->o, lfd, run->nclients, name, sizeof name,
+		    &starved);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				/* Out of fds: let sessions free some. */
-				log_info(1, "accept: %s", strerror(errno));
+			if (starved) {
 				listen_watch(run, false);
 				pump_timer_arm(p, &run->accept_retry,
-				    pump_now() + 100);
+				    pump_now() + CMD_ACCEPT_PAUSE_MS);
 			}
 			return;
-		}
-		if (run->ls.unix_path != NULL || ss.ss_family == AF_UNIX)
-			strlcpy(name, run->o->argv[0], sizeof name);
-		else
-			addr_format((struct sockaddr *)&ss, len, name,
-			    sizeof name);
-		if (!cmd_admit(run->o, (struct sockaddr *)&ss, name,
-		    run->nclients)) {
-			close(fd);
-			continue;
 		}
 		log_info(1, "connection from %s", name);
 		if (!run->served) {

@@ -1317,28 +1317,20 @@ static void
 serve_accept(struct pump *p, int lfd, void *arg)
 {
 	struct serve_run *run = arg;
-	struct sockaddr_storage ss;
 	char name[ADDR_STRLEN];
-	socklen_t len;
+	bool starved;
 	int fd, n;
 
 	for (n = 0; n < 64 && run->accepting; n++) {
-		fd = sock_accept(lfd, &ss, &len);
+		fd = cmd_accept(run->o, lfd, run->nconns, name, sizeof name,
+		    &starved);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				log_info(1, "accept: %s", strerror(errno));
+			if (starved) {
 				serve_accept_watch(run, false);
 				pump_timer_arm(p, &run->accept_retry,
-				    pump_now() + 100);
+				    pump_now() + CMD_ACCEPT_PAUSE_MS);
 			}
 			return;
-		}
-		addr_format((struct sockaddr *)&ss, len, name, sizeof name);
-		if (!cmd_admit(run->o, (struct sockaddr *)&ss, name,
-		    run->nconns)) {
-			close(fd);
-			continue;
 		}
 		serve_conn_new(run, fd, name);
 	}

@@ -22,5 +22,9 @@ bool	 cmd_admit(const struct sockt_opts *, const struct sockaddr *,
 	     const char *, size_t);
 void	 cmd_watch_listeners(struct pump *, const struct sock_listeners *,
 	     bool, pump_io_fn *, void *);
+int	 cmd_accept(const struct sockt_opts *, int, size_t, char *, size_t,
+	     bool *);
+
+#define CMD_ACCEPT_PAUSE_MS	100	/* out of fds: accept again after */
 
 #endif

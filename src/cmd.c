@@ -147,3 +147,39 @@ cmd_watch_listeners(struct pump *p, const struct sock_listeners *ls, bool on,
 			pump_cancel_read(p, ls->fds[i]);
 	}
 }
+
+/*
+ * Accept the next admitted client waiting on LFD, with NACTIVE clients
+ * being served: returns its fd, its printable name in NAME (a Unix
+ * listener's clients are named by its path), or -1 when none is left.
+ * *STARVED is set when fds ran out: the caller stops watching LFD for
+ * CMD_ACCEPT_PAUSE_MS so that sessions can free some.
+ */
+int
+cmd_accept(const struct sockt_opts *o, int lfd, size_t nactive, char *name,
+    size_t namelen, bool *starved)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	*starved = false;
+	for (;;) {
+		fd = sock_accept(lfd, &ss, &len);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_info(1, "accept: %s", strerror(errno));
+				*starved = true;
+			}
+			return -1;
+		}
+		if (ss.ss_family == AF_UNIX)
+			strlcpy(name, o->argv[0], namelen);
+		else
+			addr_format((struct sockaddr *)&ss, len, name, namelen);
+		if (cmd_admit(o, (struct sockaddr *)&ss, name, nactive))
+			return fd;
+		close(fd);
+	}
+}
