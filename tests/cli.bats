@@ -12,12 +12,6 @@ sockt() {
 	timeout "$DEADLINE" "$SOCKT" "$@"
 }
 
-# The helper's teardown, then the killed jobs reaped quietly.
-eval "helper_$(declare -f teardown)"
-teardown() {
-	helper_teardown
-	reap_jobs
-}
 
 # The options each subcommand's usage must list (design section 2).
 LISTEN_OPTS="-4 -6 -U -n -v -p -w -i -q -k -d --send-only --recv-only

@@ -341,15 +341,3 @@ run_out() {
 	output=""
 	lines=()
 }
-
-# reap_jobs: after teardown has killed them, wait for the jobs started
-# here, so bash prints no "Killed" notices into the TAP stream.  Use as
-#     eval "helper_$(declare -f teardown)"
-#     teardown() { helper_teardown; reap_jobs; }
-reap_jobs() {
-	local pid
-	[ -f "$(_pids_file)" ] || return 0
-	while read -r pid; do
-		wait "$pid" 2>/dev/null || true
-	done <"$(_pids_file)"
-}

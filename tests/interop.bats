@@ -13,12 +13,6 @@ sockt() {
 	timeout "$DEADLINE" "$SOCKT" "$@"
 }
 
-# The helper's teardown, then the killed jobs reaped quietly.
-eval "helper_$(declare -f teardown)"
-teardown() {
-	helper_teardown
-	reap_jobs
-}
 
 SIZE=8000000
 

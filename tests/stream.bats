@@ -11,12 +11,6 @@ sockt() {
 	timeout "$DEADLINE" "$SOCKT" "$@"
 }
 
-# The helper's teardown, then the killed jobs reaped quietly.
-eval "helper_$(declare -f teardown)"
-teardown() {
-	helper_teardown
-	reap_jobs
-}
 
 # same_bytes A B: files A and B hold the same bytes.
 same_bytes() {
