@@ -76,6 +76,79 @@ log_fmt(const char *fmt, ...)
 	return s;
 }
 
+/*
+ * The length of the valid UTF-8 sequence at S (at most LEN bytes) that
+ * encodes a printable character of U+00A0 or above, or 0.  C1 controls,
+ * overlong forms, surrogates and stray bytes get 0: they are escaped.
+ */
+static size_t
+log_utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned cp, min;
+	size_t n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2, cp = s[0] & 0x1f, min = 0xa0;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3, cp = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4, cp = s[0] & 0x07, min = 0x10000;
+	} else
+		return 0;
+	if (n > len)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * LEN bytes of S made printable in BUF (SIZE >= 8): printable ASCII and
+ * valid UTF-8 pass through; control bytes, DEL, C1 controls, invalid
+ * UTF-8 and the backslash itself become \xNN.  What does not fit is cut
+ * and marked "...".  Returns BUF.
+ */
+const char *
+log_escape(const char *s, size_t len, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		if (u[i] >= 0x20 && u[i] < 0x7f && u[i] != '\\')
+			n = 1;
+		else
+			n = log_utf8_len(u + i, len - i);
+		if (n > 0) {
+			if (o + n + 4 > size)
+				break;
+			memcpy(buf + o, s + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		if (o + 4 + 4 > size)
+			break;
+		buf[o++] = '\\';
+		buf[o++] = 'x';
+		buf[o++] = hex[u[i] >> 4];
+		buf[o++] = hex[u[i] & 15];
+		i++;
+	}
+	if (i < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 void
 log_tap_init(struct log_tap *tap)
 {

@@ -18,6 +18,17 @@ void	 log_info(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 char	*log_fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * Every string that came from the network or a peer (reason phrases, file
+ * names, Unix socket names, proxy replies) is printed through this: control
+ * bytes, DEL, C1 controls, invalid UTF-8 and the backslash become \xNN, so
+ * no peer can write to a terminal or forge a log line.  log_escape(S, LEN,
+ * BUF, SIZE) returns BUF, always NUL-terminated; what does not fit is cut
+ * and ends in "...".  LOG_ESCAPE_MAX is a buffer size that suits one field.
+ */
+#define LOG_ESCAPE_MAX	1024
+const char *log_escape(const char *, size_t, char *, size_t);
+
+/*
  * A tap sees every chunk a session moves: -x writes a direction-marked hex
  * dump, -o a raw copy of what was received.  Direction is LOG_SENT for
  * local -> peer and LOG_RECEIVED for peer -> local.

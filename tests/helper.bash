@@ -9,6 +9,10 @@ load '/usr/lib/bats/bats-assert/load'
 : "${SOCKT:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)/src/sockt}"
 export SOCKT
 
+# The system's python3 and peers first: a version manager's shim (pyenv)
+# can take 0.4 s to start, longer than the deadlines some tests set.
+PATH=/usr/bin:/bin:$PATH
+
 # The binary, under the name users type.
 sockt() {
 	"$SOCKT" "$@"
