@@ -392,33 +392,70 @@ addr_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
 	return 0;
 }
 
+/*
+ * The 16 bytes an access list compares for an IPv4 or IPv6 address: IPv6
+ * as it is, IPv4 as its v4-mapped IPv6 form (::ffff:A.B.C.D).  Returns
+ * 0, or -1 for a family without an IP address.
+ */
+static int
+addr_canonical(const struct sockaddr *sa, unsigned char *out)
+{
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		memcpy(out, mapped, sizeof mapped);
+		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr,
+		    4);
+		return 0;
+	case AF_INET6:
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * "ADDRESS[/PREFIX]" in the canonical form.  Returns 0, 1 when the
+ * address part is not numeric (maybe a host name), or -1 when it is
+ * numeric but the spec is malformed.
+ */
 static int
 addr_cidr_parse(const char *spec, struct addr_cidr *c)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	const char *errstr;
-	unsigned max;
+	unsigned max, prefix;
 
 	if (strlcpy(buf, spec, sizeof buf) >= sizeof buf)
 		return -1;
 	slash = strchr(buf, '/');
 	if (slash != NULL)
 		*slash++ = '\0';
-	memset(c, 0, sizeof *c);
-	if (inet_pton(AF_INET, buf, c->bytes) == 1) {
-		c->family = AF_INET;
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
 		max = 32;
-	} else if (inet_pton(AF_INET6, buf, c->bytes) == 1) {
-		c->family = AF_INET6;
+	} else if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
 		max = 128;
 	} else
 		return 1;	/* not numeric: maybe a host name */
-	c->prefix = max;
+	prefix = max;
 	if (slash != NULL) {
-		c->prefix = (unsigned)strtonum(slash, 0, max, &errstr);
+		prefix = (unsigned)strtonum(slash, 0, max, &errstr);
 		if (errstr != NULL)
 			return -1;
 	}
+	memset(c, 0, sizeof *c);
+	addr_canonical((struct sockaddr *)&ss, c->bytes);
+	c->prefix = prefix + 128 - max;
 	return 0;
 }
 
@@ -463,16 +500,9 @@ addr_acl_add(struct addr_acl *acl, bool deny, const char *spec, int flags,
 		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		memset(&c, 0, sizeof c);
-		c.family = ai->ai_family;
-		if (c.family == AF_INET) {
-			memcpy(c.bytes, &((struct sockaddr_in *)ai->ai_addr)->
-			    sin_addr, 4);
-			c.prefix = 32;
-		} else {
-			memcpy(c.bytes, &((struct sockaddr_in6 *)ai->ai_addr)->
-			    sin6_addr, 16);
-			c.prefix = 128;
-		}
+		if (addr_canonical(ai->ai_addr, c.bytes) == -1)
+			continue;
+		c.prefix = 128;
 		if (addr_acl_push(acl, deny, &c) == -1) {
 			freeaddrinfo(res);
 			*errp = log_fmt("%s", strerror(errno));
@@ -483,14 +513,13 @@ addr_acl_add(struct addr_acl *acl, bool deny, const char *spec, int flags,
 	return 0;
 }
 
+/* Do the first C->prefix bits of B (canonical form) match C? */
 static bool
-addr_cidr_match(const struct addr_cidr *c, int family, const unsigned char *b)
+addr_cidr_match(const struct addr_cidr *c, const unsigned char *b)
 {
 	unsigned full = c->prefix / 8, rest = c->prefix % 8;
 	unsigned char mask;
 
-	if (c->family != family)
-		return false;
 	if (memcmp(c->bytes, b, full) != 0)
 		return false;
 	if (rest == 0)
@@ -500,41 +529,31 @@ addr_cidr_match(const struct addr_cidr *c, int family, const unsigned char *b)
 }
 
 static bool
-addr_list_match(const struct addr_cidr *list, size_t n, int family,
+addr_list_match(const struct addr_cidr *list, size_t n,
     const unsigned char *b)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (addr_cidr_match(&list[i], family, b))
+		if (addr_cidr_match(&list[i], b))
 			return true;
 	return false;
 }
 
-/* Deny wins; a non-empty allow list admits only what it names. */
+/*
+ * Deny wins; a non-empty allow list admits only what it names.  An IPv4
+ * peer and a v4-mapped IPv6 peer are the same peer.
+ */
 bool
 addr_acl_admits(const struct addr_acl *acl, const struct sockaddr *sa)
 {
-	const struct sockaddr_in6 *sin6;
-	const unsigned char *b;
-	int family = sa->sa_family;
+	unsigned char b[16];
 
-	if (family == AF_INET)
-		b = (const unsigned char *)&((const struct sockaddr_in *)sa)->
-		    sin_addr;
-	else if (family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)sa;
-		b = sin6->sin6_addr.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			family = AF_INET;
-			b += 12;
-		}
-	} else
+	if (addr_canonical(sa, b) == -1)
 		return true;	/* Unix sockets carry no address */
-	if (addr_list_match(acl->deny, acl->ndeny, family, b))
+	if (addr_list_match(acl->deny, acl->ndeny, b))
 		return false;
-	return acl->nallow == 0 ||
-	    addr_list_match(acl->allow, acl->nallow, family, b);
+	return acl->nallow == 0 || addr_list_match(acl->allow, acl->nallow, b);
 }
 
 void

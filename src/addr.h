@@ -41,11 +41,16 @@ int	 addr_numeric(const struct sockaddr *, socklen_t, char *, size_t,
 int	 addr_unix(const char *, struct sockaddr_storage *, socklen_t *,
 	     char **);
 
-/* --allow/--deny: a list of networks; deny wins, empty allow admits all. */
+/*
+ * --allow/--deny: a list of networks; deny wins, empty allow admits all.
+ * Rules and peers are compared in one form, IPv6: an IPv4 address is its
+ * v4-mapped ::ffff:A.B.C.D and an IPv4 prefix counts 96 more bits, so
+ * 127.0.0.0/8 and ::ffff:127.0.0.0/104 are the same rule, and
+ * ::ffff:0:0/96 names every IPv4 client.
+ */
 struct addr_cidr {
-	int		 family;
 	unsigned char	 bytes[16];
-	unsigned	 prefix;
+	unsigned	 prefix;	/* 0-128 */
 };
 
 struct addr_acl {

@@ -201,6 +201,73 @@ time.sleep(600)  # never reads; killed in teardown' "$PORT"
 	wait_until -- grep -q 'v4 ok' "$T/srv.out"
 }
 
+# acl_server ADDRESS RULES...: a fresh "listen -k -v RULES" on ADDRESS
+# ("" for every address: 0.0.0.0 and ::); sets $PORT.
+acl_server() {
+	local addr=$1
+	shift
+	[ -z "${ACL_SRV:-}" ] || { kill "$ACL_SRV"; wait "$ACL_SRV" || true; }
+	: >"$T/srv.err"
+	bg srv sockt listen -k -v "$@" --port-file "$T/port" $addr 0 </dev/null
+	ACL_SRV=$BG_PID
+	PORT=$(wait_port "$T/port")
+	rm -f "$T/port"
+}
+
+# acl_verdict HOST SHOWN: connect from HOST (127.0.0.1 or ::1) and print
+# "admitted" or "refused" as the server's -v line about SHOWN says.
+acl_verdict() {
+	local host=$1 shown=$2
+	sockt connect "$host" "$PORT" <<<"from $host" >/dev/null 2>&1 || true
+	wait_until -- grep -qE "(connection from|refused) $shown:[0-9]+" \
+	    "$T/srv.err"
+	if grep -qE "refused $shown:[0-9]+" "$T/srv.err"; then
+		echo refused
+	else
+		echo admitted
+	fi
+}
+
+@test "listen --deny: v4-mapped rules (::ffff:127.0.0.1, /104, ::ffff:0:0/96) refuse a 127.0.0.1 client" {
+	local rule
+	for rule in ::ffff:127.0.0.1 ::ffff:127.0.0.1/104 ::ffff:0:0/96; do
+		acl_server 127.0.0.1 --deny "$rule"
+		assert_equal "$rule $(acl_verdict 127.0.0.1 127.0.0.1)" \
+		    "$rule refused"
+		# every address: IPv4 refused, IPv6 still served
+		acl_server "" --deny "$rule"
+		assert_equal "$rule $(acl_verdict 127.0.0.1 127.0.0.1)" \
+		    "$rule refused"
+		assert_equal "$rule $(acl_verdict ::1 '\[::1\]')" \
+		    "$rule admitted"
+	done
+}
+
+@test "listen --allow: v4-mapped and IPv4 spellings of a rule admit the same clients" {
+	local rule
+	for rule in ::ffff:127.0.0.1 ::ffff:127.0.0.0/104 ::ffff:0:0/96 \
+	    127.0.0.1 127.0.0.0/8 0.0.0.0/0; do
+		acl_server "" --allow "$rule"
+		assert_equal "$rule $(acl_verdict 127.0.0.1 127.0.0.1)" \
+		    "$rule admitted"
+		assert_equal "$rule $(acl_verdict ::1 '\[::1\]')" \
+		    "$rule refused"
+	done
+	grep -q 'from 127.0.0.1' "$T/srv.out"
+}
+
+@test "listen --deny: IPv4 rules never match an IPv6 client, ::1 rules never an IPv4 one" {
+	local rule
+	for rule in 127.0.0.0/8 0.0.0.0/0 ::ffff:0:0/96; do
+		acl_server "" --deny "$rule"
+		assert_equal "$rule $(acl_verdict ::1 '\[::1\]')" \
+		    "$rule admitted"
+	done
+	acl_server "" --deny ::1 --deny ::/127
+	assert_equal "$(acl_verdict 127.0.0.1 127.0.0.1)" admitted
+	assert_equal "$(acl_verdict ::1 '\[::1\]')" refused
+}
+
 @test "listen --allow: a bad CIDR is a usage error" {
 	run sockt listen --allow 10.0.0.0/33 0
 	assert_failure 2
