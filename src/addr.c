@@ -20,6 +20,27 @@
 #include "log.h"
 
 /*
+ * S as a decimal number from LO to HI (LO >= 0), strtonum()'s contract
+ * with one rule more: S must be plain digits.  strtonum() alone takes a
+ * sign and leading blanks, so "-0" would pass as 0 and "+24" as 24.
+ * Returns the number with *errstr NULL, or 0 with *errstr saying why.
+ */
+long long
+addr_parse_decimal(const char *s, long long lo, long long hi,
+    const char **errstr)
+{
+	const char *p;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++)
+		continue;
+	if (p == s || *p != '\0') {
+		*errstr = "not a decimal number";
+		return 0;
+	}
+	return strtonum(s, lo, hi, errstr);
+}
+
+/*
  * Split "HOST:PORT" or "[V6]:PORT" into its parts.  Returns 0 when ARG has
  * that form, 1 when it has no port part, -1 (with *errp) when it is
  * malformed.
@@ -148,7 +169,7 @@ addr_parse_port(const char *s, const char *proto, uint16_t *port, char **errp)
 	long long n;
 
 	if (*s >= '0' && *s <= '9') {
-		n = strtonum(s, 0, 65535, &errstr);
+		n = addr_parse_decimal(s, 0, 65535, &errstr);
 		if (errstr != NULL) {
 			*errp = log_fmt("bad port '%s': %s (0-65535)", s,
 			    errstr);
@@ -421,7 +442,7 @@ addr_canonical(const struct sockaddr *sa, unsigned char *out)
 /*
  * "ADDRESS[/PREFIX]" in the canonical form.  Returns 0, 1 when the
  * address part is not numeric (maybe a host name), or -1 when it is
- * numeric but the spec is malformed.
+ * numeric but the spec is malformed.  A prefix is plain digits.
  */
 static int
 addr_cidr_parse(const char *spec, struct addr_cidr *c)
@@ -449,7 +470,8 @@ addr_cidr_parse(const char *spec, struct addr_cidr *c)
 		return 1;	/* not numeric: maybe a host name */
 	prefix = max;
 	if (slash != NULL) {
-		prefix = (unsigned)strtonum(slash, 0, max, &errstr);
+		prefix = (unsigned)addr_parse_decimal(slash, 0, max,
+		    &errstr);
 		if (errstr != NULL)
 			return -1;
 	}

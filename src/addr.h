@@ -4,6 +4,11 @@
  *
  * Functions that can fail return -1 and set *errp to an allocated one-line
  * message (without the "sockt: " prefix); the caller frees it.
+ *
+ * Every number a user or a peer gives (ports, prefixes, option values) is
+ * read by addr_parse_decimal(): plain decimal digits only, no sign, no
+ * blanks, no base prefix; leading zeros are allowed and mean nothing
+ * ("024" is 24).
  */
 #ifndef SOCKT_ADDR_H
 #define SOCKT_ADDR_H
@@ -25,6 +30,8 @@ struct addr_endpoint {
 	char	*port;		/* as given: number, service or list */
 };
 
+long long addr_parse_decimal(const char *, long long, long long,
+	     const char **);
 int	 addr_parse_endpoint(int, char **, enum addr_role, const char *,
 	     struct addr_endpoint *, char **);
 void	 addr_endpoint_free(struct addr_endpoint *);

@@ -991,6 +991,10 @@ http_format_date(time_t t, char *buf)
 	strlcpy(buf, tmp, HTTP_DATE_LEN);
 }
 
+/* Where an IMF-fixdate has digits ('d'), and only there. */
+static const char http_date_form[HTTP_DATE_LEN] =
+    "xxx, dd xxx dddd dd:dd:dd xxx";
+
 /* An IMF-fixdate into *T; -1 for anything else (the caller ignores it). */
 int
 http_parse_date(struct http_str v, time_t *t)
@@ -1004,6 +1008,11 @@ http_parse_date(struct http_str v, time_t *t)
 		return -1;
 	memcpy(buf, v.p, v.len);
 	buf[v.len] = '\0';
+	/* sscanf's %d takes a sign and blanks: every digit must be a digit */
+	for (i = 0; i < (int)v.len; i++)
+		if ((http_date_form[i] == 'd') != (buf[i] >= '0' &&
+		    buf[i] <= '9'))
+			return -1;
 	memset(&tm, 0, sizeof tm);
 	if (sscanf(buf, "%3s, %2d %3s %4d %2d:%2d:%2d GMT%n", day,
 	    &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour, &tm.tm_min,

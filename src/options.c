@@ -6,7 +6,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <ctype.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -142,15 +141,15 @@ opts_init(struct sockt_opts *o, const struct cmd_entry *cmd)
 }
 
 /*
- * Seconds as "N" or "N.FFF" (up to milliseconds), 0 to 1000000.  Sets
- * *ms; -1 with *errp on anything else.
+ * Seconds as "N" or "N.FFF" (plain digits, up to milliseconds), 0 to
+ * 1000000.  Sets *ms; -1 with *errp on anything else.
  */
 int
 opts_parse_secs(const char *s, int *ms, char **errp)
 {
 	char whole[16], frac[4] = "000";
 	const char *dot = strchr(s, '.'), *errstr;
-	long long secs;
+	long long secs, msecs;
 	size_t n, i;
 
 	n = dot ? (size_t)(dot - s) : strlen(s);
@@ -158,21 +157,22 @@ opts_parse_secs(const char *s, int *ms, char **errp)
 		goto bad;
 	memcpy(whole, s, n);
 	whole[n] = '\0';
-	if (!isdigit((unsigned char)whole[0]))
-		goto bad;
-	secs = strtonum(whole, 0, 1000000, &errstr);
+	secs = addr_parse_decimal(whole, 0, 1000000, &errstr);
 	if (errstr != NULL)
 		goto bad;
 	if (dot != NULL) {
 		for (i = 1; dot[i] != '\0'; i++) {
-			if (!isdigit((unsigned char)dot[i]) || i > 3)
+			if (i > 3)
 				goto bad;
 			frac[i - 1] = dot[i];
 		}
 		if (i == 1)
 			goto bad;
 	}
-	*ms = (int)(secs * 1000 + strtonum(frac, 0, 999, &errstr));
+	msecs = addr_parse_decimal(frac, 0, 999, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	*ms = (int)(secs * 1000 + msecs);
 	return 0;
 bad:
 	*errp = log_fmt("bad number of seconds '%s' (0-1000000, up to 3 "
@@ -180,18 +180,21 @@ bad:
 	return -1;
 }
 
+/* A count or size: plain decimal digits from LO to HI, or -1 with *errp. */
 static int
 opts_number(const char *name, const char *s, long long lo, long long hi,
     long long *out, char **errp)
 {
 	const char *errstr;
+	long long n;
 
-	*out = strtonum(s, lo, hi, &errstr);
+	n = addr_parse_decimal(s, lo, hi, &errstr);
 	if (errstr != NULL) {
 		*errp = log_fmt("bad %s '%s': %s (%lld-%lld)", name, s, errstr,
 		    lo, hi);
 		return -1;
 	}
+	*out = n;
 	return 0;
 }
 

@@ -380,6 +380,64 @@ assert_lists_options() {
 	one_line_error 2 "'not-an-address'"
 }
 
+# ere STRING: STRING with every extended regex metacharacter escaped.
+ere() {
+	printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'
+}
+
+@test "a number with a sign or a blank is a usage error: prefixes, counts, seconds, ports" {
+	local v
+	# strtonum() alone takes "-0" as 0 (--allow 1.2.3.4/-0 admitted all)
+	for v in 1.2.3.4/-0 1.2.3.4/+24 '1.2.3.4/ 24' ::1/+128 '::1/ 1'; do
+		run --separate-stderr sockt listen -w 0.01 --allow "$v" 0
+		one_line_error 2 "^sockt: bad --allow '$(ere "$v")': "
+		run --separate-stderr sockt listen -w 0.01 --deny "$v" 0
+		one_line_error 2 "^sockt: bad --deny '$(ere "$v")': "
+	done
+	for v in -1 +5 -0 ' 5' '5 '; do
+		run --separate-stderr sockt listen -w 0.01 --max-conns "$v" 0
+		one_line_error 2 "^sockt: bad --max-conns '$(ere "$v")': .*\(0-1000000\)"
+	done
+	for v in ' 1' +1 -0 1.+5 '1. 5' +0.5; do
+		run --separate-stderr sockt connect -w "$v" 127.0.0.1 80
+		one_line_error 2 "^sockt: bad number of seconds '$(ere "$v")' "
+	done
+	# OPTION|VALUE
+	for v in 'count|+3' 'count| 3' 'rcvbuf|+4096'; do
+		run --separate-stderr sockt udp-recv -w 0.01 "--${v%%|*}" \
+		    "${v#*|}" 0
+		one_line_error 2 "^sockt: bad --${v%%|*} '$(ere "${v#*|}")': "
+	done
+	for v in 'ttl|-0' 'ttl|+64' 'size|+3' 'size| 3'; do
+		run --separate-stderr sockt udp-send "--${v%%|*}" "${v#*|}" \
+		    127.0.0.1 9 </dev/null
+		one_line_error 2 "^sockt: bad --${v%%|*} '$(ere "${v#*|}")': "
+	done
+	run --separate-stderr sockt connect -z --parallel +3 127.0.0.1 1
+	one_line_error 2 "^sockt: bad --parallel '\+3': "
+	for v in ' 80' +80 '80 ' -80; do
+		run --separate-stderr sockt connect 127.0.0.1 -- "$v"
+		one_line_error 2 "^sockt: bad port '$(ere "$v")': "
+		run --separate-stderr sockt listen -w 0.01 -p "$v"
+		one_line_error 2 "^sockt: bad port '$(ere "$v")': "
+	done
+	for v in 1-+2 '1- 2'; do
+		run --separate-stderr sockt connect -z 127.0.0.1 "$v"
+		one_line_error 2 "^sockt: bad port '$(ere "${v#1-}")': "
+	done
+}
+
+@test "leading zeros are plain decimal: --allow /024, -w 010, --max-conns 007, port 0PORT" {
+	# the options pass; the run then ends by its own -w deadline
+	run --separate-stderr sockt listen -w 0.010 --allow 10.0.0.0/024 \
+	    --deny ::1/0128 --max-conns 007 127.0.0.1 0
+	one_line_error 1 "^sockt: accept: no client within 0.010 s \(-w\)$"
+	bg srv sockt listen --port-file "$T/port" 127.0.0.1 0 </dev/null
+	PORT=$(wait_port "$T/port")
+	run --separate-stderr sockt connect -w 010 127.0.0.1 "0$PORT" <<<hi
+	assert_success
+}
+
 @test "usage errors name the subcommand's help: (see 'sockt connect --help')" {
 	run --separate-stderr sockt connect 127.0.0.1 65536
 	one_line_error 2 "\(see 'sockt connect --help'\)$"

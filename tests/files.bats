@@ -198,6 +198,17 @@ has_size() {
 	assert_output 200
 }
 
+@test "serve-file: an If-Modified-Since with a sign or a blank in a number is no date (200)" {
+	local d
+	random_file "$T/f.bin" 1000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	for d in 'Fri, 01 Jan 2100 -1:00:00 GMT' 'Fri, +1 Jan 2100 00:00:00 GMT' \
+	    'Fri,  1 Jan 2100 00:00:00 GMT' 'Fri, 01 Jan +100 00:00:00 GMT'; do
+		run curl -sS -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $d" "http://127.0.0.1:$PORT/f.bin"
+		assert_output 200
+	done
+}
+
 @test "serve-file: keep-alive answers pipelined requests in order on one connection" {
 	printf 'one' >"$T/a"
 	printf 'two!' >"$T/b"
