@@ -1,5 +1,11 @@
 /*
  * scan.c - concurrent connect probes for "connect -z" on the pump.
+ *
+ * One loop, scan_pump(), starts probes; callbacks only record what a
+ * probe learnt and call it again.  A probe that fails at once (a
+ * connect refused before it started, a network that is unreachable)
+ * never starts the next one itself, so the call depth stays flat however
+ * many ports fail in a row.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -33,19 +39,25 @@ struct probe {
 	struct pump_timer	 timer;		/* timeout, or the next retry */
 };
 
+/* What one try of a probe came to. */
+enum probe_try {
+	TRY_STARTED,	/* a connect is under way */
+	TRY_FAILED	/* every address failed at once: pr->err says why */
+};
+
 struct scan {
 	const struct scan_spec	*spec;
 	struct pump		*pump;
 	struct probe		*probes;
 	size_t			 next;		/* next probe to start */
 	size_t			 printed;	/* results printed so far */
-	size_t			 active;
+	size_t			 active;	/* started and not decided */
 	size_t			 open;
+	bool			 pumping;	/* scan_pump() is running */
 	uint64_t		 deadline;	/* --wait, 0: none */
 };
 
-static void	probe_attempt(struct probe *);
-
+/* Print the results decided so far, in port order. */
 static void
 scan_flush(struct scan *sc)
 {
@@ -62,41 +74,7 @@ scan_flush(struct scan *sc)
 	}
 }
 
-static void
-scan_start_more(struct scan *sc)
-{
-	struct probe *pr;
-
-	while (sc->active < sc->spec->parallel && sc->next < sc->spec->nports) {
-		pr = &sc->probes[sc->next++];
-		pr->state = PROBE_RUNNING;
-		pr->ai = sc->spec->addrs;
-		sc->active++;
-		probe_attempt(pr);
-	}
-	if (sc->active == 0 && sc->next == sc->spec->nports)
-		pump_stop(sc->pump, 0);
-}
-
-static void
-probe_finish(struct probe *pr, bool open)
-{
-	struct scan *sc = pr->scan;
-	char where[ADDR_STRLEN];
-
-	pr->state = open ? PROBE_OPEN : PROBE_CLOSED;
-	if (open)
-		sc->open++;
-	else {
-		snprintf(where, sizeof where, "%s:%u", sc->spec->host,
-		    pr->port);
-		log_info(1, "connect %s: %s", where, strerror(pr->err));
-	}
-	sc->active--;
-	scan_flush(sc);
-	scan_start_more(sc);
-}
-
+/* Give back PR's fd and stop its timer. */
 static void
 probe_close(struct probe *pr)
 {
@@ -108,83 +86,64 @@ probe_close(struct probe *pr)
 	pump_timer_disarm(pr->scan->pump, &pr->timer);
 }
 
-/* This address failed: the next one, a retry later, or closed. */
 static void
-probe_failed(struct probe *pr, int err)
+probe_decide(struct probe *pr, bool open)
 {
 	struct scan *sc = pr->scan;
-	uint64_t now = pump_now(), when;
 
-	probe_close(pr);
-	pr->err = err;
-	if (pr->ai->ai_next != NULL) {
-		pr->ai = pr->ai->ai_next;
-		probe_attempt(pr);
-		return;
-	}
-	if (sc->deadline != 0 && now < sc->deadline) {
-		log_info(1, "connect %s:%u: %s: retrying", sc->spec->host,
-		    pr->port, strerror(err));
-		pr->ai = sc->spec->addrs;
-		pr->backoff = pr->backoff ? pr->backoff * 2 : SCAN_BACKOFF_MIN;
-		if (pr->backoff > SCAN_BACKOFF_MAX)
-			pr->backoff = SCAN_BACKOFF_MAX;
-		when = now + (uint64_t)pr->backoff;
-		pump_timer_arm(sc->pump, &pr->timer, when < sc->deadline ?
-		    when : sc->deadline);
-		return;
-	}
-	probe_finish(pr, false);
-}
-
-static void
-probe_writable(struct pump *p, int fd, void *arg)
-{
-	struct probe *pr = arg;
-	int err = sock_connect_result(fd);
-
-	(void)p;
-	if (err != 0) {
-		probe_failed(pr, err);
-		return;
-	}
-	probe_close(pr);
-	probe_finish(pr, true);
-}
-
-/* The timer: a probe timed out, or a --wait retry is due. */
-static void
-probe_timer(struct pump *p, void *arg)
-{
-	struct probe *pr = arg;
-
-	(void)p;
-	if (pr->fd != -1)
-		probe_failed(pr, ETIMEDOUT);
+	pr->state = open ? PROBE_OPEN : PROBE_CLOSED;
+	if (open)
+		sc->open++;
 	else
-		probe_attempt(pr);
+		log_info(1, "connect %s:%u: %s", sc->spec->host, pr->port,
+		    strerror(pr->err));
+	sc->active--;
 }
 
-static void
-probe_attempt(struct probe *pr)
+static void	probe_writable(struct pump *, int, void *);
+
+/* AI or the first address after it of the -s source's family, or NULL. */
+static const struct addrinfo *
+probe_usable(const struct probe *pr, const struct addrinfo *ai)
+{
+	const struct addrinfo *src = pr->scan->spec->source;
+
+	while (ai != NULL && src != NULL && ai->ai_family != src->ai_family)
+		ai = ai->ai_next;
+	return ai;
+}
+
+/*
+ * Start a connect to PR's port at PR's address, or at the next ones when
+ * an address fails at once.  Starts nothing else and never recurses.
+ */
+static enum probe_try
+probe_try(struct probe *pr)
 {
 	struct scan *sc = pr->scan;
 	struct sockaddr_storage ss;
 	uint64_t when;
-	char *err = NULL;
+	char *msg = NULL;
 
-	memcpy(&ss, pr->ai->ai_addr, pr->ai->ai_addrlen);
-	if (ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&ss)->sin_port = htons(pr->port);
-	else
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(pr->port);
-	pr->fd = sock_connect_start((struct sockaddr *)&ss, pr->ai->ai_addrlen,
-	    SOCK_STREAM, sc->spec->source, &err);
-	if (pr->fd == -1) {
-		free(err);
-		probe_failed(pr, errno ? errno : EINVAL);
-		return;
+	for (pr->ai = probe_usable(pr, pr->ai); pr->ai != NULL;
+	    pr->ai = probe_usable(pr, pr->ai->ai_next)) {
+		memcpy(&ss, pr->ai->ai_addr, pr->ai->ai_addrlen);
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port =
+			    htons(pr->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port =
+			    htons(pr->port);
+		pr->fd = sock_connect_start((struct sockaddr *)&ss,
+		    pr->ai->ai_addrlen, SOCK_STREAM, sc->spec->source, &msg);
+		if (pr->fd != -1)
+			break;
+		pr->err = errno;
+		free(msg);
+		msg = NULL;
 	}
+	if (pr->ai == NULL)
+		return TRY_FAILED;
 	pump_want_write(sc->pump, pr->fd, probe_writable, pr);
 	if (sc->spec->timeout_ms >= 0) {
 		when = pump_now() + (uint64_t)sc->spec->timeout_ms;
@@ -197,20 +156,131 @@ probe_attempt(struct probe *pr)
 		pump_timer_arm(sc->pump, &pr->timer, when > sc->deadline ?
 		    when : sc->deadline);
 	}
+	return TRY_STARTED;
+}
+
+/* Every address failed: a --wait retry later, or the port is closed. */
+static void
+probe_failed(struct probe *pr)
+{
+	struct scan *sc = pr->scan;
+	uint64_t now = pump_now(), when;
+
+	if (sc->deadline != 0 && now < sc->deadline) {
+		log_info(1, "connect %s:%u: %s: retrying", sc->spec->host,
+		    pr->port, strerror(pr->err));
+		pr->ai = sc->spec->addrs;
+		pr->backoff = pr->backoff ? pr->backoff * 2 : SCAN_BACKOFF_MIN;
+		if (pr->backoff > SCAN_BACKOFF_MAX)
+			pr->backoff = SCAN_BACKOFF_MAX;
+		when = now + (uint64_t)pr->backoff;
+		pump_timer_arm(sc->pump, &pr->timer, when < sc->deadline ?
+		    when : sc->deadline);
+		return;
+	}
+	probe_decide(pr, false);
+}
+
+/* Act on what probe_try() said. */
+static void
+probe_tried(struct probe *pr, enum probe_try r)
+{
+	if (r == TRY_FAILED)
+		probe_failed(pr);
+}
+
+/*
+ * The one place probes start: new ones up to --parallel.  Then print
+ * what is decided and stop the pump when everything is.  Callbacks call
+ * it after recording their probe's fate; it never runs inside itself.
+ */
+static void
+scan_pump(struct scan *sc)
+{
+	struct probe *pr;
+
+	if (sc->pumping)
+		return;
+	sc->pumping = true;
+	while (sc->active < sc->spec->parallel &&
+	    sc->next < sc->spec->nports) {
+		pr = &sc->probes[sc->next++];
+		pr->state = PROBE_RUNNING;
+		pr->ai = sc->spec->addrs;
+		sc->active++;
+		probe_tried(pr, probe_try(pr));
+	}
+	sc->pumping = false;
+	scan_flush(sc);
+	if (sc->active == 0 && sc->next == sc->spec->nports)
+		pump_stop(sc->pump, 0);
+}
+
+/* This address failed after it started: the next one, or give up. */
+static void
+probe_address_failed(struct probe *pr, int err)
+{
+	probe_close(pr);
+	pr->err = err;
+	pr->ai = pr->ai->ai_next;
+	probe_tried(pr, probe_try(pr));
+}
+
+static void
+probe_writable(struct pump *p, int fd, void *arg)
+{
+	struct probe *pr = arg;
+	int err = sock_connect_result(fd);
+
+	(void)p;
+	if (err != 0)
+		probe_address_failed(pr, err);
+	else {
+		probe_close(pr);
+		probe_decide(pr, true);
+	}
+	scan_pump(pr->scan);
+}
+
+/* The timer: a probe timed out, or a --wait retry is due. */
+static void
+probe_timer(struct pump *p, void *arg)
+{
+	struct probe *pr = arg;
+
+	(void)p;
+	if (pr->fd != -1)
+		probe_address_failed(pr, ETIMEDOUT);
+	else
+		probe_tried(pr, probe_try(pr));
+	scan_pump(pr->scan);
 }
 
 /*
  * Probe every port of SPEC.  Returns the number of open ports, or -1 with
- * *errp when nothing could be probed.  With no port open, *errp says why
- * (the connect error for a single port).
+ * *errp when the scan could not run to its end.  With no port open, *errp
+ * says why (the connect error for a single port).
  */
 int
 scan_run(struct pump *p, const struct scan_spec *spec, char **errp)
 {
+	const struct addrinfo *ai;
 	struct scan sc;
 	size_t i;
 	int r;
 
+	if (spec->source != NULL) {
+		for (ai = spec->addrs; ai != NULL; ai = ai->ai_next)
+			if (ai->ai_family == spec->source->ai_family)
+				break;
+		if (ai == NULL) {
+			*errp = log_fmt("connect %s: no address matches the "
+			    "source address family", spec->host);
+			return -1;
+		}
+		if (sock_check_source(spec->source, SOCK_STREAM, errp) == -1)
+			return -1;
+	}
 	memset(&sc, 0, sizeof sc);
 	sc.spec = spec;
 	sc.pump = p;
@@ -228,7 +298,7 @@ scan_run(struct pump *p, const struct scan_spec *spec, char **errp)
 	}
 	if (spec->wait_ms >= 0)
 		sc.deadline = pump_now() + (uint64_t)spec->wait_ms;
-	scan_start_more(&sc);
+	scan_pump(&sc);
 	r = pump_run(p);
 	for (i = 0; i < spec->nports; i++)
 		probe_close(&sc.probes[i]);

@@ -282,7 +282,8 @@ sock_wait(int fd, short events, int timeout_ms)
 
 /*
  * Start a non-blocking connect to SA, bound first to SRC when given.
- * Returns the fd (connected or in progress), or -1 with *errp.
+ * Returns the fd (connected or in progress), or -1 with *errp and errno
+ * set by the step that failed.
  */
 int
 sock_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
@@ -290,7 +291,7 @@ sock_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
 {
 	char where[ADDR_STRLEN];
 	const char *op = "connect";
-	int fd;
+	int fd, saved;
 
 	addr_format(sa, len, where, sizeof where);
 	fd = socket(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -309,7 +310,38 @@ sock_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
 		goto fail;
 	return fd;
 fail:
-	*errp = log_fmt("%s %s: %s", op, where, strerror(errno));
+	saved = errno;
+	*errp = log_fmt("%s %s: %s", op, where, strerror(saved));
+	if (fd != -1)
+		close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Can a socket of type SOCKTYPE be bound to SRC, the -s/-p source of
+ * outgoing connections?  A scan asks once, so that a source this host
+ * cannot use is one error, not a verdict on every port.  Returns 0, or -1
+ * with *errp ("bind ADDR: reason").
+ */
+int
+sock_check_source(const struct addrinfo *src, int socktype, char **errp)
+{
+	char where[ADDR_STRLEN];
+	int fd, saved;
+
+	fd = socket(src->ai_family, socktype | SOCK_CLOEXEC, 0);
+	if (fd != -1) {
+		sock_set_reuseaddr(fd);
+		if (bind(fd, src->ai_addr, src->ai_addrlen) == 0) {
+			close(fd);
+			return 0;
+		}
+	}
+	saved = errno;
+	*errp = log_fmt("%s %s: %s", fd == -1 ? "socket for" : "bind",
+	    addr_format(src->ai_addr, src->ai_addrlen, where, sizeof where),
+	    strerror(saved));
 	if (fd != -1)
 		close(fd);
 	return -1;

@@ -34,6 +34,7 @@ int	 sock_connect_unix(const char *, int, int, char **);
 int	 sock_connect_start(const struct sockaddr *, socklen_t, int,
 	     const struct addrinfo *, char **);
 int	 sock_connect_result(int);
+int	 sock_check_source(const struct addrinfo *, int, char **);
 int	 sock_wait(int, short, int);
 
 int	 sock_set_nonblock(int, int);

@@ -4,6 +4,18 @@
 load helper
 bats_require_minimum_version 1.5.0
 
+# Keep the helper's teardown and remove the network namespaces made here.
+eval "helper_$(declare -f teardown)"
+teardown() {
+	local ns
+	helper_teardown
+	if [ -f "$T/.netns" ]; then
+		while read -r ns; do
+			ip netns del "$ns" 2>/dev/null || true
+		done <"$T/.netns"
+	fi
+}
+
 @test "connect -z: open ports are listed in port order, exit 0" {
 	listen_bg a -k 127.0.0.1 0 </dev/null
 	pa=$PORT
@@ -98,4 +110,26 @@ $hi open"
 	run sockt connect -z -U "$T/sock"
 	assert_success
 	assert_output "$T/sock open"
+}
+
+@test "connect -z -s 192.0.2.1 over 65,535 ports: a source this host lacks is one line, exit 1, no crash" {
+	# 192.0.2.1 (TEST-NET-1) is never a local address: bind fails at
+	# once, so no packet leaves; each probe used to recurse into the next
+	run --separate-stderr sockt connect -z -s 192.0.2.1 127.0.0.1 1-65535
+	one_line_error 1 "^sockt: bind 192\.0\.2\.1:0: Cannot assign requested address$"
+}
+
+@test "connect -z: 65,535 probes that fail at once (loopback down in a new namespace) end in one line, exit 1" {
+	local ns=sockt-scan-$$-$BATS_TEST_NUMBER
+	ip netns add "$ns" 2>/dev/null ||
+	    skip "network namespaces are not available (needs root)"
+	echo "$ns" >>"$T/.netns"
+	# lo stays down: every connect fails with ENETUNREACH before it
+	# starts, and each probe used to start the next from inside itself
+	run --separate-stderr ip netns exec "$ns" "$SOCKT" connect -z \
+	    127.0.0.1 1-65535
+	one_line_error 1 "^sockt: no open port among 65535 on 127\.0\.0\.1$"
+	run --separate-stderr ip netns exec "$ns" "$SOCKT" connect -z \
+	    127.0.0.1 7
+	one_line_error 1 "^sockt: connect 127\.0\.0\.1:7: Network is unreachable$"
 }
