@@ -6,6 +6,11 @@
  * connect refused before it started, a network that is unreachable)
  * never starts the next one itself, so the call depth stays flat however
  * many ports fail in a row.
+ *
+ * A local shortage (no fd, no memory, no ephemeral port) says nothing
+ * about a port: the probe waits in a queue until another probe gives its
+ * fd back, then tries again.  Only when no probe holds an fd, so none
+ * will free one, is the shortage an error that ends the scan.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -37,12 +42,15 @@ struct probe {
 	int			 backoff;
 	enum { PROBE_IDLE, PROBE_RUNNING, PROBE_OPEN, PROBE_CLOSED } state;
 	struct pump_timer	 timer;		/* timeout, or the next retry */
+	struct probe		*stalled_next;	/* in scan's stalled queue */
 };
 
 /* What one try of a probe came to. */
 enum probe_try {
 	TRY_STARTED,	/* a connect is under way */
-	TRY_FAILED	/* every address failed at once: pr->err says why */
+	TRY_FAILED,	/* every address failed at once: pr->err says why */
+	TRY_STALLED,	/* no local resource now; try again later */
+	TRY_FATAL	/* no local resource and none will come back */
 };
 
 struct scan {
@@ -52,8 +60,12 @@ struct scan {
 	size_t			 next;		/* next probe to start */
 	size_t			 printed;	/* results printed so far */
 	size_t			 active;	/* started and not decided */
+	size_t			 inflight;	/* holding an fd */
 	size_t			 open;
+	struct probe		*stalled;	/* waiting for an fd, in order */
+	struct probe		*stalled_last;
 	bool			 pumping;	/* scan_pump() is running */
+	char			*fatal;		/* the error that ends the scan */
 	uint64_t		 deadline;	/* --wait, 0: none */
 };
 
@@ -74,6 +86,50 @@ scan_flush(struct scan *sc)
 	}
 }
 
+/*
+ * Errors that are about this host, not the port probed: 1 for fds and
+ * memory, 2 for local ports and addresses (which may also mean that this
+ * one address of the target cannot be reached from here), 0 for others.
+ */
+static int
+scan_shortage(int err)
+{
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		return 1;
+	if (err == EADDRNOTAVAIL || err == EADDRINUSE || err == EAGAIN)
+		return 2;
+	return 0;
+}
+
+static void
+scan_stall(struct scan *sc, struct probe *pr, bool first)
+{
+	if (sc->stalled == NULL) {
+		pr->stalled_next = NULL;
+		sc->stalled = sc->stalled_last = pr;
+	} else if (first) {
+		pr->stalled_next = sc->stalled;
+		sc->stalled = pr;
+	} else {
+		pr->stalled_next = NULL;
+		sc->stalled_last->stalled_next = pr;
+		sc->stalled_last = pr;
+	}
+}
+
+static struct probe *
+scan_unstall(struct scan *sc)
+{
+	struct probe *pr = sc->stalled;
+
+	if (pr != NULL) {
+		sc->stalled = pr->stalled_next;
+		if (sc->stalled == NULL)
+			sc->stalled_last = NULL;
+	}
+	return pr;
+}
+
 /* Give back PR's fd and stop its timer. */
 static void
 probe_close(struct probe *pr)
@@ -82,6 +138,7 @@ probe_close(struct probe *pr)
 		pump_forget(pr->scan->pump, pr->fd);
 		close(pr->fd);
 		pr->fd = -1;
+		pr->scan->inflight--;
 	}
 	pump_timer_disarm(pr->scan->pump, &pr->timer);
 }
@@ -124,6 +181,7 @@ probe_try(struct probe *pr)
 	struct sockaddr_storage ss;
 	uint64_t when;
 	char *msg = NULL;
+	int err, shortage;
 
 	for (pr->ai = probe_usable(pr, pr->ai); pr->ai != NULL;
 	    pr->ai = probe_usable(pr, pr->ai->ai_next)) {
@@ -138,12 +196,25 @@ probe_try(struct probe *pr)
 		    pr->ai->ai_addrlen, SOCK_STREAM, sc->spec->source, &msg);
 		if (pr->fd != -1)
 			break;
-		pr->err = errno;
+		err = errno;
+		shortage = scan_shortage(err);
+		if (shortage != 0 && sc->inflight > 0) {
+			/* another probe will give an fd or a port back */
+			free(msg);
+			return TRY_STALLED;
+		}
+		if (shortage == 1 || (shortage == 2 &&
+		    probe_usable(pr, pr->ai->ai_next) == NULL)) {
+			sc->fatal = msg;
+			return TRY_FATAL;
+		}
 		free(msg);
 		msg = NULL;
+		pr->err = err;
 	}
 	if (pr->ai == NULL)
 		return TRY_FAILED;
+	sc->inflight++;
 	pump_want_write(sc->pump, pr->fd, probe_writable, pr);
 	if (sc->spec->timeout_ms >= 0) {
 		when = pump_now() + (uint64_t)sc->spec->timeout_ms;
@@ -181,38 +252,63 @@ probe_failed(struct probe *pr)
 	probe_decide(pr, false);
 }
 
-/* Act on what probe_try() said. */
+/* Act on what probe_try() said; a stalled probe joins the queue. */
 static void
-probe_tried(struct probe *pr, enum probe_try r)
+probe_tried(struct probe *pr, enum probe_try r, bool first)
 {
-	if (r == TRY_FAILED)
+	switch (r) {
+	case TRY_STARTED:
+	case TRY_FATAL:
+		break;
+	case TRY_FAILED:
 		probe_failed(pr);
+		break;
+	case TRY_STALLED:
+		scan_stall(pr->scan, pr, first);
+		break;
+	}
 }
 
 /*
- * The one place probes start: new ones up to --parallel.  Then print
- * what is decided and stop the pump when everything is.  Callbacks call
- * it after recording their probe's fate; it never runs inside itself.
+ * The one place probes start: first those waiting for an fd, then new
+ * ones up to --parallel.  Then print what is decided and stop the pump
+ * when everything is, or on a fatal error.  Callbacks call it after
+ * recording their probe's fate; it never runs inside itself.
  */
 static void
 scan_pump(struct scan *sc)
 {
 	struct probe *pr;
+	enum probe_try r;
 
 	if (sc->pumping)
 		return;
 	sc->pumping = true;
-	while (sc->active < sc->spec->parallel &&
-	    sc->next < sc->spec->nports) {
+	while (sc->fatal == NULL) {
+		if ((pr = scan_unstall(sc)) != NULL) {
+			r = probe_try(pr);
+			probe_tried(pr, r, true);
+			if (r == TRY_STALLED)
+				break;	/* still short: wait for an fd */
+			continue;
+		}
+		if (sc->active >= sc->spec->parallel ||
+		    sc->next >= sc->spec->nports)
+			break;
 		pr = &sc->probes[sc->next++];
 		pr->state = PROBE_RUNNING;
 		pr->ai = sc->spec->addrs;
 		sc->active++;
-		probe_tried(pr, probe_try(pr));
+		r = probe_try(pr);
+		probe_tried(pr, r, false);
+		if (r == TRY_STALLED)
+			break;
 	}
 	sc->pumping = false;
 	scan_flush(sc);
-	if (sc->active == 0 && sc->next == sc->spec->nports)
+	if (sc->fatal != NULL)
+		pump_stop(sc->pump, 1);
+	else if (sc->active == 0 && sc->next == sc->spec->nports)
 		pump_stop(sc->pump, 0);
 }
 
@@ -223,7 +319,7 @@ probe_address_failed(struct probe *pr, int err)
 	probe_close(pr);
 	pr->err = err;
 	pr->ai = pr->ai->ai_next;
-	probe_tried(pr, probe_try(pr));
+	probe_tried(pr, probe_try(pr), false);
 }
 
 static void
@@ -252,7 +348,7 @@ probe_timer(struct pump *p, void *arg)
 	if (pr->fd != -1)
 		probe_address_failed(pr, ETIMEDOUT);
 	else
-		probe_tried(pr, probe_try(pr));
+		probe_tried(pr, probe_try(pr), false);
 	scan_pump(pr->scan);
 }
 
@@ -302,7 +398,10 @@ scan_run(struct pump *p, const struct scan_spec *spec, char **errp)
 	r = pump_run(p);
 	for (i = 0; i < spec->nports; i++)
 		probe_close(&sc.probes[i]);
-	if (r != 0 && pump_caught_signal(p) == 0)
+	if (sc.fatal != NULL) {
+		*errp = sc.fatal;
+		r = -1;
+	} else if (r != 0 && pump_caught_signal(p) == 0)
 		*errp = log_fmt("scan interrupted");
 	else if (sc.open == 0 && spec->nports == 1)
 		*errp = log_fmt("connect %s:%u: %s", spec->host, spec->ports[0],

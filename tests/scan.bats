@@ -112,6 +112,32 @@ $hi open"
 	assert_output "$T/sock open"
 }
 
+# hold_ports NOPEN NCLOSED: a python3 process holds NOPEN listening sockets
+# and NCLOSED bound, never listening ones (a connect there is refused) on
+# 127.0.0.1, all its own, until the test ends.  $T/ports.list is every
+# port for the command line (open ones first), $T/ports.open the expected
+# "PORT open" lines, $T/ports.closed the refused ports, ascending.
+hold_ports() {
+	py_bg ports '
+nopen, nclosed = int(sys.argv[1]), int(sys.argv[2])
+held, opened, closed = [], [], []
+for i in range(nopen + nclosed):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    if i < nopen:
+        s.listen(8)
+        opened.append(s.getsockname()[1])
+    else:
+        closed.append(s.getsockname()[1])
+    held.append(s)
+save("ports.open", "".join("%d open\n" % p for p in sorted(opened)).encode())
+save("ports.closed", "".join("%d\n" % p for p in sorted(closed)).encode())
+save("ports.list", ",".join(str(p) for p in opened + closed).encode())
+time.sleep(3600)
+' "$1" "$2"
+	wait_file "$T/ports.list"
+}
+
 @test "connect -z -s 192.0.2.1 over 65,535 ports: a source this host lacks is one line, exit 1, no crash" {
 	# 192.0.2.1 (TEST-NET-1) is never a local address: bind fails at
 	# once, so no packet leaves; each probe used to recurse into the next
@@ -132,4 +158,26 @@ $hi open"
 	run --separate-stderr ip netns exec "$ns" "$SOCKT" connect -z \
 	    127.0.0.1 7
 	one_line_error 1 "^sockt: connect 127\.0\.0\.1:7: Network is unreachable$"
+}
+
+@test "connect -z short of fds (ulimit -n 64, --parallel 2000): every open port is reported open" {
+	hold_ports 200 100
+	# EMFILE pauses probing until a probe gives its fd back; it used to
+	# decide the port: "closed"
+	run --separate-stderr bash -c 'ulimit -n 64 &&
+	    exec "$1" connect -z --parallel 2000 127.0.0.1 "$2"' _ "$SOCKT" \
+	    "$(cat "$T/ports.list")"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$output" "$(cat "$T/ports.open")"
+}
+
+@test "connect -z with no fd to spare at all: one line naming the shortage, exit 1" {
+	hold_ports 1 1
+	# 5 fds: stdio and the loop's own pipe leave none for a probe, and no
+	# probe will give one back: an error, not a verdict on the ports
+	run --separate-stderr bash -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+	    ulimit -n 5 && exec "$1" connect -z 127.0.0.1 "$2"' \
+	    _ "$SOCKT" "$(cat "$T/ports.list")"
+	one_line_error 1 "^sockt: connect 127\.0\.0\.1:[0-9]+: Too many open files$"
 }
