@@ -69,18 +69,27 @@ struct scan {
 	uint64_t		 deadline;	/* --wait, 0: none */
 };
 
-/* Print the results decided so far, in port order. */
+/*
+ * Print the results decided so far, in port order: "PORT open" on the
+ * output, and under -v the error of each closed port (a single port's
+ * error is the final message instead, not printed twice).
+ */
 static void
 scan_flush(struct scan *sc)
 {
+	const struct scan_spec *spec = sc->spec;
 	struct probe *pr;
 
-	while (sc->printed < sc->spec->nports) {
+	while (sc->printed < spec->nports) {
 		pr = &sc->probes[sc->printed];
 		if (pr->state == PROBE_OPEN) {
-			fprintf(sc->spec->out, "%u open\n", pr->port);
-			fflush(sc->spec->out);
-		} else if (pr->state != PROBE_CLOSED)
+			fprintf(spec->out, "%u open\n", pr->port);
+			fflush(spec->out);
+		} else if (pr->state == PROBE_CLOSED) {
+			if (spec->nports > 1)
+				log_info(1, "connect %s:%u: %s", spec->host,
+				    pr->port, strerror(pr->err));
+		} else
 			return;
 		sc->printed++;
 	}
@@ -151,9 +160,6 @@ probe_decide(struct probe *pr, bool open)
 	pr->state = open ? PROBE_OPEN : PROBE_CLOSED;
 	if (open)
 		sc->open++;
-	else
-		log_info(1, "connect %s:%u: %s", sc->spec->host, pr->port,
-		    strerror(pr->err));
 	sc->active--;
 }
 

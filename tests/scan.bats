@@ -181,3 +181,19 @@ time.sleep(3600)
 	    _ "$SOCKT" "$(cat "$T/ports.list")"
 	one_line_error 1 "^sockt: connect 127\.0\.0\.1:[0-9]+: Too many open files$"
 }
+
+@test "connect -zv on one closed port: its error once, exit 1" {
+	hold_ports 0 1
+	closed=$(cat "$T/ports.closed")
+	run --separate-stderr sockt connect -z -v 127.0.0.1 "$closed"
+	one_line_error 1 "^sockt: connect 127\.0\.0\.1:$closed: Connection refused$"
+}
+
+@test "connect -zv: refused ports are listed in port order, open ones on stdout" {
+	hold_ports 3 100
+	run --separate-stderr sockt connect -z -v --parallel 200 127.0.0.1 \
+	    "$(cat "$T/ports.list")"
+	assert_success
+	assert_equal "$output" "$(cat "$T/ports.open")"
+	assert_equal "$stderr" "$(sed 's/.*/sockt: connect 127.0.0.1:&: Connection refused/' "$T/ports.closed")"
+}
