@@ -352,8 +352,10 @@ addr_numeric(const struct sockaddr *sa, socklen_t len, char *host,
 }
 
 /*
- * "127.0.0.1:80", "[::1]:80", a Unix path, "@abstract", or "(unnamed)".
- * Returns BUF.
+ * "127.0.0.1:80", "[::1]:80", a Unix path, "@abstract", or "(unnamed)",
+ * ready to print: a Unix name is the peer's choice, so it goes through
+ * log_escape() (a newline or an ESC in it shows as \xNN).  SIZE should
+ * be ADDR_NAMELEN for a Unix name to fit whole.  Returns BUF.
  */
 const char *
 addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
@@ -374,14 +376,18 @@ addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 		sun = (const struct sockaddr_un *)sa;
 		pathlen = len > offsetof(struct sockaddr_un, sun_path) ?
 		    len - offsetof(struct sockaddr_un, sun_path) : 0;
-		if (pathlen == 0)
+		if (pathlen > sizeof sun->sun_path)
+			pathlen = sizeof sun->sun_path;
+		if (pathlen == 0 || size < 9)
 			snprintf(buf, size, "(unnamed)");
-		else if (sun->sun_path[0] == '\0')
-			snprintf(buf, size, "@%.*s", (int)pathlen - 1,
-			    sun->sun_path + 1);
-		else
-			snprintf(buf, size, "%.*s", (int)strnlen(sun->sun_path,
-			    pathlen), sun->sun_path);
+		else if (sun->sun_path[0] == '\0') {
+			/* abstract: every byte counts, NULs too */
+			buf[0] = '@';
+			log_escape(sun->sun_path + 1, pathlen - 1, buf + 1,
+			    size - 1);
+		} else
+			log_escape(sun->sun_path, strnlen(sun->sun_path,
+			    pathlen), buf, size);
 		return buf;
 	}
 	snprintf(buf, size, "(family %d)", sa->sa_family);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #define ADDR_STRLEN	(INET6_ADDRSTRLEN + 32)	/* [v6%ifname]:port */
+#define ADDR_NAMELEN	(4 * 108 + 8)	/* any name: 108 bytes, escaped */
 
 /* Which of the positional endpoint forms a subcommand accepts. */
 enum addr_role { ADDR_CONNECT, ADDR_LISTEN };

@@ -178,7 +178,7 @@ connect_scan(struct sockt_opts *o)
 	struct scan_spec spec;
 	struct pump *p;
 	uint16_t *ports = NULL;
-	char *err = NULL, peer[ADDR_STRLEN + 108];
+	char *err = NULL, peer[ADDR_NAMELEN];
 	int n, fd, sig, status = 1;
 
 	if (connect_check(o, &err) == -1)
@@ -246,7 +246,7 @@ cmd_connect_exec(struct sockt_opts *o)
 	struct addr_endpoint ep = { NULL, NULL };
 	struct session_ctx ctx;
 	struct tty_state tty;
-	char peer[ADDR_STRLEN + 108], *err = NULL;
+	char peer[ADDR_NAMELEN], *err = NULL;
 	uint16_t port = 0;
 	int fd, sig;
 

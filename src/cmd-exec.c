@@ -43,7 +43,7 @@
 #define EXEC_KILL_GRACE_MS	2000	/* from SIGTERM to SIGKILL */
 #define EXEC_KEEPALIVE_MS	60000	/* see exec_keepalive() */
 #define EXEC_LOOPBACK_TRIES	8	/* port 0: one free on ::1 as well */
-#define EXEC_NAME_MAX		(ADDR_STRLEN + 108)
+#define EXEC_NAME_MAX		ADDR_NAMELEN
 
 static const enum opt_id exec_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE,
@@ -130,11 +130,17 @@ exec_single(const struct exec_run *run)
 
 /* ---- the program's environment ---------------------------------------- */
 
-/* HOST and PORT of an address for SOCKT_*; empty when it has none. */
+/*
+ * HOST and PORT of an address for SOCKT_*; empty when it has none.  A
+ * Unix name is given as it is (cut at a NUL): the program reads it, no
+ * terminal does.
+ */
 static void
 exec_env_addr(const struct sockaddr_storage *ss, socklen_t len, char *host,
     size_t hostlen, char *port, size_t portlen)
 {
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+	size_t pathlen;
 	uint16_t n;
 
 	host[0] = port[0] = '\0';
@@ -142,10 +148,17 @@ exec_env_addr(const struct sockaddr_storage *ss, socklen_t len, char *host,
 	    &n) == 0)
 		snprintf(port, portlen, "%u", n);
 	else if (ss->ss_family == AF_UNIX &&
-	    len > offsetof(struct sockaddr_un, sun_path))
-		addr_format((const struct sockaddr *)ss, len, host, hostlen);
-	else
-		host[0] = '\0';
+	    len > offsetof(struct sockaddr_un, sun_path)) {
+		pathlen = len - offsetof(struct sockaddr_un, sun_path);
+		if (pathlen > sizeof sun->sun_path)
+			pathlen = sizeof sun->sun_path;
+		if (sun->sun_path[0] == '\0')
+			snprintf(host, hostlen, "@%.*s", (int)strnlen(
+			    sun->sun_path + 1, pathlen - 1), sun->sun_path + 1);
+		else
+			snprintf(host, hostlen, "%.*s", (int)strnlen(
+			    sun->sun_path, pathlen), sun->sun_path);
+	}
 }
 
 /*

@@ -70,7 +70,7 @@ struct listen_client {
 	struct listen_run	*run;
 	struct pump_source	*in;
 	struct pump_sink	*out;
-	char			 name[ADDR_STRLEN + 108];
+	char			 name[ADDR_NAMELEN];
 	struct listen_client	*prev;
 	struct listen_client	*next;
 };
@@ -263,7 +263,7 @@ static void
 listen_accept(struct pump *p, int lfd, void *arg)
 {
 	struct listen_run *run = arg;
-	char name[ADDR_STRLEN + 108];
+	char name[ADDR_NAMELEN];
 	bool starved;
 	int fd, n;
 

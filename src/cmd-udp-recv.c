@@ -55,7 +55,7 @@ const struct cmd_entry cmd_udp_recv_entry = {
 	.exec = cmd_udp_recv_exec,
 };
 
-#define RECV_NAME_LEN	(ADDR_STRLEN + 108)
+#define RECV_NAME_LEN	ADDR_NAMELEN
 
 /* A sender, as the socket it wrote to sees it. */
 struct recv_peer {

@@ -59,7 +59,7 @@ struct send_run {
 	int			 family;
 	struct sockaddr_storage	 dest;		/* unconnected: the target */
 	socklen_t		 destlen;	/* 0: the socket is connected */
-	char			 name[ADDR_STRLEN + 108];
+	char			 name[ADDR_NAMELEN];
 	char			*bound;		/* our Unix socket's path */
 	struct udp_feed		 feed;
 	struct udp_rx		 rx;
@@ -261,7 +261,7 @@ send_readable(struct pump *p, int fd, void *arg)
 	struct send_run *run = arg;
 	const struct sockt_opts *o = run->o;
 	struct iovec iov[UDP_BATCH];
-	char from[ADDR_STRLEN + 108];
+	char from[ADDR_NAMELEN];
 	const struct sockaddr *sa;
 	socklen_t salen;
 	size_t max, len;
@@ -425,7 +425,7 @@ send_socket(struct send_run *run, const struct addrinfo *res,
 {
 	const struct sockt_opts *o = run->o;
 	const struct addrinfo *ai;
-	char where[ADDR_STRLEN];
+	char where[ADDR_NAMELEN];
 	unsigned ifindex = 0;
 	bool group;
 	int fd;

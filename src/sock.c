@@ -102,7 +102,7 @@ sock_listen_inet(const char *host, const char *port, int family,
     int socktype, int flags, struct sock_listeners *ls, char **errp)
 {
 	struct addrinfo *res, *ai;
-	char where[ADDR_STRLEN];
+	char where[ADDR_NAMELEN];
 	int fd, bound = -1, saved = 0;
 
 	memset(ls, 0, sizeof *ls);
@@ -289,7 +289,7 @@ int
 sock_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
     const struct addrinfo *src, char **errp)
 {
-	char where[ADDR_STRLEN];
+	char where[ADDR_NAMELEN];
 	const char *op = "connect";
 	int fd, saved;
 
@@ -327,7 +327,7 @@ fail:
 int
 sock_check_source(const struct addrinfo *src, int socktype, char **errp)
 {
-	char where[ADDR_STRLEN];
+	char where[ADDR_NAMELEN];
 	int fd, saved;
 
 	fd = socket(src->ai_family, socktype | SOCK_CLOEXEC, 0);
@@ -370,7 +370,7 @@ sock_connect_timeout(const struct addrinfo *res, const struct addrinfo *src,
     int socktype, int timeout_ms, char **errp)
 {
 	const struct addrinfo *ai;
-	char where[ADDR_STRLEN];
+	char where[ADDR_NAMELEN];
 	int fd, r, err;
 
 	*errp = NULL;

@@ -773,6 +773,33 @@ save(NAME + '.got', b'%s ttl %d\n' % (data.strip(),
 	assert_equal "$output" abs
 }
 
+@test "udp-recv -U --peer -v: a sender's name with a newline and an ESC is escaped, one line per datagram" {
+	local abs=sockt-evil-$$-$BATS_TEST_NUMBER
+	recv_bg r -U -v --peer --count 2 "$T/sock" </dev/null
+	python3 -c '
+import socket, sys
+t, sock, abs = sys.argv[1:4]
+for name, data in ((t + "/evil\nsockt: forged\x1b[2J", b"one\n"),
+                   ("\0" + abs + "\n\x1b]0;title\x07", b"two\n")):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(name)
+    s.sendto(data, sock)
+    s.close()
+' "$T" "$T/sock" "$abs"
+	wait_exit "$BG_PID"
+	assert_equal "$EXIT" 0
+	# the names as log_escape() shows them: \xNN for each control byte
+	local one="$T/evil\\x0asockt: forged\\x1b[2J"
+	local two="@$abs\\x0a\\x1b]0;title\\x07"
+	assert_equal "$(cat "$T/r.out")" "$(printf '%s\tone\n%s\ttwo' "$one" "$two")"
+	run grep -c '' "$T/r.out"
+	assert_output 2
+	run grep 'datagrams from' "$T/r.err"
+	assert_output "$(printf 'sockt: datagrams from %s\nsockt: datagrams from %s' "$one" "$two")"
+	run grep -c $'\e' "$T/r.err" "$T/r.out"
+	assert_output "$(printf '%s:0\n%s:0' "$T/r.err" "$T/r.out")"
+}
+
 @test "udp -U: nobody at the path is an error, exit 1" {
 	run --separate-stderr sockt udp-send -U "$T/nobody" < <(printf 'x\n')
 	one_line_error 1 "^sockt: send $T/nobody: No such file or directory$"
