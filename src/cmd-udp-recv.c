@@ -80,6 +80,7 @@ struct recv_run {
 	bool			 have_last;
 	char			 prefix[UDP_BATCH][RECV_NAME_LEN + 1];
 	struct udp_dgram	 echo[UDP_BATCH];
+	struct udp_echo_limit	 echo_limit;	/* no echo loops */
 	size_t			 necho;
 	size_t			 echo_off;
 	int			 echo_fd;
@@ -217,6 +218,41 @@ recv_echo_flush(struct recv_run *run)
 	}
 	if (run->echo_off >= run->necho)
 		run->necho = run->echo_off = 0;
+}
+
+/*
+ * Queue the echo of LEN bytes of DATA to SA (NAME in messages), unless
+ * it could feed an echo loop (udp_echo_check()); refusals are reported
+ * under -v once per sender (CHANGED: it is not the previous datagram's).
+ */
+static void
+recv_echo_queue(struct recv_run *run, const struct sockaddr *sa,
+    socklen_t salen, const char *data, size_t len, const char *name,
+    bool changed)
+{
+	struct udp_dgram *d;
+
+	switch (udp_echo_check(&run->echo_limit, sa, salen, pump_now())) {
+	case UDP_ECHO_OK:
+		d = &run->echo[run->necho++];
+		d->data = data;
+		d->len = len;
+		d->to = sa;
+		d->tolen = salen;
+		break;
+	case UDP_ECHO_LOOP_PORT:
+		if (changed)
+			log_info(1, "not echoing to %s: that port answers "
+			    "every datagram (an echo loop)", name);
+		break;
+	case UDP_ECHO_OVER:
+		log_info(1, "not echoing to %s: more than %d echoes at once "
+		    "or %d a second (an echo loop?)", name, UDP_ECHO_BURST,
+		    UDP_ECHO_RATE);
+		break;
+	case UDP_ECHO_STILL_OVER:
+		break;
+	}
 }
 
 /* stdin reached its end and all of it went out. */
@@ -426,12 +462,10 @@ recv_readable(struct pump *p, int fd, void *arg)
 				iov[niov++].iov_len = 1;
 			}
 			log_tap_data(&run->ctx.tap, LOG_RECEIVED, data, len);
-			if (o->echo && recv_named(sa, salen)) {
-				run->echo[run->necho].data = data;
-				run->echo[run->necho].len = len;
-				run->echo[run->necho].to = sa;
-				run->echo[run->necho++].tolen = salen;
-			} else if (o->echo)
+			if (o->echo && recv_named(sa, salen))
+				recv_echo_queue(run, sa, salen, data, len, name,
+				    changed);
+			else if (o->echo)
 				log_info(1, "cannot echo to %s: it has no "
 				    "address", name);
 			run->datagrams++;

@@ -509,6 +509,111 @@ udp_out_free(struct udp_out *o)
 	o->off = o->len = o->cap = 0;
 }
 
+/* ---- --echo: no loops ------------------------------------------------ */
+
+/*
+ * Ports of the services that answer any datagram (RFC 862, 867, 865, 864,
+ * 868), and 0, which no real sender has.
+ */
+static bool
+udp_echo_loop_port(uint16_t port)
+{
+	return port == 0 || port == 7 || port == 13 || port == 17 ||
+	    port == 19 || port == 37;
+}
+
+/* The source port of SA, or -1 for a family without one. */
+static int
+udp_echo_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return -1;
+}
+
+/* Refill B as of NOW; the bucket holds at most UDP_ECHO_BURST tokens. */
+static void
+udp_echo_refill(struct udp_echo_bucket *b, uint64_t now)
+{
+	const uint64_t full = (uint64_t)UDP_ECHO_BURST * 1000;
+
+	if (now > b->stamp) {
+		/* RATE tokens a second are RATE thousandths a millisecond */
+		if ((now - b->stamp) >= full / UDP_ECHO_RATE)
+			b->tokens = full;
+		else
+			b->tokens += (now - b->stamp) * UDP_ECHO_RATE;
+		if (b->tokens > full)
+			b->tokens = full;
+		b->stamp = now;
+	}
+	if (b->tokens == full)
+		b->over = false;
+}
+
+/* Is C a better slot than V to give a new sender? */
+static bool
+udp_echo_rather(const struct udp_echo_bucket *c,
+    const struct udp_echo_bucket *v)
+{
+	const uint64_t full = (uint64_t)UDP_ECHO_BURST * 1000;
+
+	if (v->len == 0 || c->len == 0)
+		return v->len != 0;
+	if ((c->tokens == full) != (v->tokens == full))
+		return c->tokens == full;	/* a full one forgets nothing */
+	return c->seen < v->seen;
+}
+
+/*
+ * May the datagram from SA (LEN bytes of address) be echoed at NOW (ms)?
+ * Takes one token from its sender's bucket when it may.
+ */
+enum udp_echo_verdict
+udp_echo_check(struct udp_echo_limit *lim, const struct sockaddr *sa,
+    socklen_t len, uint64_t now)
+{
+	struct udp_echo_bucket *b = NULL, *c;
+	int port = udp_echo_port(sa);
+	size_t i;
+
+	if (port != -1 && udp_echo_loop_port((uint16_t)port))
+		return UDP_ECHO_LOOP_PORT;
+	if (len > sizeof b->addr)
+		len = sizeof b->addr;
+	for (i = 0; i < UDP_ECHO_PEERS; i++) {
+		c = &lim->peers[i];
+		if (c->len == len && memcmp(&c->addr, sa, len) == 0) {
+			b = c;
+			break;
+		}
+		if (c->len != 0)
+			udp_echo_refill(c, now);
+		if (i == 0 || udp_echo_rather(c, b))
+			b = c;
+	}
+	if (i == UDP_ECHO_PEERS) {
+		/* a new sender, in the slot chosen above */
+		memset(b, 0, sizeof *b);
+		memcpy(&b->addr, sa, len);
+		b->len = len;
+		b->tokens = (uint64_t)UDP_ECHO_BURST * 1000;
+		b->stamp = now;
+	}
+	b->seen = now;
+	udp_echo_refill(b, now);
+	if (b->tokens >= 1000) {
+		b->tokens -= 1000;
+		return UDP_ECHO_OK;
+	}
+	if (b->over)
+		return UDP_ECHO_STILL_OVER;
+	b->over = true;
+	return UDP_ECHO_OVER;
+}
+
 /* ---- sockets and options ---------------------------------------------- */
 
 /*

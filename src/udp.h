@@ -119,6 +119,44 @@ int	 udp_out_writev(struct udp_out *, const struct iovec *, int);
 bool	 udp_out_busy(const struct udp_out *);
 void	 udp_out_free(struct udp_out *);
 
+/*
+ * What keeps udp-recv --echo from feeding an echo loop, such as two echo
+ * services made to answer each other by one spoofed datagram.  A sender
+ * at a port of the services that answer every datagram (echo, daytime,
+ * qotd, chargen, time) is never answered.  Any other sender (its address
+ * and port; a Unix name) has a token bucket: UDP_ECHO_BURST echoes at
+ * once, then UDP_ECHO_RATE a second.  A loop runs faster than that and
+ * dies out once a bucket is empty.  UDP_ECHO_PEERS buckets are kept; a
+ * new sender takes the place of a full bucket, or of the one unused the
+ * longest.
+ */
+#define UDP_ECHO_BURST	1000
+#define UDP_ECHO_RATE	100	/* echoes a second, after the burst */
+#define UDP_ECHO_PEERS	64
+
+enum udp_echo_verdict {
+	UDP_ECHO_OK,
+	UDP_ECHO_LOOP_PORT,	/* never: a port of the answer-all kind */
+	UDP_ECHO_OVER,		/* not now: over the rate, first time */
+	UDP_ECHO_STILL_OVER	/* not now, and said so already */
+};
+
+struct udp_echo_bucket {
+	struct sockaddr_storage	 addr;
+	socklen_t		 len;		/* 0: slot unused */
+	uint64_t		 stamp;		/* ms of the last refill */
+	uint64_t		 seen;		/* ms of its last datagram */
+	uint64_t		 tokens;	/* in thousandths */
+	bool			 over;		/* refused since last full */
+};
+
+struct udp_echo_limit {
+	struct udp_echo_bucket	 peers[UDP_ECHO_PEERS];
+};
+
+enum udp_echo_verdict udp_echo_check(struct udp_echo_limit *,
+		     const struct sockaddr *, socklen_t, uint64_t);
+
 /* Sockets and their options. */
 int	 udp_unix_client(const char *, char **, char **);
 bool	 udp_is_multicast(const struct sockaddr *);

@@ -298,6 +298,97 @@ save(NAME + ".got", b"".join(b"%d %s\n" % (len(g), b"same" if g == d else b"DIFF
 	done
 }
 
+# echo_loop_over A B: the loop between udp-recv A and B has ended (one of
+# them refused an echo), or one of them has exited.
+echo_loop_over() {
+	grep -q 'not echoing' "$T/a.err" "$T/b.err" || ! alive "$1" ||
+	    ! alive "$2"
+}
+
+@test "udp-recv --echo: two echoes looped by one spoofed datagram stop after the burst" {
+	[ "$(id -u)" -eq 0 ] ||
+	    skip "spoofing a datagram's source takes a raw socket (root)"
+	recv_bg a -v --echo --peer --count 20000 127.0.0.1 0 </dev/null
+	local pa=$PORT a=$BG_PID
+	recv_bg b -v --echo --peer --count 20000 127.0.0.1 0 </dev/null
+	local pb=$PORT b=$BG_PID
+	# one datagram to A that claims to come from B (a raw socket writes
+	# the UDP header; the kernel adds the IP one from 127.0.0.1)
+	python3 -c '
+import socket, struct, sys
+pa, pb = int(sys.argv[1]), int(sys.argv[2])
+data = b"loop\n"
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.sendto(struct.pack("!HHHH", pb, pa, 8 + len(data), 0) + data, ("127.0.0.1", 0))
+' "$pa" "$pb"
+	# one datagram circulates: the first echo refused ends the loop
+	wait_until -- echo_loop_over "$a" "$b"
+	alive "$a" && alive "$b" ||
+	    fail "an echo reached --count 20000: the loop never ended"
+	# a third sender still gets its echo from both, and once its line is
+	# written, everything before it is
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(20)
+for port in sys.argv[1:]:
+    s.sendto(b"end\n", ("127.0.0.1", int(port)))
+    assert s.recv(100) == b"end\n"
+' "$pa" "$pb"
+	wait_until -- grep -q $'\tend$' "$T/a.out"
+	wait_until -- grep -q $'\tend$' "$T/b.out"
+	local ab ba
+	ab=$(grep -c $'^127.0.0.1:'"$pb"$'\tloop$' "$T/a.out")
+	ba=$(grep -c $'^127.0.0.1:'"$pa"$'\tloop$' "$T/b.out")
+	# the side that ran dry echoed its burst of 1,000 (plus what 100 a
+	# second added meanwhile); the other one echoed no more than that
+	[ "$ab" -le 1500 ] && [ "$ba" -le 1500 ] ||
+	    fail "A got $ab and B got $ba looped datagrams: not bounded"
+	[ "$ab" -gt 1000 ] || [ "$ba" -gt 1000 ] ||
+	    fail "A got $ab and B got $ba: the loop ended before a burst"
+	run cat "$T/a.err" "$T/b.err"
+	assert_equal "$(grep -c 'not echoing' <<<"$output")" 1
+	assert_output --regexp "sockt: not echoing to 127\.0\.0\.1:($pa|$pb): more than 1000 echoes at once or 100 a second \(an echo loop\?\)"
+}
+
+@test "udp-recv --echo: a sender at the echo, daytime, qotd, chargen or time port gets no echo" {
+	[ "$(id -u)" -eq 0 ] || skip "binding a port below 1024 takes root"
+	recv_bg r -v --echo --peer --count 2 127.0.0.1 0 </dev/null
+	python3 -c '
+import socket, sys
+port = int(sys.argv[1])
+for p in (7, 19, 13, 17, 37):
+    s7 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s7.bind(("127.0.0.1", p))
+        break
+    except OSError:
+        s7.close()
+else:
+    sys.exit("no service port free")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(20)
+s7.sendto(b"from a service port\n", ("127.0.0.1", port))
+s.sendto(b"ok\n", ("127.0.0.1", port))
+assert s.recv(100) == b"ok\n"
+# the echo to the service port, had there been one, went out first
+s7.setblocking(False)
+try:
+    print("echoed to %d: %r" % (p, s7.recv(100)))
+except BlockingIOError:
+    print("%d: no echo" % p)
+' "$PORT" >"$T/py.out"
+	wait_exit "$BG_PID"
+	assert_equal "$EXIT" 0
+	run cat "$T/py.out"
+	assert_output --regexp '^(7|19|13|17|37): no echo$'
+	local p=${output%%:*}
+	run cut -f2 "$T/r.out"
+	assert_output "$(printf 'from a service port\nok')"
+	run grep 'not echoing' "$T/r.err"
+	assert_output "sockt: not echoing to 127.0.0.1:$p: that port answers every datagram (an echo loop)"
+}
+
 @test "udp-send: sockt's datagrams of 1, 1,400 and 65,000 bytes arrive whole at a python3 receiver" {
 	local host n
 	for host in 127.0.0.1 ::1; do
