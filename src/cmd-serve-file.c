@@ -1000,6 +1000,7 @@ serve_conn_file_ready(struct serve_conn *c)
 		run->jobs = j;
 		log_info(2, "hashing /%s", c->path);
 	}
+	serve_job_detach(c);	/* a waiter at most once, on one job */
 	c->job = j;
 	c->next_waiter = j->waiters;
 	j->waiters = c;
@@ -1090,14 +1091,24 @@ serve_conn_process(struct serve_conn *c)
 	serve_conn_answer(c);
 }
 
-/* Bytes of a request head; end of file or an error closes C. */
+/*
+ * Bytes of a request head; end of file or an error closes C.  While C
+ * waits for a digest (SERVE_DIGEST) the request being answered is still
+ * at the start of c->in: what arrives then is only buffered, for after
+ * the response (pipelining), never parsed; reading goes on only so that
+ * a reset frees C (and takes it off the job) at once.  A full buffer or
+ * the client's end of file stops reading until the response is out.
+ */
 static void
 serve_conn_read(struct pump *p, int fd, void *arg)
 {
 	struct serve_conn *c = arg;
 	ssize_t n;
 
-	(void)p;
+	if (c->state == SERVE_DIGEST && c->inlen == HTTP_MAX_HEAD) {
+		pump_cancel_read(p, fd);
+		return;
+	}
 	if (c->in == NULL) {
 		c->in = malloc(HTTP_MAX_HEAD);
 		if (c->in == NULL) {
@@ -1108,6 +1119,11 @@ serve_conn_read(struct pump *p, int fd, void *arg)
 	n = recv(fd, c->in + c->inlen, HTTP_MAX_HEAD - c->inlen, MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == 0 && c->state == SERVE_DIGEST) {
+		/* A client may half-close and still wait for its answer. */
+		pump_cancel_read(p, fd);
+		return;
+	}
 	if (n <= 0) {
 		if (n == -1)
 			log_info(2, "%s: %s", c->name, strerror(errno));
@@ -1117,6 +1133,8 @@ serve_conn_read(struct pump *p, int fd, void *arg)
 	if (c->inlen == 0)
 		c->req_started = pump_now();
 	c->inlen += (size_t)n;
+	if (c->state == SERVE_DIGEST)
+		return;
 	c->active = pump_now();
 	serve_conn_process(c);
 }

@@ -341,6 +341,99 @@ print(s.recv(10), round(time.time() - t) < 5)
 	cmp "$T/two" "$T/d/f"
 }
 
+# A directory whose file "big" takes about a second to hash (a sparse
+# GiB: a directory's files are hashed on their first request, while the
+# loop keeps serving), and "small".  BIG_DIGEST is its Repr-Digest.
+BIG_DIGEST='Sbwg3xXkEqZEckIeE/6G/xxRZeGLKvzPFg1NwZ/mihQ='	# 1 GiB of zeros
+big_tree() {
+	mkdir "$T/d"
+	truncate -s 1G "$T/d/big"
+	random_file "$T/d/small" 5000
+}
+
+# nfds PID: how many descriptors PID has open.
+nfds() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+# has_nfds PID N: does PID have exactly N descriptors open now?
+has_nfds() {
+	[ "$(nfds "$1")" -eq "$2" ]
+}
+
+# Python for a client that waits until serve-file -vv (stderr in
+# $T/srv.err) has started hashing /big.
+PY_HASHING='
+def wait_hashing(secs=20):
+    end = time.time() + secs
+    while b"hashing /big" not in open(tpath("srv.err"), "rb").read():
+        if time.time() > end:
+            sys.exit("timed out waiting for the hashing of /big")
+        time.sleep(0.01)
+'
+
+@test "serve-file: a client that sends more and resets while its file is hashed leaves the server serving" {
+	big_tree
+	serve srv -vv 127.0.0.1 0 "$T/d"
+	srv=$BG_PID
+	# the request, one more byte 10 ms later while /big is hashed, a reset
+	py_bg client "$PY_HASHING
+s = tcp_connect(sys.argv[1])
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(b'GET /big HTTP/1.1\r\nHost: x\r\n\r\n')
+wait_hashing()
+time.sleep(0.01)
+s.sendall(b'x')
+time.sleep(0.01)
+reset(s)
+" "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	# the next client waits for the same digest (half-closed: it has
+	# nothing more to say), and gets it
+	printf 'HEAD /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    http_raw "$PORT" >"$T/head"
+	run tr -d '\r' <"$T/head"
+	assert_line --index 0 "HTTP/1.1 200 OK"
+	assert_line "Repr-Digest: sha-256=:$BIG_DIGEST:"
+	run curl -sS -o "$T/got" "http://127.0.0.1:$PORT/small"
+	assert_success
+	cmp "$T/got" "$T/d/small"
+	alive "$srv"
+}
+
+@test "serve-file: bytes a client sends while its file is hashed cost no descriptor and are its next request" {
+	big_tree
+	serve srv -vv 127.0.0.1 0 "$T/d"
+	srv=$BG_PID
+	before=$(nfds "$srv")
+	# a pipelined second request, in 5 packets 10 ms apart during hashing
+	py_bg client "$PY_HASHING
+s = tcp_connect(sys.argv[1])
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(b'HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n')
+wait_hashing()
+second = b'HEAD /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+for i in range(5):
+    time.sleep(0.01)
+    s.sendall(second[i * 12:(i + 1) * 12 if i < 4 else None])
+sys.stdout.buffer.write(recv_all(s))
+" "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	run tr -d '\r' <"$T/client.out"
+	[ "$(grep -c '^HTTP/1.1 ' <<<"$output")" -eq 2 ]
+	assert_line --index 0 "HTTP/1.1 200 OK"
+	assert_line "Repr-Digest: sha-256=:$BIG_DIGEST:"
+	assert_line "Content-Length: 1073741824"
+	assert_line "Repr-Digest: sha-256=:$(b64sha "$T/d/small"):"
+	assert_line "Content-Length: 5000"
+	assert_line "Connection: close"
+	# every descriptor of that connection is given back
+	wait_until -- has_nfds "$srv" "$before"
+	alive "$srv"
+}
+
 # ---- path safety --------------------------------------------------------
 
 @test "serve-file: .. and encoded .. never leave the tree (403)" {
