@@ -681,7 +681,46 @@ fetch_save_validator(struct fetch_run *run)
 	free(v);
 }
 
-/* NAME and NAME.part under -o DIR (or here); fails when NAME exists. */
+/* What a file that is not regular is, for messages. */
+static const char *
+fetch_file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a special file";
+}
+
+/*
+ * Fail because of what is at NAME (ST is its lstat()): nothing is
+ * replaced without --force, and nothing but a regular file even with it
+ * (a FIFO, a device, a directory or a symbolic link stays as it is).
+ * KEPT, if not NULL, ends the message.
+ */
+static void
+fetch_refuse_existing(struct fetch_run *run, const struct stat *st,
+    const char *kept)
+{
+	if (!S_ISREG(st->st_mode))
+		fetch_fail(run, log_fmt("%s: is %s; --force replaces regular "
+		    "files only%s", run->final, fetch_file_kind(st->st_mode),
+		    kept ? kept : ""));
+	else
+		fetch_fail(run, log_fmt("%s: already exists (--force "
+		    "overwrites it)%s", run->final, kept ? kept : ""));
+}
+
+/*
+ * NAME and NAME.part under -o DIR (or here); fails when NAME exists and
+ * may not be replaced.
+ */
 static int
 fetch_set_name(struct fetch_run *run, const char *name)
 {
@@ -693,9 +732,9 @@ fetch_set_name(struct fetch_run *run, const char *name)
 	    strdup(name);
 	run->part = log_fmt("%s.part", run->final);
 	run->shown = run->final;
-	if (!run->o->force && lstat(run->final, &st) == 0) {
-		fetch_fail(run, log_fmt("%s: already exists (--force "
-		    "overwrites it)", run->final));
+	if (lstat(run->final, &st) == 0 && (!run->o->force ||
+	    !S_ISREG(st.st_mode))) {
+		fetch_refuse_existing(run, &st, NULL);
 		return -1;
 	}
 	return 0;
@@ -1138,7 +1177,7 @@ static int
 fetch_publish(struct fetch_run *run)
 {
 	unsigned char got[DIGEST_LEN];
-	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN], *dir, *copy;
+	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN], *dir, *copy, *kept;
 	struct stat st;
 	char *err = NULL;
 	int dfd;
@@ -1184,18 +1223,25 @@ fetch_publish(struct fetch_run *run)
 		return -1;
 	}
 	fremovexattr(run->out, FETCH_XATTR);
-	if (run->o->force) {
-		if (rename(run->part, run->final) == -1)
-			goto fail;
-	} else if (renameat2(AT_FDCWD, run->part, AT_FDCWD, run->final,
+	/*
+	 * Never over anything created meanwhile; with --force over a
+	 * regular file only (checked just before, so only a file swapped
+	 * in that instant can slip through).
+	 */
+	if (renameat2(AT_FDCWD, run->part, AT_FDCWD, run->final,
 	    RENAME_NOREPLACE) == -1) {
-		if (errno != EINVAL)
+		if (errno != EINVAL && errno != EEXIST)
 			goto fail;
-		/* A filesystem without RENAME_NOREPLACE: check, then rename. */
 		if (lstat(run->final, &st) == 0) {
-			errno = EEXIST;
+			if (!run->o->force || !S_ISREG(st.st_mode)) {
+				kept = log_fmt("; the download is in %s",
+				    run->part);
+				fetch_refuse_existing(run, &st, kept);
+				free(kept);
+				return -1;
+			}
+		} else if (errno != ENOENT)
 			goto fail;
-		}
 		if (rename(run->part, run->final) == -1)
 			goto fail;
 	}
@@ -1209,13 +1255,7 @@ fetch_publish(struct fetch_run *run)
 	free(copy);
 	return 0;
 fail:
-	if (errno == EEXIST)
-		fetch_fail(run, log_fmt("%s: already exists (--force "
-		    "overwrites it); the download is in %s", run->final,
-		    run->part));
-	else
-		fetch_fail(run, log_fmt("rename %s: %s", run->part,
-		    strerror(errno)));
+	fetch_fail(run, log_fmt("rename %s: %s", run->part, strerror(errno)));
 	return -1;
 }
 

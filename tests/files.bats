@@ -4,6 +4,7 @@
 # safety, resume, digests, overwrite protection, listings, bad requests,
 # faults (a killed server, a digest mismatch, a full disk).
 load helper
+bats_require_minimum_version 1.5.0
 
 # The helper's teardown kills what was started; a test that mounts a tmpfs
 # also needs it unmounted, after its processes are gone.
@@ -847,6 +848,34 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	run sockt fetch-file --force "http://127.0.0.1:$PORT/f"
 	assert_success
 	[ "$(cat f)" = new ]
+}
+
+@test "fetch-file: --force replaces a regular file only, never a FIFO, a symlink or a directory" {
+	printf 'new' >"$T/f"
+	serve srv 127.0.0.1 0 "$T/f"
+	mkfifo "$T/fifo"
+	run --separate-stderr sockt fetch-file --force -o "$T/fifo" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/fifo: is a FIFO; --force replaces regular files only\$"
+	[ -p "$T/fifo" ]
+	[ ! -e "$T/fifo.part" ]
+	printf 'old' >"$T/target"
+	ln -s "$T/target" "$T/link"
+	run --separate-stderr sockt fetch-file --force -o "$T/link" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/link: is a symbolic link; --force replaces regular files only\$"
+	[ -L "$T/link" ] && [ "$(cat "$T/target")" = old ]
+	[ ! -e "$T/link.part" ]
+	mkdir -p "$T/dl/f"
+	run --separate-stderr sockt fetch-file --force -o "$T/dl" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/dl/f: is a directory; --force replaces regular files only\$"
+	[ -d "$T/dl/f" ] && [ ! -e "$T/dl/f.part" ]
+	# without --force the same refusal, not "--force overwrites it"
+	run --separate-stderr sockt fetch-file -o "$T/fifo" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/fifo: is a FIFO; --force replaces regular files only\$"
+	# a regular file is still replaced
+	printf 'old' >"$T/reg"
+	run sockt fetch-file --force -o "$T/reg" "http://127.0.0.1:$PORT/f"
+	assert_success
+	[ "$(cat "$T/reg")" = new ]
 }
 
 @test "fetch-file: -o - writes to stdout, -o DIR into the directory" {
