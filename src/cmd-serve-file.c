@@ -968,7 +968,7 @@ serve_conn_file_ready(struct serve_conn *c)
 	const struct digest_key *jk;
 	struct serve_job *j;
 	struct stat st;
-	char *err = NULL;
+	char esc[LOG_ESCAPE_MAX], *err = NULL;
 
 	if (fstat(c->file, &st) == -1) {
 		serve_conn_simple(c, 500, NULL);
@@ -998,7 +998,8 @@ serve_conn_file_ready(struct serve_conn *c)
 		pump_timer_init(&j->settle, serve_job_settled, j);
 		j->next = run->jobs;
 		run->jobs = j;
-		log_info(2, "hashing /%s", c->path);
+		log_info(2, "hashing /%s", log_escape(c->path,
+		    strlen(c->path), esc, sizeof esc));
 	}
 	serve_job_detach(c);	/* a waiter at most once, on one job */
 	c->job = j;
@@ -1163,17 +1164,19 @@ static void
 serve_conn_sent(struct serve_conn *c)
 {
 	struct serve_run *run = c->run;
-	char *target;
+	char method[LOG_ESCAPE_MAX], target[LOG_ESCAPE_MAX];
 
 	if (run->o->raw)
 		log_info(1, "%s: sent %lld bytes", c->name,
 		    (long long)c->body_end);
 	else if (log_verbosity() >= 1) {
-		target = strndup(c->req.target.p, c->req.target.len);
-		log_info(1, "%s: \"%.*s %s\" %d", c->name,
-		    (int)c->req.method_name.len, c->req.method_name.p,
-		    target && *target ? target : "-", c->status);
-		free(target);
+		/* The client's bytes, escaped: no forged lines, no ESC. */
+		log_escape(c->req.method_name.p, c->req.method_name.len, method,
+		    sizeof method);
+		log_escape(c->req.target.p, c->req.target.len, target,
+		    sizeof target);
+		log_info(1, "%s: \"%s %s\" %d", c->name, method,
+		    target[0] != '\0' ? target : "-", c->status);
 	}
 	run->served++;
 	if (run->o->count > 0 && run->served >= run->o->count &&
@@ -1204,6 +1207,7 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 {
 	struct serve_conn *c = arg;
 	size_t budget = SERVE_SEND_SLICE;
+	char esc[LOG_ESCAPE_MAX];
 	off_t off;
 	ssize_t n;
 	int flags;
@@ -1234,7 +1238,8 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 		}
 		if (n == 0) {
 			log_info(1, "%s: /%s shrank while it was sent; closing",
-			    c->name, c->path ? c->path : "");
+			    c->name, c->path ? log_escape(c->path,
+			    strlen(c->path), esc, sizeof esc) : "");
 			serve_conn_free(c);
 			return;
 		}

@@ -950,6 +950,40 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	[ ! -e "$T/x" ]
 }
 
+@test "fetch-file: the server's reason phrase, Location and file name are printed escaped" {
+	printf 'HTTP/1.1 404 Not\033[31mFound\rEVIL\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	run --separate-stderr sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/f"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "sockt: http://127.0.0.1:$PORT/f: 404 Not\\x1b[31mFound\\x0dEVIL"
+	# a lone C1 byte (0x9b is CSI on some terminals) in Location
+	printf 'HTTP/1.1 302 Found\r\nLocation: /a\233[2Jb\r\nContent-Length: 0\r\n\r\n' >"$T/resp2"
+	fake_server fake2 "$T/resp2"
+	run --separate-stderr sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/f"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "sockt: http://127.0.0.1:$PORT/f: 302 Found (Location: /a\\x9b[2Jb)"
+	# a name from Content-Disposition, in the message that it exists
+	printf "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Disposition: attachment; filename*=UTF-8''a%%9B%%C2%%9Bb\r\n\r\nok" >"$T/resp3"
+	fake_server fake3 "$T/resp3"
+	mkdir "$T/dl" && cd "$T/dl"
+	printf 'old' >$'a\x9b\xc2\x9bb'
+	run --separate-stderr sockt fetch-file "http://127.0.0.1:$PORT/"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "sockt: a\\x9b\\xc2\\x9bb: already exists (--force overwrites it)"
+}
+
+@test "serve-file: -v lines show request paths escaped" {
+	mkdir "$T/d"
+	printf 'x' >"$T/d/"$'e\x1bx'
+	serve srv -vv 127.0.0.1 0 "$T/d"
+	run curl -sS "http://127.0.0.1:$PORT/e%1Bx"
+	assert_output x
+	wait_until -- grep -q '"GET /e%1Bx" 200' "$T/srv.err"
+	run cat "$T/srv.err"
+	assert_line 'sockt: hashing /e\x1bx'
+	[[ "$output" != *$'\e'* ]]
+}
+
 @test "fetch-file: a 404 and a redirect exit 1 with the status line" {
 	mkdir "$T/d"
 	serve srv 127.0.0.1 0 "$T/d"
