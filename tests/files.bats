@@ -156,6 +156,23 @@ has_size() {
 	assert_line "Content-Range: bytes */1000"
 }
 
+@test "serve-file: Range and If-Modified-Since numbers are plain digits, else ignored" {
+	random_file "$T/f.bin" 1000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	for range in 'bytes=1 - 2' 'bytes=+1-2' 'bytes=0x1-2' 'bytes=1-+2'; do
+		run curl -sS -H "Range: $range" -o "$T/got" -w '%{http_code}' "http://127.0.0.1:$PORT/f.bin"
+		assert_output 200
+		cmp "$T/got" "$T/f.bin"
+	done
+	run curl -sS -H 'Range: bytes=1-2' -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/f.bin"
+	assert_output 206
+	# a date in 2100 but for its sign: not a date, so the file is sent
+	for date in 'Fri, +1 Jan 2100 00:00:00 GMT' 'Fri, 01 Jan 2100 +0:00:00 GMT'; do
+		run curl -sS -H "If-Modified-Since: $date" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/f.bin"
+		assert_output 200
+	done
+}
+
 @test "serve-file: several ranges are ignored and the whole file is sent" {
 	random_file "$T/f.bin" 5000
 	serve srv 127.0.0.1 0 "$T/f.bin"
@@ -939,6 +956,24 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/c"
 	assert_failure 1
 	assert_output "sockt: http://127.0.0.1:$PORT/c: unsupported Transfer-Encoding 'gzip, chunked'"
+}
+
+@test "fetch-file: a chunk size is hex digits only: 0x5, signs and blanks are malformed" {
+	n=0	# not i: bats' own functions change it
+	for size in 0x5 +5 -5 ' 5' 5x '5 x'; do
+		n=$((n + 1))
+		printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s\r\nhello\r\n0\r\n\r\n' "$size" >"$T/resp$n"
+		fake_server "fake$n" "$T/resp$n"
+		run --separate-stderr sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/c"
+		one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/c: malformed chunked body after 0 bytes\$"
+		[ ! -e "$T/x" ]
+	done
+	# blanks before an extension are allowed (RFC 9112 7.1.1)
+	printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	run sockt fetch-file -o - "http://127.0.0.1:$PORT/c"
+	assert_success
+	assert_output hello
 }
 
 @test "fetch-file: a truncated chunked body is an error with the byte count" {
