@@ -100,6 +100,8 @@ struct fetch_run {
 	int			 out;		/* .part or stdout */
 	bool			 out_splice;	/* splice() can write it */
 	uint64_t		 resume_from;	/* .part bytes kept */
+	bool			 part_created;	/* by this run: empty, removed */
+	bool			 part_stale;	/* truncate once a body comes */
 	char			*validator;	/* for If-Range */
 
 	/* the exchange */
@@ -544,7 +546,8 @@ fetch_lost(struct fetch_run *run, int e)
 {
 	char *count = fetch_count(run), *kept = NULL;
 
-	if (run->keep_part)
+	if (run->keep_part && (!run->part_created || run->resume_from +
+	    run->received > 0))
 		kept = log_fmt("; %s kept%s", run->shown_part, run->o->raw ? "" :
 		    " for resuming");
 	fetch_fail(run, log_fmt("%s: %s after %s%s", run->what, e ?
@@ -633,8 +636,22 @@ fetch_open_part(struct fetch_run *run, bool may_resume)
 	char buf[256];
 	ssize_t n;
 
-	run->out = open(run->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    O_NOCTTY, 0666);
+	bool created = false;
+	int tries;
+
+	/* Know whether this run created it: only then may it remove it. */
+	for (tries = 0; tries < 10; tries++) {
+		run->out = open(run->part, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
+		    O_NOCTTY);
+		if (run->out != -1 || errno != ENOENT)
+			break;
+		run->out = open(run->part, O_RDWR | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0666);
+		if (run->out != -1 || errno != EEXIST) {
+			created = run->out != -1;
+			break;
+		}
+	}
 	if (run->out == -1) {
 		fetch_fail_errno(run, run->shown_part, errno);
 		return -1;
@@ -645,17 +662,15 @@ fetch_open_part(struct fetch_run *run, bool may_resume)
 		    strerror(errno)));
 		return -1;
 	}
+	run->part_created = created;
 	if (fstat(run->out, &st) == -1 || !S_ISREG(st.st_mode)) {
 		fetch_fail(run, log_fmt("%s: not a regular file",
 		    run->shown_part));
 		return -1;
 	}
+	/* Old bytes not resumed go only when a body replaces them. */
 	run->resume_from = may_resume ? (uint64_t)st.st_size : 0;
-	if (run->resume_from == 0 && st.st_size > 0 &&
-	    ftruncate(run->out, 0) == -1) {
-		fetch_fail_errno(run, run->shown_part, errno);
-		return -1;
-	}
+	run->part_stale = run->resume_from == 0 && st.st_size > 0;
 	if (run->resume_from > 0) {
 		n = fgetxattr(run->out, FETCH_XATTR, buf, sizeof buf - 1);
 		if (n > 0) {
@@ -667,19 +682,50 @@ fetch_open_part(struct fetch_run *run, bool may_resume)
 	return 0;
 }
 
-/* Restart the .part from byte 0 (the server sent the whole file). */
-static int
+/*
+ * Restart the .part from byte 0 (the server sent the whole file); it is
+ * emptied when the body begins, so a failure before keeps it as it was.
+ */
+static void
 fetch_restart_part(struct fetch_run *run)
 {
 	log_info(1, "%s: the server sent the whole file; starting over",
 	    run->shown);
 	run->resume_from = 0;
+	run->part_stale = true;
+}
+
+/* The body begins: empty a .part whose old bytes are not resumed. */
+static int
+fetch_start_part(struct fetch_run *run)
+{
+	if (run->to_stdout || !run->part_stale)
+		return 0;
 	if (ftruncate(run->out, 0) == -1 || lseek(run->out, 0, SEEK_SET) ==
 	    -1) {
 		fetch_fail_errno(run, run->shown_part, errno);
 		return -1;
 	}
+	run->part_stale = false;
 	return 0;
+}
+
+/*
+ * The fetch failed: a .part this run created and never wrote to goes
+ * (a 404, a redirect, a refused connection leave nothing behind), but
+ * only while the name is still that file.  An earlier .part stays.
+ */
+static void
+fetch_drop_empty_part(struct fetch_run *run)
+{
+	struct stat st, lst;
+
+	if (run->to_stdout || !run->part_created || run->out == -1)
+		return;
+	if (fstat(run->out, &st) == 0 && st.st_size == 0 &&
+	    lstat(run->part, &lst) == 0 && lst.st_dev == st.st_dev &&
+	    lst.st_ino == st.st_ino)
+		unlink(run->part);
 }
 
 /* Remember the server's validator on .part, so a resume sends If-Range. */
@@ -772,8 +818,8 @@ fetch_check_status(struct fetch_run *run)
 	char reason[LOG_ESCAPE_MAX], loc[LOG_ESCAPE_MAX], *where;
 
 	if (r->status == 200) {
-		if (run->resume_from > 0 && fetch_restart_part(run) == -1)
-			return -1;
+		if (run->resume_from > 0)
+			fetch_restart_part(run);
 		run->total = r->content_length;
 		return 0;
 	}
@@ -880,6 +926,8 @@ fetch_head_done(struct fetch_run *run, size_t headlen)
 		}
 		free(name);
 	}
+	if (fetch_start_part(run) == -1)
+		return -1;
 	if (!run->to_stdout)
 		fetch_save_validator(run);
 	if (run->total < 0 && run->left >= 0)
@@ -1422,6 +1470,8 @@ out:
 	if (run.complete && run.err == NULL && sig == 0)
 		fetch_publish(&run);
 	run.status = run.err != NULL || sig != 0 || run.die_sigpipe ? 1 : 0;
+	if (run.status != 0)
+		fetch_drop_empty_part(&run);
 	fetch_progress_end(&run);
 	if (run.err != NULL && sig == 0)
 		log_error("%s", run.err);

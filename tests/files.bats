@@ -966,7 +966,7 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 		fake_server "fake$n" "$T/resp$n"
 		run --separate-stderr sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/c"
 		one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/c: malformed chunked body after 0 bytes\$"
-		[ ! -e "$T/x" ]
+		[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
 	done
 	# blanks before an extension are allowed (RFC 9112 7.1.1)
 	printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n' >"$T/resp"
@@ -1025,12 +1025,49 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/missing"
 	assert_failure 1
 	assert_output "sockt: http://127.0.0.1:$PORT/missing: 404 Not Found"
-	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ] || [ ! -s "$T/x.part" ]
+	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
 	printf 'HTTP/1.1 301 Moved Permanently\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
 	fake_server fake "$T/resp"
 	run sockt fetch-file -o "$T/y" "http://127.0.0.1:$PORT/f"
 	assert_failure 1
 	assert_output "sockt: http://127.0.0.1:$PORT/f: 301 Moved Permanently (Location: /elsewhere)"
+}
+
+@test "fetch-file: no body byte (404, redirect, refused) leaves no .part; an earlier .part stays as it was" {
+	mkdir "$T/d" "$T/dl"
+	serve srv 127.0.0.1 0 "$T/d"
+	srv=$PORT
+	printf 'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	redirect=$PORT
+	refused=$(free_port)
+	cd "$T/dl"
+	run sockt fetch-file -o x "http://127.0.0.1:$srv/missing"
+	assert_failure 1
+	run sockt fetch-file "http://127.0.0.1:$srv/named"
+	assert_failure 1
+	run sockt fetch-file -o y "http://127.0.0.1:$redirect/f"
+	assert_output "sockt: http://127.0.0.1:$redirect/f: 302 Found (Location: /elsewhere)"
+	run sockt fetch-file -o z "http://127.0.0.1:$refused/f"
+	assert_output "sockt: connect 127.0.0.1:$refused: Connection refused"
+	run sockt fetch-file --raw -o r 127.0.0.1 "$refused"
+	assert_output "sockt: connect 127.0.0.1:$refused: Connection refused"
+	run ls -A
+	assert_output ""
+	# a .part from an earlier fetch is neither removed nor emptied
+	random_file old.part 1000
+	cp old.part keep.part
+	for url in "http://127.0.0.1:$srv/missing" "http://127.0.0.1:$refused/f"; do
+		run sockt fetch-file -o keep "$url"
+		assert_failure 1
+		cmp keep.part old.part
+		run sockt fetch-file --no-resume -o keep "$url"
+		assert_failure 1
+		cmp keep.part old.part
+	done
+	run sockt fetch-file --raw -o keep 127.0.0.1 "$refused"
+	assert_failure 1
+	cmp keep.part old.part
 }
 
 @test "fetch-file: connection refused exits 1" {
