@@ -1348,11 +1348,8 @@ http_listing_begin(struct http_listing *l, const char *base, bool html)
 
 	memset(l, 0, sizeof *l);
 	l->html = html;
-	l->base = strdup(base);
-	if (l->base == NULL) {
-		log_error("out of memory");
-		abort();
-	}
+	/* Encoded once here, not once per entry. */
+	l->base = http_encode_path(base, strlen(base), true);
 	if (!html)
 		return;
 	esc = http_html_escape(base);
@@ -1369,7 +1366,7 @@ http_listing_begin(struct http_listing *l, const char *base, bool html)
 void
 http_listing_add(struct http_listing *l, const char *name, bool dir)
 {
-	char *href, *text, *pbase;
+	char *href, *text;
 
 	if (!l->html) {
 		text = http_listing_text(name);
@@ -1378,16 +1375,14 @@ http_listing_add(struct http_listing *l, const char *name, bool dir)
 		free(text);
 		return;
 	}
-	pbase = http_encode_path(l->base, strlen(l->base), true);
 	href = http_encode_path(name, strlen(name), false);
 	text = http_html_escape(name);
 	http_listing_put(l, "<li><a href=\"");
-	http_listing_put(l, pbase);
+	http_listing_put(l, l->base);
 	http_listing_put(l, href);
 	http_listing_put(l, dir ? "/\">" : "\">");
 	http_listing_put(l, text);
 	http_listing_put(l, dir ? "/</a></li>\n" : "</a></li>\n");
-	free(pbase);
 	free(href);
 	free(text);
 }

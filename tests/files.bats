@@ -280,6 +280,37 @@ sys.stdout.write(d.decode())'"
 	assert_output "from-file"
 	run curl -sS "http://127.0.0.1:$PORT/"
 	assert_output "$(printf 'only\nsame')"
+	# a directory of the earlier argument wins over a later FILE too
+	mkdir "$T/d/only"
+	run curl -sS "http://127.0.0.1:$PORT/"
+	assert_output "$(printf 'only/\nsame')"
+}
+
+@test "serve-file: a listing of 40,000 entries is complete, sorted, and other clients are served meanwhile" {
+	mkdir "$T/big"
+	python3 -c '
+import os, random, sys
+names = ["f-%05d" % i for i in range(40000)]
+random.shuffle(names)	# so readdir order is not sorted order
+d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+for n in names:
+    os.mknod(n, dir_fd=d)	# an empty regular file, in one system call
+' "$T/big"
+	printf 'small' >"$T/small"
+	serve srv 127.0.0.1 0 "$T/small" "$T/big"
+	curl -sS -o "$T/list" "http://127.0.0.1:$PORT/" &
+	lister=$!
+	curl -sS -o "$T/html" -H 'Accept: text/html' "http://127.0.0.1:$PORT/" &
+	lister2=$!
+	run curl -sS "http://127.0.0.1:$PORT/small"
+	assert_output small
+	wait "$lister"
+	wait "$lister2"
+	# every name once, in byte order, the FILE argument's among them
+	[ "$(wc -l <"$T/list")" -eq 40001 ]
+	diff "$T/list" <( (echo small; ls "$T/big") | LC_ALL=C sort)
+	[ "$(grep -c '^<li><a href="/f-[0-9]*">f-[0-9]*</a></li>$' "$T/html")" -eq 40000 ]
+	alive "$BG_PID"
 }
 
 @test "serve-file: --count 1 exits 0 after one response" {
