@@ -61,7 +61,7 @@ static int	cmd_serve_file_exec(struct sockt_opts *);
 static const struct cmd_help serve_file_help[] = {
 	{ OPT_PORT, "the port to listen on" },
 	{ OPT_IDLE, "close a connection idle that long (default 60)" },
-	{ OPT_COUNT, "exit after N responses" },
+	{ OPT_COUNT, "exit after N responses, aborted ones included" },
 	{ OPT_KEEP, "serve until stopped (the default without --count)" },
 	{ OPT_END, NULL }
 };
@@ -144,6 +144,7 @@ struct serve_conn {
 	size_t			 outoff;
 	off_t			 body_off;	/* file bytes [off, end) */
 	off_t			 body_end;
+	off_t			 body_start;	/* body_off when sending began */
 	bool			 keep_alive;
 	int			 status;	/* of the response, for -v */
 	struct pump_timer	 timer;		/* idle, head or linger */
@@ -160,6 +161,7 @@ static void	serve_conn_process(struct serve_conn *);
 static void	serve_conn_file_ready(struct serve_conn *);
 static void	serve_conn_simple(struct serve_conn *, int, const char *);
 static void	serve_hash_arm(struct serve_run *);
+static void	serve_finish(struct serve_run *);
 static void	serve_conn_memory(struct serve_conn *, const char *, char *,
 		    size_t);
 
@@ -698,6 +700,54 @@ serve_conn_free(struct serve_conn *c)
 	serve_check_finished(run);
 }
 
+/*
+ * A response (with --raw, a client) counts for --count even when it
+ * failed; a failure makes the exit status 1.
+ */
+static void
+serve_count(struct serve_run *run, bool failed)
+{
+	if (failed)
+		run->status = 1;
+	run->served++;
+	if (run->o->count > 0 && run->served >= run->o->count &&
+	    !run->finishing)
+		serve_finish(run);
+}
+
+/*
+ * C's response could not be delivered (WHY: the client reset or
+ * stalled, the file shrank): say how far it got, count it, close C.
+ * With --count the line is an error, since it decides the exit status;
+ * a server that runs until stopped says it only under -v.
+ */
+static void
+serve_conn_failed(struct serve_conn *c, const char *why)
+{
+	struct serve_run *run = c->run;
+	char method[LOG_ESCAPE_MAX], target[LOG_ESCAPE_MAX], *req = NULL;
+	char *msg;
+
+	if (!run->o->raw) {
+		log_escape(c->req.method_name.p, c->req.method_name.len, method,
+		    sizeof method);
+		log_escape(c->req.target.p, c->req.target.len, target,
+		    sizeof target);
+		req = log_fmt(" \"%s %s\":", method, target);
+	}
+	msg = log_fmt("%s:%s %s after %lld of %lld bytes", c->name,
+	    req ? req : "", why, (long long)(c->body_off - c->body_start),
+	    (long long)(c->body_end - c->body_start));
+	if (run->o->count > 0)
+		log_error("%s", msg);
+	else
+		log_info(1, "%s", msg);
+	free(msg);
+	free(req);
+	serve_count(run, true);
+	serve_conn_free(c);
+}
+
 /* The idle / head / linger deadline of C, from its state. */
 static void
 serve_conn_arm(struct serve_conn *c)
@@ -781,6 +831,10 @@ serve_conn_timeout(struct pump *p, void *arg)
 		serve_conn_simple(c, 408, NULL);
 		return;
 	}
+	if (c->state == SERVE_SEND) {
+		serve_conn_failed(c, "stalled: no progress in time");
+		return;
+	}
 	log_info(2, "%s: idle, closing", c->name);
 	serve_conn_free(c);
 }
@@ -812,6 +866,7 @@ serve_conn_send(struct serve_conn *c)
 
 	c->state = SERVE_SEND;
 	c->outoff = 0;
+	c->body_start = c->body_off;
 	pump_cancel_read(run->pump, c->fd);
 	pump_want_write(run->pump, c->fd, serve_conn_write, c);
 	c->active = pump_now();
@@ -1370,10 +1425,7 @@ serve_conn_sent(struct serve_conn *c)
 		log_info(1, "%s: \"%s %s\" %d", c->name, method,
 		    target[0] != '\0' ? target : "-", c->status);
 	}
-	run->served++;
-	if (run->o->count > 0 && run->served >= run->o->count &&
-	    !run->finishing)
-		serve_finish(run);
+	serve_count(run, false);
 	if (run->o->raw || !c->keep_alive || run->finishing) {
 		serve_conn_linger(c);
 		return;
@@ -1399,7 +1451,6 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 {
 	struct serve_conn *c = arg;
 	size_t budget = SERVE_SEND_SLICE;
-	char esc[LOG_ESCAPE_MAX];
 	off_t off;
 	ssize_t n;
 	int flags;
@@ -1429,10 +1480,7 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 			goto fail;
 		}
 		if (n == 0) {
-			log_info(1, "%s: /%s shrank while it was sent; closing",
-			    c->name, c->path ? log_escape(c->path,
-			    strlen(c->path), esc, sizeof esc) : "");
-			serve_conn_free(c);
+			serve_conn_failed(c, "the file shrank");
 			return;
 		}
 		c->body_off = off;
@@ -1445,8 +1493,7 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 	serve_conn_sent(c);
 	return;
 fail:
-	log_info(1, "%s: %s", c->name, strerror(errno));
-	serve_conn_free(c);
+	serve_conn_failed(c, strerror(errno));
 }
 
 /* --raw: the file goes to the client as soon as it connects. */
@@ -1459,6 +1506,7 @@ serve_conn_raw(struct serve_conn *c)
 	c->file = open(run->roots[0].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (c->file == -1 || fstat(c->file, &st) == -1) {
 		log_error("%s: %s", run->roots[0].arg, strerror(errno));
+		serve_count(run, true);
 		serve_conn_free(c);
 		return;
 	}

@@ -17,11 +17,12 @@ teardown() {
 }
 
 # serve NAME ARGS...: "sockt serve-file --port-file ... ARGS" in the
-# background; sets PORT and BG_PID once it is ready.
+# background; sets PORT, and BG_PID and SRV_PID once it is ready.
 serve() {
 	local name=$1
 	shift
 	bg "$name" sockt serve-file --port-file "$T/$name.port" "$@"
+	SRV_PID=$BG_PID
 	PORT=$(wait_port "$T/$name.port") || return 1
 }
 
@@ -703,6 +704,48 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	cmp "$T/got2" "$T/f.bin"
 	wait_exit "$BG_PID"
 	[ "$EXIT" -eq 0 ]
+}
+
+@test "serve-file --raw --count 1: a client that aborts mid-transfer counts: exit 1 at once, one line" {
+	truncate -s 100M "$T/big"
+	serve srv --raw --count 1 127.0.0.1 0 "$T/big"
+	py_bg client '
+s = tcp_connect(sys.argv[1])
+got = 0
+while got < 1000:
+    got += len(s.recv(1000))
+reset(s)
+' "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	wait_exit "$SRV_PID"
+	[ "$EXIT" -eq 1 ]
+	run cat "$T/srv.err"
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "^sockt: 127\.0\.0\.1:[0-9]+: (Connection reset by peer|Broken pipe) after [0-9]+ of 104857600 bytes\$"
+}
+
+@test "serve-file --count: an aborted response counts, and the status is 1" {
+	truncate -s 100M "$T/big"
+	printf 'x' >"$T/a"
+	serve srv --count 2 127.0.0.1 0 "$T/big" "$T/a"
+	run curl -sS "http://127.0.0.1:$PORT/a"
+	assert_output x
+	py_bg client '
+s = tcp_connect(sys.argv[1])
+s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+got = 0
+while got < 100000:
+    got += len(s.recv(65536))
+reset(s)
+' "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	wait_exit "$SRV_PID"
+	[ "$EXIT" -eq 1 ]
+	run cat "$T/srv.err"
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "^sockt: 127\.0\.0\.1:[0-9]+: \"GET /big\": (Connection reset by peer|Broken pipe) after [0-9]+ of 104857600 bytes\$"
 }
 
 @test "fetch-file --raw: takes what nc -l sends until EOF and checks --sha256" {
