@@ -88,17 +88,20 @@ struct fetch_run {
 	char			*port;
 	char			*target;
 	char			*authority;
-	char			*what;		/* for messages: the URL */
+	char			*what;		/* the URL, escaped for messages */
 
 	/* where to */
 	bool			 to_stdout;
 	char			*dir;		/* -o DIR, or NULL */
 	char			*final;		/* NAME */
 	char			*part;		/* NAME.part */
-	char			*shown;		/* NAME for messages */
+	char			*shown;		/* NAME escaped, for messages */
+	char			*shown_part;	/* NAME.part escaped */
 	int			 out;		/* .part or stdout */
 	bool			 out_splice;	/* splice() can write it */
 	uint64_t		 resume_from;	/* .part bytes kept */
+	bool			 part_created;	/* by this run: empty, removed */
+	bool			 part_stale;	/* truncate once a body comes */
 	char			*validator;	/* for If-Range */
 
 	/* the exchange */
@@ -158,6 +161,25 @@ static void
 fetch_fail_errno(struct fetch_run *run, const char *what, int e)
 {
 	fetch_fail(run, log_fmt("%s: %s", what, strerror(e)));
+}
+
+/*
+ * S escaped by log_escape() in a new string, never cut: names and URLs
+ * in messages may come from the server (Content-Disposition, a URL's
+ * percent-escapes) and must not reach the terminal raw.
+ */
+static char *
+fetch_escape(const char *s)
+{
+	size_t size = strlen(s) * 4 + 8;
+	char *buf = malloc(size);
+
+	if (buf == NULL) {
+		log_error("out of memory");
+		abort();
+	}
+	log_escape(s, strlen(s), buf, size);
+	return buf;
 }
 
 /* "X of Y bytes" for messages about an incomplete body. */
@@ -324,7 +346,7 @@ fetch_hash_prefix(struct fetch_run *run)
 		if (n <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
-			fetch_fail(run, log_fmt("%s: read: %s", run->part,
+			fetch_fail(run, log_fmt("%s: read: %s", run->shown_part,
 			    n == 0 ? "file shrank" : strerror(errno)));
 			return -1;
 		}
@@ -376,7 +398,7 @@ fetch_write_error(struct fetch_run *run, int e)
 		return;
 	}
 	fetch_fail(run, log_fmt("%s: write: %s", run->to_stdout ? "stdout" :
-	    run->part, strerror(e)));
+	    run->shown_part, strerror(e)));
 }
 
 /*
@@ -524,8 +546,9 @@ fetch_lost(struct fetch_run *run, int e)
 {
 	char *count = fetch_count(run), *kept = NULL;
 
-	if (run->keep_part)
-		kept = log_fmt("; %s kept%s", run->part, run->o->raw ? "" :
+	if (run->keep_part && (!run->part_created || run->resume_from +
+	    run->received > 0))
+		kept = log_fmt("; %s kept%s", run->shown_part, run->o->raw ? "" :
 		    " for resuming");
 	fetch_fail(run, log_fmt("%s: %s after %s%s", run->what, e ?
 	    strerror(e) : "connection closed", count, kept ? kept : ""));
@@ -613,28 +636,41 @@ fetch_open_part(struct fetch_run *run, bool may_resume)
 	char buf[256];
 	ssize_t n;
 
-	run->out = open(run->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    O_NOCTTY, 0666);
+	bool created = false;
+	int tries;
+
+	/* Know whether this run created it: only then may it remove it. */
+	for (tries = 0; tries < 10; tries++) {
+		run->out = open(run->part, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
+		    O_NOCTTY);
+		if (run->out != -1 || errno != ENOENT)
+			break;
+		run->out = open(run->part, O_RDWR | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0666);
+		if (run->out != -1 || errno != EEXIST) {
+			created = run->out != -1;
+			break;
+		}
+	}
 	if (run->out == -1) {
-		fetch_fail_errno(run, run->part, errno);
+		fetch_fail_errno(run, run->shown_part, errno);
 		return -1;
 	}
 	if (flock(run->out, LOCK_EX | LOCK_NB) == -1) {
-		fetch_fail(run, log_fmt("%s: %s", run->part, errno ==
+		fetch_fail(run, log_fmt("%s: %s", run->shown_part, errno ==
 		    EWOULDBLOCK ? "another fetch is writing it" :
 		    strerror(errno)));
 		return -1;
 	}
+	run->part_created = created;
 	if (fstat(run->out, &st) == -1 || !S_ISREG(st.st_mode)) {
-		fetch_fail(run, log_fmt("%s: not a regular file", run->part));
+		fetch_fail(run, log_fmt("%s: not a regular file",
+		    run->shown_part));
 		return -1;
 	}
+	/* Old bytes not resumed go only when a body replaces them. */
 	run->resume_from = may_resume ? (uint64_t)st.st_size : 0;
-	if (run->resume_from == 0 && st.st_size > 0 &&
-	    ftruncate(run->out, 0) == -1) {
-		fetch_fail_errno(run, run->part, errno);
-		return -1;
-	}
+	run->part_stale = run->resume_from == 0 && st.st_size > 0;
 	if (run->resume_from > 0) {
 		n = fgetxattr(run->out, FETCH_XATTR, buf, sizeof buf - 1);
 		if (n > 0) {
@@ -646,19 +682,50 @@ fetch_open_part(struct fetch_run *run, bool may_resume)
 	return 0;
 }
 
-/* Restart the .part from byte 0 (the server sent the whole file). */
-static int
+/*
+ * Restart the .part from byte 0 (the server sent the whole file); it is
+ * emptied when the body begins, so a failure before keeps it as it was.
+ */
+static void
 fetch_restart_part(struct fetch_run *run)
 {
 	log_info(1, "%s: the server sent the whole file; starting over",
 	    run->shown);
 	run->resume_from = 0;
+	run->part_stale = true;
+}
+
+/* The body begins: empty a .part whose old bytes are not resumed. */
+static int
+fetch_start_part(struct fetch_run *run)
+{
+	if (run->to_stdout || !run->part_stale)
+		return 0;
 	if (ftruncate(run->out, 0) == -1 || lseek(run->out, 0, SEEK_SET) ==
 	    -1) {
-		fetch_fail_errno(run, run->part, errno);
+		fetch_fail_errno(run, run->shown_part, errno);
 		return -1;
 	}
+	run->part_stale = false;
 	return 0;
+}
+
+/*
+ * The fetch failed: a .part this run created and never wrote to goes
+ * (a 404, a redirect, a refused connection leave nothing behind), but
+ * only while the name is still that file.  An earlier .part stays.
+ */
+static void
+fetch_drop_empty_part(struct fetch_run *run)
+{
+	struct stat st, lst;
+
+	if (run->to_stdout || !run->part_created || run->out == -1)
+		return;
+	if (fstat(run->out, &st) == 0 && st.st_size == 0 &&
+	    lstat(run->part, &lst) == 0 && lst.st_dev == st.st_dev &&
+	    lst.st_ino == st.st_ino)
+		unlink(run->part);
 }
 
 /* Remember the server's validator on .part, so a resume sends If-Range. */
@@ -681,7 +748,46 @@ fetch_save_validator(struct fetch_run *run)
 	free(v);
 }
 
-/* NAME and NAME.part under -o DIR (or here); fails when NAME exists. */
+/* What a file that is not regular is, for messages. */
+static const char *
+fetch_file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a special file";
+}
+
+/*
+ * Fail because of what is at NAME (ST is its lstat()): nothing is
+ * replaced without --force, and nothing but a regular file even with it
+ * (a FIFO, a device, a directory or a symbolic link stays as it is).
+ * KEPT, if not NULL, ends the message.
+ */
+static void
+fetch_refuse_existing(struct fetch_run *run, const struct stat *st,
+    const char *kept)
+{
+	if (!S_ISREG(st->st_mode))
+		fetch_fail(run, log_fmt("%s: is %s; --force replaces regular "
+		    "files only%s", run->shown, fetch_file_kind(st->st_mode),
+		    kept ? kept : ""));
+	else
+		fetch_fail(run, log_fmt("%s: already exists (--force "
+		    "overwrites it)%s", run->shown, kept ? kept : ""));
+}
+
+/*
+ * NAME and NAME.part under -o DIR (or here); fails when NAME exists and
+ * may not be replaced.
+ */
 static int
 fetch_set_name(struct fetch_run *run, const char *name)
 {
@@ -692,10 +798,13 @@ fetch_set_name(struct fetch_run *run, const char *name)
 	run->final = run->dir ? log_fmt("%s/%s", run->dir, name) :
 	    strdup(name);
 	run->part = log_fmt("%s.part", run->final);
-	run->shown = run->final;
-	if (!run->o->force && lstat(run->final, &st) == 0) {
-		fetch_fail(run, log_fmt("%s: already exists (--force "
-		    "overwrites it)", run->final));
+	free(run->shown);
+	free(run->shown_part);
+	run->shown = fetch_escape(run->final);
+	run->shown_part = fetch_escape(run->part);
+	if (lstat(run->final, &st) == 0 && (!run->o->force ||
+	    !S_ISREG(st.st_mode))) {
+		fetch_refuse_existing(run, &st, NULL);
 		return -1;
 	}
 	return 0;
@@ -706,11 +815,11 @@ static int
 fetch_check_status(struct fetch_run *run)
 {
 	const struct http_response *r = &run->res;
-	char *where;
+	char reason[LOG_ESCAPE_MAX], loc[LOG_ESCAPE_MAX], *where;
 
 	if (r->status == 200) {
-		if (run->resume_from > 0 && fetch_restart_part(run) == -1)
-			return -1;
+		if (run->resume_from > 0)
+			fetch_restart_part(run);
 		run->total = r->content_length;
 		return 0;
 	}
@@ -730,20 +839,22 @@ fetch_check_status(struct fetch_run *run)
 	if (r->status == 416 && run->resume_from > 0 && r->has_content_range &&
 	    r->range_total >= 0) {
 		if ((uint64_t)r->range_total == run->resume_from) {
-			log_info(1, "%s: already complete", run->part);
+			log_info(1, "%s: already complete", run->shown_part);
 			run->total = r->range_total;
 			return 1;
 		}
 		fetch_fail(run, log_fmt("%s: longer than the file on the "
 		    "server (%llu > %lld bytes); remove it or use --no-resume",
-		    run->part, (unsigned long long)run->resume_from,
+		    run->shown_part, (unsigned long long)run->resume_from,
 		    (long long)r->range_total));
 		return -1;
 	}
-	where = r->location.len > 0 ? log_fmt(" (Location: %.*s)",
-	    (int)r->location.len, r->location.p) : strdup("");
-	fetch_fail(run, log_fmt("%s: %d %.*s%s", run->what, r->status,
-	    (int)r->reason.len, r->reason.p, where ? where : ""));
+	where = r->location.len > 0 ? log_fmt(" (Location: %s)",
+	    log_escape(r->location.p, r->location.len, loc, sizeof loc)) :
+	    strdup("");
+	fetch_fail(run, log_fmt("%s: %d %s%s", run->what, r->status,
+	    log_escape(r->reason.p, r->reason.len, reason, sizeof reason),
+	    where ? where : ""));
 	free(where);
 	return -1;
 }
@@ -752,7 +863,7 @@ fetch_check_status(struct fetch_run *run)
 static int
 fetch_check_digests(struct fetch_run *run)
 {
-	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN];
+	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN], esc[LOG_ESCAPE_MAX];
 	int r;
 
 	if (run->res.repr_digest.len == 0)
@@ -760,8 +871,8 @@ fetch_check_digests(struct fetch_run *run)
 	r = http_repr_digest_sha256(run->res.repr_digest, run->server_digest);
 	if (r == -1) {
 		fetch_fail(run, log_fmt("%s: malformed Repr-Digest from the "
-		    "server: %.*s", run->what, (int)run->res.repr_digest.len,
-		    run->res.repr_digest.p));
+		    "server: %s", run->what, log_escape(run->res.repr_digest.p,
+		    run->res.repr_digest.len, esc, sizeof esc)));
 		return -1;
 	}
 	if (r == 0) {
@@ -785,13 +896,13 @@ static int
 fetch_head_done(struct fetch_run *run, size_t headlen)
 {
 	const struct http_response *r = &run->res;
-	char *name;
+	char esc[LOG_ESCAPE_MAX], *name;
 	int st;
 
 	if (r->transfer_encoding.len > 0) {
 		fetch_fail(run, log_fmt("%s: unsupported Transfer-Encoding "
-		    "'%.*s'", run->what, (int)r->transfer_encoding.len,
-		    r->transfer_encoding.p));
+		    "'%s'", run->what, log_escape(r->transfer_encoding.p,
+		    r->transfer_encoding.len, esc, sizeof esc)));
 		return -1;
 	}
 	run->chunked = r->chunked;
@@ -815,6 +926,8 @@ fetch_head_done(struct fetch_run *run, size_t headlen)
 		}
 		free(name);
 	}
+	if (fetch_start_part(run) == -1)
+		return -1;
 	if (!run->to_stdout)
 		fetch_save_validator(run);
 	if (run->total < 0 && run->left >= 0)
@@ -850,6 +963,7 @@ fetch_head_done(struct fetch_run *run, size_t headlen)
 static void
 fetch_read_head(struct fetch_run *run)
 {
+	char esc[LOG_ESCAPE_MAX];
 	ssize_t n, h;
 
 	n = recv(run->sock, run->head + run->headlen, HTTP_MAX_RESPONSE_HEAD -
@@ -878,8 +992,9 @@ fetch_read_head(struct fetch_run *run)
 		memmove(run->head, run->head + h, run->headlen - (size_t)h);
 		run->headlen -= (size_t)h;
 	}
-	log_info(2, "%s: %d %.*s", run->what, run->res.status,
-	    (int)run->res.reason.len, run->res.reason.p);
+	log_info(2, "%s: %d %s", run->what, run->res.status,
+	    log_escape(run->res.reason.p, run->res.reason.len, esc,
+	    sizeof esc));
 	fetch_head_done(run, (size_t)h);
 }
 
@@ -945,7 +1060,7 @@ fetch_parse_args(struct fetch_run *run, char **errp)
 	struct http_url u;
 	const char *path = NULL;
 	uint16_t port;
-	char *e2 = NULL;
+	char *e2 = NULL, *url;
 	int r, used;
 
 	if (o->argc == 0) {
@@ -970,7 +1085,7 @@ fetch_parse_args(struct fetch_run *run, char **errp)
 		run->port = u.port;
 		run->target = u.target;
 		run->authority = u.authority;
-		run->what = strdup(o->argv[0]);
+		run->what = fetch_escape(o->argv[0]);
 		if (addr_parse_port(run->port, "tcp", &port, errp) == -1)
 			return -1;
 		return 0;
@@ -1012,9 +1127,12 @@ fetch_parse_args(struct fetch_run *run, char **errp)
 	}
 	run->authority = fetch_authority(run->host, run->port);
 	if (o->raw)
-		run->what = strdup(run->authority);
-	else
-		run->what = log_fmt("http://%s%s", run->authority, run->target);
+		run->what = fetch_escape(run->authority);
+	else {
+		url = log_fmt("http://%s%s", run->authority, run->target);
+		run->what = fetch_escape(url);
+		free(url);
+	}
 	return 0;
 }
 
@@ -1035,7 +1153,7 @@ fetch_plan_output(struct fetch_run *run, char **errp, bool *usage)
 			return -1;
 		}
 		run->to_stdout = true;
-		run->shown = "stdout";
+		run->shown = strdup("stdout");
 		run->out = STDOUT_FILENO;
 		run->out_splice = fstat(STDOUT_FILENO, &st) == 0 &&
 		    (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode));
@@ -1120,7 +1238,7 @@ fetch_build_request(struct fetch_run *run)
 		else
 			range = log_fmt("Range: bytes=%llu-\r\n",
 			    (unsigned long long)run->resume_from);
-		log_info(1, "%s: resuming after %llu bytes", run->part,
+		log_info(1, "%s: resuming after %llu bytes", run->shown_part,
 		    (unsigned long long)run->resume_from);
 	}
 	run->req = log_fmt("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: "
@@ -1138,7 +1256,7 @@ static int
 fetch_publish(struct fetch_run *run)
 {
 	unsigned char got[DIGEST_LEN];
-	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN], *dir, *copy;
+	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN], *dir, *copy, *kept;
 	struct stat st;
 	char *err = NULL;
 	int dfd;
@@ -1170,32 +1288,39 @@ fetch_publish(struct fetch_run *run)
 	if (run->to_stdout)
 		return 0;
 	if (fstat(run->out, &st) == -1) {
-		fetch_fail_errno(run, run->part, errno);
+		fetch_fail_errno(run, run->shown_part, errno);
 		return -1;
 	}
 	if (run->total >= 0 && st.st_size != run->total) {
 		fetch_fail(run, log_fmt("%s: %lld bytes, expected %lld",
-		    run->part, (long long)st.st_size, (long long)run->total));
+		    run->shown_part, (long long)st.st_size, (long long)run->total));
 		return -1;
 	}
 	if (fsync(run->out) == -1) {
-		fetch_fail(run, log_fmt("%s: fsync: %s", run->part,
+		fetch_fail(run, log_fmt("%s: fsync: %s", run->shown_part,
 		    strerror(errno)));
 		return -1;
 	}
 	fremovexattr(run->out, FETCH_XATTR);
-	if (run->o->force) {
-		if (rename(run->part, run->final) == -1)
-			goto fail;
-	} else if (renameat2(AT_FDCWD, run->part, AT_FDCWD, run->final,
+	/*
+	 * Never over anything created meanwhile; with --force over a
+	 * regular file only (checked just before, so only a file swapped
+	 * in that instant can slip through).
+	 */
+	if (renameat2(AT_FDCWD, run->part, AT_FDCWD, run->final,
 	    RENAME_NOREPLACE) == -1) {
-		if (errno != EINVAL)
+		if (errno != EINVAL && errno != EEXIST)
 			goto fail;
-		/* A filesystem without RENAME_NOREPLACE: check, then rename. */
 		if (lstat(run->final, &st) == 0) {
-			errno = EEXIST;
+			if (!run->o->force || !S_ISREG(st.st_mode)) {
+				kept = log_fmt("; the download is in %s",
+				    run->shown_part);
+				fetch_refuse_existing(run, &st, kept);
+				free(kept);
+				return -1;
+			}
+		} else if (errno != ENOENT)
 			goto fail;
-		}
 		if (rename(run->part, run->final) == -1)
 			goto fail;
 	}
@@ -1209,13 +1334,8 @@ fetch_publish(struct fetch_run *run)
 	free(copy);
 	return 0;
 fail:
-	if (errno == EEXIST)
-		fetch_fail(run, log_fmt("%s: already exists (--force "
-		    "overwrites it); the download is in %s", run->final,
-		    run->part));
-	else
-		fetch_fail(run, log_fmt("rename %s: %s", run->part,
-		    strerror(errno)));
+	fetch_fail(run, log_fmt("rename %s: %s", run->shown_part,
+	    strerror(errno)));
 	return -1;
 }
 
@@ -1249,6 +1369,8 @@ fetch_cleanup(struct fetch_run *run)
 	free(run->dir);
 	free(run->final);
 	free(run->part);
+	free(run->shown);
+	free(run->shown_part);
 	free(run->validator);
 	free(run->req);
 	free(run->head);
@@ -1348,6 +1470,8 @@ out:
 	if (run.complete && run.err == NULL && sig == 0)
 		fetch_publish(&run);
 	run.status = run.err != NULL || sig != 0 || run.die_sigpipe ? 1 : 0;
+	if (run.status != 0)
+		fetch_drop_empty_part(&run);
 	fetch_progress_end(&run);
 	if (run.err != NULL && sig == 0)
 		log_error("%s", run.err);

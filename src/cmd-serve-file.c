@@ -7,7 +7,8 @@
  * Each connection is a small state machine on the pump's watches: read a
  * request head, look the path up beneath the served tree, wait for the
  * file's digest if it is not cached yet (hashing runs in slices between
- * polls), send the head and the body, then read the next request.
+ * polls) or for its directory listing (read in slices too, then sorted
+ * once), send the head and the body, then read the next request.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -47,6 +48,7 @@
 #define SERVE_SEND_SLICE	(8 * 1024 * 1024)	/* per wakeup: fairness */
 #define SERVE_HASH_SLICE	(4 * 1024 * 1024)	/* per job per loop round */
 #define SERVE_HASH_TRIES	10	/* then 503: the file keeps changing */
+#define SERVE_LIST_SLICE	2048	/* directory entries per loop round */
 
 static const enum opt_id serve_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT, OPT_IDLE,
@@ -59,7 +61,7 @@ static int	cmd_serve_file_exec(struct sockt_opts *);
 static const struct cmd_help serve_file_help[] = {
 	{ OPT_PORT, "the port to listen on" },
 	{ OPT_IDLE, "close a connection idle that long (default 60)" },
-	{ OPT_COUNT, "exit after N responses" },
+	{ OPT_COUNT, "exit after N responses, aborted ones included" },
 	{ OPT_KEEP, "serve until stopped (the default without --count)" },
 	{ OPT_END, NULL }
 };
@@ -82,6 +84,7 @@ struct serve_root {
 };
 
 struct serve_conn;
+struct serve_list;
 
 /* A digest being computed for one file (device, inode). */
 struct serve_job {
@@ -103,6 +106,8 @@ struct serve_run {
 	struct digest_cache	*cache;
 	struct serve_job	*jobs;
 	struct pump_timer	 hash_tick;
+	struct serve_list	*lists;		/* listings being read */
+	struct pump_timer	 list_tick;
 	struct pump_timer	 accept_retry;
 	struct serve_conn	*conns;
 	size_t			 nconns;
@@ -116,6 +121,7 @@ struct serve_run {
 enum serve_state {
 	SERVE_READ,		/* reading a request head */
 	SERVE_DIGEST,		/* waiting for the file's digest */
+	SERVE_LIST,		/* waiting for a directory listing */
 	SERVE_SEND,		/* writing the response */
 	SERVE_LINGER		/* our side is shut; draining the client's */
 };
@@ -138,11 +144,13 @@ struct serve_conn {
 	size_t			 outoff;
 	off_t			 body_off;	/* file bytes [off, end) */
 	off_t			 body_end;
+	off_t			 body_start;	/* body_off when sending began */
 	bool			 keep_alive;
 	int			 status;	/* of the response, for -v */
 	struct pump_timer	 timer;		/* idle, head or linger */
 	struct serve_job	*job;
 	struct serve_conn	*next_waiter;
+	struct serve_list	*list;		/* SERVE_LIST */
 	struct serve_conn	*prev;
 	struct serve_conn	*next;
 };
@@ -153,6 +161,9 @@ static void	serve_conn_process(struct serve_conn *);
 static void	serve_conn_file_ready(struct serve_conn *);
 static void	serve_conn_simple(struct serve_conn *, int, const char *);
 static void	serve_hash_arm(struct serve_run *);
+static void	serve_finish(struct serve_run *);
+static void	serve_conn_memory(struct serve_conn *, const char *, char *,
+		    size_t);
 
 static const char *
 serve_reason(int status)
@@ -346,129 +357,277 @@ serve_lookup(struct serve_run *run, const char *path, int *fd,
 
 struct serve_entry {
 	char	*name;
+	size_t	 seq;		/* order read: the first of equal names wins */
 	bool	 dir;
+};
+
+/*
+ * A listing being built for one connection: the directories are read
+ * SERVE_LIST_SLICE entries per loop round, so other clients are served
+ * meanwhile, then the entries are sorted once (O(n log n)) and formatted,
+ * again a slice per round.
+ */
+struct serve_list {
+	struct serve_conn	*conn;
+	struct serve_root	*root;		/* NULL: the top, every root */
+	int			 dfd;		/* the directory; -1 for the top */
+	size_t			 next_root;	/* the top: the root to read next */
+	bool			 opened;	/* a directory: it was opened */
+	DIR			*d;		/* being read */
+	struct serve_root	*droot;		/* the root D is beneath */
+	bool			 html;
+	struct serve_entry	*v;
+	size_t			 n;
+	size_t			 cap;
+	bool			 sorted;	/* read, sorted, being formatted */
+	size_t			 formatted;	/* entries formatted */
+	struct http_listing	 hl;
+	struct serve_list	*next;
 };
 
 static int
 serve_entry_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct serve_entry *)a)->name,
-	    ((const struct serve_entry *)b)->name);
+	const struct serve_entry *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r != 0)
+		return r;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void
-serve_entry_push(struct serve_entry **v, size_t *n, size_t *cap,
-    const char *name, bool dir)
+serve_entry_push(struct serve_list *l, const char *name, bool dir)
 {
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 32;
-		*v = reallocarray(*v, *cap, sizeof **v);
-		if (*v == NULL) {
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->v = reallocarray(l->v, l->cap, sizeof *l->v);
+		if (l->v == NULL) {
 			log_error("out of memory");
 			abort();
 		}
 	}
-	(*v)[*n].name = strdup(name);
-	(*v)[*n].dir = dir;
-	if ((*v)[*n].name == NULL) {
+	l->v[l->n].name = strdup(name);
+	l->v[l->n].seq = l->n;
+	l->v[l->n].dir = dir;
+	if (l->v[l->n].name == NULL) {
 		log_error("out of memory");
 		abort();
 	}
-	(*n)++;
+	l->n++;
 }
 
 /*
- * The entries of directory DFD (-1: ROOT's top), which is PATH beneath
- * ROOT: exactly what a request could fetch (regular files and
- * directories, symlinks only when they resolve inside the tree).
+ * Open the next directory L reads (the top: the next root, whose FILE
+ * arguments are entries themselves).  False when there is none left.
  */
-static void
-serve_list_dir(struct serve_run *run, struct serve_root *root, int dfd,
-    const char *path, struct serve_entry **v, size_t *n, size_t *cap)
+static bool
+serve_list_open_next(struct serve_list *l)
 {
-	struct dirent *de;
+	struct serve_run *run = l->conn->run;
+	struct serve_root *r;
+	int fd;
+
+	for (;;) {
+		if (l->root != NULL) {
+			if (l->opened)
+				return false;
+			l->opened = true;
+			r = l->root;
+			fd = fcntl(l->dfd, F_DUPFD_CLOEXEC, 0);
+		} else {
+			if (l->next_root >= run->nroots)
+				return false;
+			r = &run->roots[l->next_root++];
+			if (!r->dir) {
+				serve_entry_push(l, r->name, false);
+				continue;
+			}
+			fd = openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC);
+		}
+		if (fd == -1)
+			continue;
+		if ((l->d = fdopendir(fd)) == NULL) {
+			close(fd);
+			continue;
+		}
+		l->droot = r;
+		return true;
+	}
+}
+
+/*
+ * Whether entry DE of the directory being read is listed, and as a
+ * directory: exactly what a request could fetch.  Regular files and
+ * directories are known from d_type; symbolic links (and filesystems
+ * without d_type) are resolved beneath the root, as a request would be.
+ */
+static bool
+serve_list_wanted(struct serve_list *l, const struct dirent *de, bool *dir)
+{
+	struct serve_run *run = l->conn->run;
+	const char *path = l->conn->path;
 	struct stat st;
 	char *sub;
-	DIR *d;
-	int fd, efd;
+	int efd;
+	bool ok;
 
-	if (dfd == -1)
-		fd = openat(root->dirfd, ".", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-	else
-		fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return;
+	if (de->d_type == DT_REG || de->d_type == DT_DIR) {
+		*dir = de->d_type == DT_DIR;
+		return true;
 	}
-	while ((de = readdir(d)) != NULL) {
+	if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+		return false;	/* devices, fifos, sockets: not served */
+	sub = path[0] ? log_fmt("%s/%s", path, de->d_name) :
+	    strdup(de->d_name);
+	if (sub == NULL)
+		return false;
+	efd = serve_open_beneath(run, l->droot->dirfd, sub, O_PATH);
+	free(sub);
+	if (efd == -1)
+		return false;
+	ok = fstat(efd, &st) == 0 && (S_ISREG(st.st_mode) ||
+	    S_ISDIR(st.st_mode));
+	*dir = ok && S_ISDIR(st.st_mode);
+	close(efd);
+	return ok;
+}
+
+/* Read up to SERVE_LIST_SLICE entries; true when all are read. */
+static bool
+serve_list_step(struct serve_list *l)
+{
+	struct dirent *de;
+	size_t budget;
+	bool dir;
+
+	for (budget = SERVE_LIST_SLICE; budget > 0; budget--) {
+		if (l->d == NULL && !serve_list_open_next(l))
+			return true;
+		if ((de = readdir(l->d)) == NULL) {
+			closedir(l->d);
+			l->d = NULL;
+			continue;
+		}
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		sub = path[0] ? log_fmt("%s/%s", path, de->d_name) :
-		    strdup(de->d_name);
-		if (sub == NULL)
-			continue;
-		efd = serve_open_beneath(run, root->dirfd, sub, O_PATH);
-		free(sub);
-		if (efd == -1)
-			continue;
-		if (fstat(efd, &st) == 0 && (S_ISREG(st.st_mode) ||
-		    S_ISDIR(st.st_mode)))
-			serve_entry_push(v, n, cap, de->d_name,
-			    S_ISDIR(st.st_mode));
-		close(efd);
+		if (serve_list_wanted(l, de, &dir))
+			serve_entry_push(l, de->d_name, dir);
 	}
-	closedir(d);
+	return false;
+}
+
+/* Free L (the connection must have let go of it). */
+static void
+serve_list_free(struct serve_list *l)
+{
+	size_t i;
+
+	if (l->d != NULL)
+		closedir(l->d);
+	if (l->dfd != -1)
+		close(l->dfd);
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	if (l->sorted) {
+		http_listing_end(&l->hl);
+		free(l->hl.buf);
+	}
+	free(l);
+}
+
+/* Take C's listing off the run and free it, if it has one. */
+static void
+serve_list_detach(struct serve_conn *c)
+{
+	struct serve_list **pp;
+
+	if (c->list == NULL)
+		return;
+	for (pp = &c->run->lists; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c->list) {
+			*pp = c->list->next;
+			break;
+		}
+	serve_list_free(c->list);
+	c->list = NULL;
 }
 
 /*
- * The listing of PATH (the top when ROOT is NULL: every FILE argument and
- * the top of every DIR argument, the first of equal names winning),
- * sorted by name.  Returns the body in *BODY.
+ * Every entry is read: sort them once, equal names in the order read (so
+ * the first root wins, and only it is listed).
  */
 static void
-serve_listing(struct serve_run *run, struct serve_root *root, int dfd,
-    const char *path, bool html, char **body, size_t *len)
+serve_list_sort(struct serve_list *l)
 {
-	struct serve_entry *v = NULL;
-	struct http_listing l;
-	size_t n = 0, cap = 0, i, j;
+	struct serve_conn *c = l->conn;
 	char *base;
 
-	if (root == NULL) {
-		for (i = 0; i < run->nroots; i++) {
-			if (!run->roots[i].dir)
-				serve_entry_push(&v, &n, &cap,
-				    run->roots[i].name, false);
-			else
-				serve_list_dir(run, &run->roots[i], -1, "",
-				    &v, &n, &cap);
-		}
-	} else
-		serve_list_dir(run, root, dfd, path, &v, &n, &cap);
-	/* A stable sort keeps the first root's entry first among equals. */
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && serve_entry_cmp(&v[j - 1], &v[j]) > 0;
-		    j--) {
-			struct serve_entry t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	base = path[0] ? log_fmt("/%s/", path) : strdup("/");
-	http_listing_begin(&l, base, html);
-	for (i = 0; i < n; i++)
-		if (i == 0 || strcmp(v[i].name, v[i - 1].name) != 0)
-			http_listing_add(&l, v[i].name, v[i].dir);
-	http_listing_end(&l);
-	for (i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
+	qsort(l->v, l->n, sizeof *l->v, serve_entry_cmp);
+	base = c->path[0] ? log_fmt("/%s/", c->path) : strdup("/");
+	if (base == NULL) {
+		log_error("out of memory");
+		abort();
+	}
+	http_listing_begin(&l->hl, base, l->html);
 	free(base);
-	*body = l.buf;
-	*len = l.len;
+	l->sorted = true;
+}
+
+/* Format up to SERVE_LIST_SLICE entries; true when all are. */
+static bool
+serve_list_format(struct serve_list *l)
+{
+	size_t i, end = l->formatted + SERVE_LIST_SLICE;
+
+	if (end > l->n)
+		end = l->n;
+	for (i = l->formatted; i < end; i++)
+		if (i == 0 || strcmp(l->v[i].name, l->v[i - 1].name) != 0)
+			http_listing_add(&l->hl, l->v[i].name, l->v[i].dir);
+	l->formatted = end;
+	return end == l->n;
+}
+
+/* The body is ready: answer with it, and forget the listing. */
+static void
+serve_list_answer(struct serve_list *l)
+{
+	struct serve_conn *c = l->conn;
+	char *body;
+	size_t len;
+	bool html = l->html;
+
+	http_listing_end(&l->hl);
+	body = l->hl.buf;
+	len = l->hl.len;
+	l->hl.buf = NULL;
+	l->sorted = false;
+	serve_list_detach(c);
+	serve_conn_memory(c, html ? "text/html; charset=utf-8" :
+	    "text/plain; charset=utf-8", body, len);
+}
+
+/* Read a slice of every listing under way; called between polls. */
+static void
+serve_list_tick(struct pump *p, void *arg)
+{
+	struct serve_run *run = arg;
+	struct serve_list *l, *next;
+
+	for (l = run->lists; l != NULL; l = next) {
+		next = l->next;
+		if (!l->sorted) {
+			if (serve_list_step(l))
+				serve_list_sort(l);
+		} else if (serve_list_format(l))
+			serve_list_answer(l);
+	}
+	if (run->lists != NULL)
+		pump_timer_arm(p, &run->list_tick, pump_now());
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -512,6 +671,7 @@ serve_conn_reset(struct serve_conn *c)
 	c->out = NULL;
 	c->outlen = c->outoff = 0;
 	c->body_off = c->body_end = 0;
+	serve_list_detach(c);
 	free(c->path);
 	c->path = NULL;
 	serve_job_detach(c);
@@ -540,6 +700,54 @@ serve_conn_free(struct serve_conn *c)
 	serve_check_finished(run);
 }
 
+/*
+ * A response (with --raw, a client) counts for --count even when it
+ * failed; a failure makes the exit status 1.
+ */
+static void
+serve_count(struct serve_run *run, bool failed)
+{
+	if (failed)
+		run->status = 1;
+	run->served++;
+	if (run->o->count > 0 && run->served >= run->o->count &&
+	    !run->finishing)
+		serve_finish(run);
+}
+
+/*
+ * C's response could not be delivered (WHY: the client reset or
+ * stalled, the file shrank): say how far it got, count it, close C.
+ * With --count the line is an error, since it decides the exit status;
+ * a server that runs until stopped says it only under -v.
+ */
+static void
+serve_conn_failed(struct serve_conn *c, const char *why)
+{
+	struct serve_run *run = c->run;
+	char method[LOG_ESCAPE_MAX], target[LOG_ESCAPE_MAX], *req = NULL;
+	char *msg;
+
+	if (!run->o->raw) {
+		log_escape(c->req.method_name.p, c->req.method_name.len, method,
+		    sizeof method);
+		log_escape(c->req.target.p, c->req.target.len, target,
+		    sizeof target);
+		req = log_fmt(" \"%s %s\":", method, target);
+	}
+	msg = log_fmt("%s:%s %s after %lld of %lld bytes", c->name,
+	    req ? req : "", why, (long long)(c->body_off - c->body_start),
+	    (long long)(c->body_end - c->body_start));
+	if (run->o->count > 0)
+		log_error("%s", msg);
+	else
+		log_info(1, "%s", msg);
+	free(msg);
+	free(req);
+	serve_count(run, true);
+	serve_conn_free(c);
+}
+
 /* The idle / head / linger deadline of C, from its state. */
 static void
 serve_conn_arm(struct serve_conn *c)
@@ -554,7 +762,7 @@ serve_conn_arm(struct serve_conn *c)
 	else if (c->state == SERVE_READ && c->inlen > 0 &&
 	    c->req_started + SERVE_HEAD_MS < when)
 		when = c->req_started + SERVE_HEAD_MS;
-	else if (c->state == SERVE_DIGEST)
+	else if (c->state == SERVE_DIGEST || c->state == SERVE_LIST)
 		when = 0;	/* hashing is our delay, not the client's */
 	if (when == 0)
 		pump_timer_disarm(run->pump, &c->timer);
@@ -623,6 +831,10 @@ serve_conn_timeout(struct pump *p, void *arg)
 		serve_conn_simple(c, 408, NULL);
 		return;
 	}
+	if (c->state == SERVE_SEND) {
+		serve_conn_failed(c, "stalled: no progress in time");
+		return;
+	}
 	log_info(2, "%s: idle, closing", c->name);
 	serve_conn_free(c);
 }
@@ -654,6 +866,7 @@ serve_conn_send(struct serve_conn *c)
 
 	c->state = SERVE_SEND;
 	c->outoff = 0;
+	c->body_start = c->body_off;
 	pump_cancel_read(run->pump, c->fd);
 	pump_want_write(run->pump, c->fd, serve_conn_write, c);
 	c->active = pump_now();
@@ -690,13 +903,13 @@ serve_conn_simple(struct serve_conn *c, int status, const char *extra)
 	serve_conn_send(c);
 }
 
-/* A listing or another in-memory body with its digest. */
+/* A listing or another in-memory body with its digest; takes BODY. */
 static void
 serve_conn_memory(struct serve_conn *c, const char *type, char *body,
     size_t len)
 {
 	unsigned char d[DIGEST_LEN];
-	char b64[DIGEST_B64_LEN];
+	char b64[DIGEST_B64_LEN], *out;
 	struct digest_ctx *ctx;
 	size_t size = 0;
 	FILE *f;
@@ -717,9 +930,19 @@ serve_conn_memory(struct serve_conn *c, const char *type, char *body,
 	    "Repr-Digest: sha-256=:%s:\r\nCache-Control: no-cache\r\n", type,
 	    len, b64);
 	serve_head_end(c, f);
-	if (c->req.method != HTTP_HEAD)
-		fwrite(body, 1, len, f);
 	fclose(f);
+	/* The body after the head in one copy, not through the stream. */
+	if (c->req.method != HTTP_HEAD && len > 0) {
+		out = realloc(c->out, size + len);
+		if (out == NULL) {
+			free(body);
+			serve_conn_free(c);
+			return;
+		}
+		memcpy(out + size, body, len);
+		c->out = out;
+		size += len;
+	}
 	free(body);
 	c->outlen = size;
 	serve_conn_send(c);
@@ -968,7 +1191,7 @@ serve_conn_file_ready(struct serve_conn *c)
 	const struct digest_key *jk;
 	struct serve_job *j;
 	struct stat st;
-	char *err = NULL;
+	char esc[LOG_ESCAPE_MAX], *err = NULL;
 
 	if (fstat(c->file, &st) == -1) {
 		serve_conn_simple(c, 500, NULL);
@@ -998,14 +1221,45 @@ serve_conn_file_ready(struct serve_conn *c)
 		pump_timer_init(&j->settle, serve_job_settled, j);
 		j->next = run->jobs;
 		run->jobs = j;
-		log_info(2, "hashing /%s", c->path);
+		log_info(2, "hashing /%s", log_escape(c->path,
+		    strlen(c->path), esc, sizeof esc));
 	}
+	serve_job_detach(c);	/* a waiter at most once, on one job */
 	c->job = j;
 	c->next_waiter = j->waiters;
 	j->waiters = c;
 	c->state = SERVE_DIGEST;
 	serve_conn_arm(c);
 	serve_hash_arm(run);
+}
+
+/*
+ * C asks for the listing of directory DFD beneath ROOT (the top when
+ * ROOT is NULL): it waits while the entries are read between polls.
+ * Takes DFD.
+ */
+static void
+serve_conn_list(struct serve_conn *c, struct serve_root *root, int dfd)
+{
+	struct serve_run *run = c->run;
+	struct serve_list *l = calloc(1, sizeof *l);
+
+	if (l == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		serve_conn_simple(c, 500, NULL);
+		return;
+	}
+	l->conn = c;
+	l->root = root;
+	l->dfd = dfd;
+	l->html = http_accepts_html(c->req.accept);
+	l->next = run->lists;
+	run->lists = l;
+	c->list = l;
+	c->state = SERVE_LIST;
+	serve_conn_arm(c);
+	pump_timer_arm(run->pump, &run->list_tick, pump_now());
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -1018,9 +1272,7 @@ serve_conn_answer(struct serve_conn *c)
 	struct serve_root *root;
 	enum http_path pr;
 	enum serve_found found;
-	char *body;
-	size_t len;
-	bool dir, html;
+	bool dir;
 	int fd;
 
 	c->keep_alive = c->req.keep_alive && !c->req.has_body;
@@ -1040,12 +1292,7 @@ serve_conn_answer(struct serve_conn *c)
 		serve_conn_file_ready(c);
 		return;
 	case SERVE_FOUND_DIR:
-		html = http_accepts_html(c->req.accept);
-		serve_listing(run, root, fd, c->path, html, &body, &len);
-		if (fd != -1)
-			close(fd);
-		serve_conn_memory(c, html ? "text/html; charset=utf-8" :
-		    "text/plain; charset=utf-8", body, len);
+		serve_conn_list(c, root, fd);
 		return;
 	case SERVE_FOUND_NONE:
 		serve_conn_simple(c, 404, NULL);
@@ -1090,14 +1337,26 @@ serve_conn_process(struct serve_conn *c)
 	serve_conn_answer(c);
 }
 
-/* Bytes of a request head; end of file or an error closes C. */
+/*
+ * Bytes of a request head; end of file or an error closes C.  While C
+ * waits for a digest or a listing (SERVE_DIGEST, SERVE_LIST) the request
+ * being answered is still at the start of c->in: what arrives then is
+ * only buffered, for after the response (pipelining), never parsed;
+ * reading goes on only so that a reset frees C (and takes it off the
+ * job) at once.  A full buffer or the client's end of file stops reading
+ * until the response is out.
+ */
 static void
 serve_conn_read(struct pump *p, int fd, void *arg)
 {
 	struct serve_conn *c = arg;
+	bool waiting = c->state == SERVE_DIGEST || c->state == SERVE_LIST;
 	ssize_t n;
 
-	(void)p;
+	if (waiting && c->inlen == HTTP_MAX_HEAD) {
+		pump_cancel_read(p, fd);
+		return;
+	}
 	if (c->in == NULL) {
 		c->in = malloc(HTTP_MAX_HEAD);
 		if (c->in == NULL) {
@@ -1108,6 +1367,11 @@ serve_conn_read(struct pump *p, int fd, void *arg)
 	n = recv(fd, c->in + c->inlen, HTTP_MAX_HEAD - c->inlen, MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == 0 && waiting) {
+		/* A client may half-close and still wait for its answer. */
+		pump_cancel_read(p, fd);
+		return;
+	}
 	if (n <= 0) {
 		if (n == -1)
 			log_info(2, "%s: %s", c->name, strerror(errno));
@@ -1117,6 +1381,8 @@ serve_conn_read(struct pump *p, int fd, void *arg)
 	if (c->inlen == 0)
 		c->req_started = pump_now();
 	c->inlen += (size_t)n;
+	if (waiting)
+		return;
 	c->active = pump_now();
 	serve_conn_process(c);
 }
@@ -1145,22 +1411,21 @@ static void
 serve_conn_sent(struct serve_conn *c)
 {
 	struct serve_run *run = c->run;
-	char *target;
+	char method[LOG_ESCAPE_MAX], target[LOG_ESCAPE_MAX];
 
 	if (run->o->raw)
 		log_info(1, "%s: sent %lld bytes", c->name,
 		    (long long)c->body_end);
 	else if (log_verbosity() >= 1) {
-		target = strndup(c->req.target.p, c->req.target.len);
-		log_info(1, "%s: \"%.*s %s\" %d", c->name,
-		    (int)c->req.method_name.len, c->req.method_name.p,
-		    target && *target ? target : "-", c->status);
-		free(target);
+		/* The client's bytes, escaped: no forged lines, no ESC. */
+		log_escape(c->req.method_name.p, c->req.method_name.len, method,
+		    sizeof method);
+		log_escape(c->req.target.p, c->req.target.len, target,
+		    sizeof target);
+		log_info(1, "%s: \"%s %s\" %d", c->name, method,
+		    target[0] != '\0' ? target : "-", c->status);
 	}
-	run->served++;
-	if (run->o->count > 0 && run->served >= run->o->count &&
-	    !run->finishing)
-		serve_finish(run);
+	serve_count(run, false);
 	if (run->o->raw || !c->keep_alive || run->finishing) {
 		serve_conn_linger(c);
 		return;
@@ -1215,9 +1480,7 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 			goto fail;
 		}
 		if (n == 0) {
-			log_info(1, "%s: /%s shrank while it was sent; closing",
-			    c->name, c->path ? c->path : "");
-			serve_conn_free(c);
+			serve_conn_failed(c, "the file shrank");
 			return;
 		}
 		c->body_off = off;
@@ -1230,8 +1493,7 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 	serve_conn_sent(c);
 	return;
 fail:
-	log_info(1, "%s: %s", c->name, strerror(errno));
-	serve_conn_free(c);
+	serve_conn_failed(c, strerror(errno));
 }
 
 /* --raw: the file goes to the client as soon as it connects. */
@@ -1244,6 +1506,7 @@ serve_conn_raw(struct serve_conn *c)
 	c->file = open(run->roots[0].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (c->file == -1 || fstat(c->file, &st) == -1) {
 		log_error("%s: %s", run->roots[0].arg, strerror(errno));
+		serve_count(run, true);
 		serve_conn_free(c);
 		return;
 	}
@@ -1534,6 +1797,7 @@ serve_cleanup(struct serve_run *run)
 		serve_job_free(run->jobs);
 	if (run->pump != NULL) {
 		pump_timer_disarm(run->pump, &run->hash_tick);
+		pump_timer_disarm(run->pump, &run->list_tick);
 		pump_timer_disarm(run->pump, &run->accept_retry);
 	}
 	sock_listeners_close(&run->ls);
@@ -1578,6 +1842,7 @@ cmd_serve_file_exec(struct sockt_opts *o)
 		return cmd_fail(log_fmt("pump: %s", strerror(errno)));
 	}
 	pump_timer_init(&run.hash_tick, serve_hash_tick, &run);
+	pump_timer_init(&run.list_tick, serve_list_tick, &run);
 	pump_timer_init(&run.accept_retry, serve_accept_retry, &run);
 	if ((!o->raw && serve_hash_roots(&run, &err) == -1) ||
 	    cmd_report_listening(o, &run.ls, NULL, &err) == -1) {

@@ -449,7 +449,9 @@ http_parse_response(const char *buf, size_t len, struct http_response *res)
 
 /*
  * A Range header against SIZE bytes: one byte range (first-last,
- * first-, or -suffix) gives HTTP_RANGE_OK with the inclusive bounds.
+ * first-, or -suffix, decimal digits only; a number too large for 64
+ * bits counts as the largest) gives HTTP_RANGE_OK with the inclusive
+ * bounds.
  * Several ranges, another unit or a malformed value give
  * HTTP_RANGE_IGNORE (the whole representation is sent, as RFC 9110 14.2
  * allows); a range beyond the end gives HTTP_RANGE_UNSATISFIABLE.
@@ -473,9 +475,9 @@ http_parse_range(struct http_str v, uint64_t size, uint64_t *first,
 	dash = memchr(v.p, '-', v.len);
 	if (dash == NULL)
 		return HTTP_RANGE_IGNORE;
-	a = http_str_trim(http_str_make(v.p, (size_t)(dash - v.p)));
-	b = http_str_trim(http_str_make(dash + 1,
-	    (size_t)(v.p + v.len - dash - 1)));
+	/* Plain digits on either side: no sign, no blank (RFC 9110 14.1.1). */
+	a = http_str_make(v.p, (size_t)(dash - v.p));
+	b = http_str_make(dash + 1, (size_t)(v.p + v.len - dash - 1));
 	if (a.len == 0) {
 		if (!http_parse_u64(b, &y))
 			return HTTP_RANGE_IGNORE;
@@ -999,6 +1001,10 @@ static const char http_date_form[HTTP_DATE_LEN] =
 int
 http_parse_date(struct http_str v, time_t *t)
 {
+	/* "Sun, 06 Nov 1994 08:49:37 GMT": where its digits are */
+	static const unsigned char digits[] = {
+		5, 6, 12, 13, 14, 15, 17, 18, 20, 21, 23, 24
+	};
 	char buf[HTTP_DATE_LEN], day[4], mon[4];
 	struct tm tm;
 	int i, n = 0;
@@ -1006,6 +1012,10 @@ http_parse_date(struct http_str v, time_t *t)
 	v = http_str_trim(v);
 	if (v.len != HTTP_DATE_LEN - 1)
 		return -1;
+	/* Digits where digits go: sscanf's %d would take a sign or blank. */
+	for (i = 0; i < (int)sizeof digits; i++)
+		if (v.p[digits[i]] < '0' || v.p[digits[i]] > '9')
+			return -1;
 	memcpy(buf, v.p, v.len);
 	buf[v.len] = '\0';
 	/* sscanf's %d takes a sign and blanks: every digit must be a digit */
@@ -1143,6 +1153,8 @@ http_repr_digest_sha256(struct http_str v, unsigned char *out)
 
 enum {
 	CH_SIZE,	/* hex digits of the chunk size */
+	CH_SIZE_END,	/* blanks, then ";" extensions, CR LF or LF */
+	CH_SIZE_LF,	/* LF after the CR of a size line */
 	CH_EXT,		/* chunk extensions up to the line end */
 	CH_DATA,
 	CH_DATA_END,	/* CR LF after the data */
@@ -1166,7 +1178,10 @@ http_chunked_init(struct http_chunked *c)
  * Consume framing from IN (LEN bytes) until body bytes, the end, or the
  * end of IN.  *USED is how much of IN was consumed (including the data
  * span returned).  For HTTP_CHUNK_DATA the body bytes are
- * IN[*DATA_OFF .. *DATA_OFF + *DATA_LEN).
+ * IN[*DATA_OFF .. *DATA_OFF + *DATA_LEN).  A chunk size is hex digits
+ * only (RFC 9112 7.1: no sign, no blank before it, no "0x"), at most 15
+ * of them, followed by blanks and extensions after a ";" or by the line
+ * end: "0x5" is malformed, not a last chunk with an extension "x5".
  */
 enum http_chunk_step
 http_chunked_step(struct http_chunked *c, const char *in, size_t len,
@@ -1192,7 +1207,30 @@ http_chunked_step(struct http_chunked *c, const char *in, size_t len,
 			}
 			if (c->line == 0)
 				return HTTP_CHUNK_BAD;
-			c->state = CH_EXT;
+			c->state = CH_SIZE_END;
+			break;
+		case CH_SIZE_END:
+			i++;
+			if (++c->line > HTTP_CHUNK_LINE_MAX)
+				return HTTP_CHUNK_BAD;
+			if (ch == ' ' || ch == '\t')
+				break;
+			if (ch == ';')
+				c->state = CH_EXT;
+			else if (ch == '\r')
+				c->state = CH_SIZE_LF;
+			else if (ch == '\n') {
+				c->line = 0;
+				c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
+			} else
+				return HTTP_CHUNK_BAD;
+			break;
+		case CH_SIZE_LF:
+			i++;
+			if (ch != '\n')
+				return HTTP_CHUNK_BAD;
+			c->line = 0;
+			c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
 			break;
 		case CH_EXT:
 			i++;
@@ -1319,11 +1357,8 @@ http_listing_begin(struct http_listing *l, const char *base, bool html)
 
 	memset(l, 0, sizeof *l);
 	l->html = html;
-	l->base = strdup(base);
-	if (l->base == NULL) {
-		log_error("out of memory");
-		abort();
-	}
+	/* Encoded once here, not once per entry. */
+	l->base = http_encode_path(base, strlen(base), true);
 	if (!html)
 		return;
 	esc = http_html_escape(base);
@@ -1340,7 +1375,7 @@ http_listing_begin(struct http_listing *l, const char *base, bool html)
 void
 http_listing_add(struct http_listing *l, const char *name, bool dir)
 {
-	char *href, *text, *pbase;
+	char *href, *text;
 
 	if (!l->html) {
 		text = http_listing_text(name);
@@ -1349,16 +1384,14 @@ http_listing_add(struct http_listing *l, const char *name, bool dir)
 		free(text);
 		return;
 	}
-	pbase = http_encode_path(l->base, strlen(l->base), true);
 	href = http_encode_path(name, strlen(name), false);
 	text = http_html_escape(name);
 	http_listing_put(l, "<li><a href=\"");
-	http_listing_put(l, pbase);
+	http_listing_put(l, l->base);
 	http_listing_put(l, href);
 	http_listing_put(l, dir ? "/\">" : "\">");
 	http_listing_put(l, text);
 	http_listing_put(l, dir ? "/</a></li>\n" : "</a></li>\n");
-	free(pbase);
 	free(href);
 	free(text);
 }

@@ -137,7 +137,8 @@ struct http_listing {
 	size_t	 len;
 	size_t	 cap;
 	bool	 html;
-	char	*base;		/* the directory's URL path, with a final / */
+	char	*base;		/* the directory's URL path, with a final /,
+				   percent-encoded */
 };
 
 void	 http_listing_begin(struct http_listing *, const char *, bool);

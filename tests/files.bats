@@ -4,6 +4,7 @@
 # safety, resume, digests, overwrite protection, listings, bad requests,
 # faults (a killed server, a digest mismatch, a full disk).
 load helper
+bats_require_minimum_version 1.5.0
 
 # The helper's teardown kills what was started; a test that mounts a tmpfs
 # also needs it unmounted, after its processes are gone.
@@ -16,11 +17,12 @@ teardown() {
 }
 
 # serve NAME ARGS...: "sockt serve-file --port-file ... ARGS" in the
-# background; sets PORT and BG_PID once it is ready.
+# background; sets PORT, and BG_PID and SRV_PID once it is ready.
 serve() {
 	local name=$1
 	shift
 	bg "$name" sockt serve-file --port-file "$T/$name.port" "$@"
+	SRV_PID=$BG_PID
 	PORT=$(wait_port "$T/$name.port") || return 1
 }
 
@@ -155,6 +157,23 @@ has_size() {
 	assert_line "Content-Range: bytes */1000"
 }
 
+@test "serve-file: Range and If-Modified-Since numbers are plain digits, else ignored" {
+	random_file "$T/f.bin" 1000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	for range in 'bytes=1 - 2' 'bytes=+1-2' 'bytes=0x1-2' 'bytes=1-+2'; do
+		run curl -sS -H "Range: $range" -o "$T/got" -w '%{http_code}' "http://127.0.0.1:$PORT/f.bin"
+		assert_output 200
+		cmp "$T/got" "$T/f.bin"
+	done
+	run curl -sS -H 'Range: bytes=1-2' -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/f.bin"
+	assert_output 206
+	# a date in 2100 but for its sign: not a date, so the file is sent
+	for date in 'Fri, +1 Jan 2100 00:00:00 GMT' 'Fri, 01 Jan 2100 +0:00:00 GMT'; do
+		run curl -sS -H "If-Modified-Since: $date" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/f.bin"
+		assert_output 200
+	done
+}
+
 @test "serve-file: several ranges are ignored and the whole file is sent" {
 	random_file "$T/f.bin" 5000
 	serve srv 127.0.0.1 0 "$T/f.bin"
@@ -273,6 +292,37 @@ sys.stdout.write(d.decode())'"
 	assert_output "from-file"
 	run curl -sS "http://127.0.0.1:$PORT/"
 	assert_output "$(printf 'only\nsame')"
+	# a directory of the earlier argument wins over a later FILE too
+	mkdir "$T/d/only"
+	run curl -sS "http://127.0.0.1:$PORT/"
+	assert_output "$(printf 'only/\nsame')"
+}
+
+@test "serve-file: a listing of 40,000 entries is complete, sorted, and other clients are served meanwhile" {
+	mkdir "$T/big"
+	python3 -c '
+import os, random, sys
+names = ["f-%05d" % i for i in range(40000)]
+random.shuffle(names)	# so readdir order is not sorted order
+d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+for n in names:
+    os.mknod(n, dir_fd=d)	# an empty regular file, in one system call
+' "$T/big"
+	printf 'small' >"$T/small"
+	serve srv 127.0.0.1 0 "$T/small" "$T/big"
+	curl -sS -o "$T/list" "http://127.0.0.1:$PORT/" &
+	lister=$!
+	curl -sS -o "$T/html" -H 'Accept: text/html' "http://127.0.0.1:$PORT/" &
+	lister2=$!
+	run curl -sS "http://127.0.0.1:$PORT/small"
+	assert_output small
+	wait "$lister"
+	wait "$lister2"
+	# every name once, in byte order, the FILE argument's among them
+	[ "$(wc -l <"$T/list")" -eq 40001 ]
+	diff "$T/list" <( (echo small; ls "$T/big") | LC_ALL=C sort)
+	[ "$(grep -c '^<li><a href="/f-[0-9]*">f-[0-9]*</a></li>$' "$T/html")" -eq 40000 ]
+	alive "$BG_PID"
 }
 
 @test "serve-file: --count 1 exits 0 after one response" {
@@ -350,6 +400,99 @@ print(s.recv(10), round(time.time() - t) < 5)
 	run sockt fetch-file -o "$T/two" "http://127.0.0.1:$PORT/f"
 	assert_success
 	cmp "$T/two" "$T/d/f"
+}
+
+# A directory whose file "big" takes about a second to hash (a sparse
+# GiB: a directory's files are hashed on their first request, while the
+# loop keeps serving), and "small".  BIG_DIGEST is its Repr-Digest.
+BIG_DIGEST='Sbwg3xXkEqZEckIeE/6G/xxRZeGLKvzPFg1NwZ/mihQ='	# 1 GiB of zeros
+big_tree() {
+	mkdir "$T/d"
+	truncate -s 1G "$T/d/big"
+	random_file "$T/d/small" 5000
+}
+
+# nfds PID: how many descriptors PID has open.
+nfds() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+# has_nfds PID N: does PID have exactly N descriptors open now?
+has_nfds() {
+	[ "$(nfds "$1")" -eq "$2" ]
+}
+
+# Python for a client that waits until serve-file -vv (stderr in
+# $T/srv.err) has started hashing /big.
+PY_HASHING='
+def wait_hashing(secs=20):
+    end = time.time() + secs
+    while b"hashing /big" not in open(tpath("srv.err"), "rb").read():
+        if time.time() > end:
+            sys.exit("timed out waiting for the hashing of /big")
+        time.sleep(0.01)
+'
+
+@test "serve-file: a client that sends more and resets while its file is hashed leaves the server serving" {
+	big_tree
+	serve srv -vv 127.0.0.1 0 "$T/d"
+	srv=$BG_PID
+	# the request, one more byte 10 ms later while /big is hashed, a reset
+	py_bg client "$PY_HASHING
+s = tcp_connect(sys.argv[1])
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(b'GET /big HTTP/1.1\r\nHost: x\r\n\r\n')
+wait_hashing()
+time.sleep(0.01)
+s.sendall(b'x')
+time.sleep(0.01)
+reset(s)
+" "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	# the next client waits for the same digest (half-closed: it has
+	# nothing more to say), and gets it
+	printf 'HEAD /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    http_raw "$PORT" >"$T/head"
+	run tr -d '\r' <"$T/head"
+	assert_line --index 0 "HTTP/1.1 200 OK"
+	assert_line "Repr-Digest: sha-256=:$BIG_DIGEST:"
+	run curl -sS -o "$T/got" "http://127.0.0.1:$PORT/small"
+	assert_success
+	cmp "$T/got" "$T/d/small"
+	alive "$srv"
+}
+
+@test "serve-file: bytes a client sends while its file is hashed cost no descriptor and are its next request" {
+	big_tree
+	serve srv -vv 127.0.0.1 0 "$T/d"
+	srv=$BG_PID
+	before=$(nfds "$srv")
+	# a pipelined second request, in 5 packets 10 ms apart during hashing
+	py_bg client "$PY_HASHING
+s = tcp_connect(sys.argv[1])
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(b'HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n')
+wait_hashing()
+second = b'HEAD /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+for i in range(5):
+    time.sleep(0.01)
+    s.sendall(second[i * 12:(i + 1) * 12 if i < 4 else None])
+sys.stdout.buffer.write(recv_all(s))
+" "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	run tr -d '\r' <"$T/client.out"
+	[ "$(grep -c '^HTTP/1.1 ' <<<"$output")" -eq 2 ]
+	assert_line --index 0 "HTTP/1.1 200 OK"
+	assert_line "Repr-Digest: sha-256=:$BIG_DIGEST:"
+	assert_line "Content-Length: 1073741824"
+	assert_line "Repr-Digest: sha-256=:$(b64sha "$T/d/small"):"
+	assert_line "Content-Length: 5000"
+	assert_line "Connection: close"
+	# every descriptor of that connection is given back
+	wait_until -- has_nfds "$srv" "$before"
+	alive "$srv"
 }
 
 # ---- path safety --------------------------------------------------------
@@ -574,6 +717,48 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	[ "$EXIT" -eq 0 ]
 }
 
+@test "serve-file --raw --count 1: a client that aborts mid-transfer counts: exit 1 at once, one line" {
+	truncate -s 100M "$T/big"
+	serve srv --raw --count 1 127.0.0.1 0 "$T/big"
+	py_bg client '
+s = tcp_connect(sys.argv[1])
+got = 0
+while got < 1000:
+    got += len(s.recv(1000))
+reset(s)
+' "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	wait_exit "$SRV_PID"
+	[ "$EXIT" -eq 1 ]
+	run cat "$T/srv.err"
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "^sockt: 127\.0\.0\.1:[0-9]+: (Connection reset by peer|Broken pipe) after [0-9]+ of 104857600 bytes\$"
+}
+
+@test "serve-file --count: an aborted response counts, and the status is 1" {
+	truncate -s 100M "$T/big"
+	printf 'x' >"$T/a"
+	serve srv --count 2 127.0.0.1 0 "$T/big" "$T/a"
+	run curl -sS "http://127.0.0.1:$PORT/a"
+	assert_output x
+	py_bg client '
+s = tcp_connect(sys.argv[1])
+s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+got = 0
+while got < 100000:
+    got += len(s.recv(65536))
+reset(s)
+' "$PORT"
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	wait_exit "$SRV_PID"
+	[ "$EXIT" -eq 1 ]
+	run cat "$T/srv.err"
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "^sockt: 127\.0\.0\.1:[0-9]+: \"GET /big\": (Connection reset by peer|Broken pipe) after [0-9]+ of 104857600 bytes\$"
+}
+
 @test "fetch-file --raw: takes what nc -l sends until EOF and checks --sha256" {
 	has nc || skip "nc not installed"
 	random_file "$T/f.bin" 1000000
@@ -767,6 +952,34 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	[ "$(cat f)" = new ]
 }
 
+@test "fetch-file: --force replaces a regular file only, never a FIFO, a symlink or a directory" {
+	printf 'new' >"$T/f"
+	serve srv 127.0.0.1 0 "$T/f"
+	mkfifo "$T/fifo"
+	run --separate-stderr sockt fetch-file --force -o "$T/fifo" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/fifo: is a FIFO; --force replaces regular files only\$"
+	[ -p "$T/fifo" ]
+	[ ! -e "$T/fifo.part" ]
+	printf 'old' >"$T/target"
+	ln -s "$T/target" "$T/link"
+	run --separate-stderr sockt fetch-file --force -o "$T/link" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/link: is a symbolic link; --force replaces regular files only\$"
+	[ -L "$T/link" ] && [ "$(cat "$T/target")" = old ]
+	[ ! -e "$T/link.part" ]
+	mkdir -p "$T/dl/f"
+	run --separate-stderr sockt fetch-file --force -o "$T/dl" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/dl/f: is a directory; --force replaces regular files only\$"
+	[ -d "$T/dl/f" ] && [ ! -e "$T/dl/f.part" ]
+	# without --force the same refusal, not "--force overwrites it"
+	run --separate-stderr sockt fetch-file -o "$T/fifo" "http://127.0.0.1:$PORT/f"
+	one_line_error 1 "^sockt: $T/fifo: is a FIFO; --force replaces regular files only\$"
+	# a regular file is still replaced
+	printf 'old' >"$T/reg"
+	run sockt fetch-file --force -o "$T/reg" "http://127.0.0.1:$PORT/f"
+	assert_success
+	[ "$(cat "$T/reg")" = new ]
+}
+
 @test "fetch-file: -o - writes to stdout, -o DIR into the directory" {
 	printf 'hello' >"$T/f"
 	serve srv 127.0.0.1 0 "$T/f"
@@ -830,6 +1043,24 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	assert_output "sockt: http://127.0.0.1:$PORT/c: unsupported Transfer-Encoding 'gzip, chunked'"
 }
 
+@test "fetch-file: a chunk size is hex digits only: 0x5, signs and blanks are malformed" {
+	n=0	# not i: bats' own functions change it
+	for size in 0x5 +5 -5 ' 5' 5x '5 x'; do
+		n=$((n + 1))
+		printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s\r\nhello\r\n0\r\n\r\n' "$size" >"$T/resp$n"
+		fake_server "fake$n" "$T/resp$n"
+		run --separate-stderr sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/c"
+		one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/c: malformed chunked body after 0 bytes\$"
+		[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
+	done
+	# blanks before an extension are allowed (RFC 9112 7.1.1)
+	printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	run sockt fetch-file -o - "http://127.0.0.1:$PORT/c"
+	assert_success
+	assert_output hello
+}
+
 @test "fetch-file: a truncated chunked body is an error with the byte count" {
 	printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n12345' >"$T/resp"
 	fake_server fake "$T/resp"
@@ -839,18 +1070,89 @@ echo $! >>"$BATS_TEST_TMPDIR/.pids"
 	[ ! -e "$T/x" ]
 }
 
+@test "fetch-file: the server's reason phrase, Location and file name are printed escaped" {
+	printf 'HTTP/1.1 404 Not\033[31mFound\rEVIL\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	run --separate-stderr sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/f"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "sockt: http://127.0.0.1:$PORT/f: 404 Not\\x1b[31mFound\\x0dEVIL"
+	# a lone C1 byte (0x9b is CSI on some terminals) in Location
+	printf 'HTTP/1.1 302 Found\r\nLocation: /a\233[2Jb\r\nContent-Length: 0\r\n\r\n' >"$T/resp2"
+	fake_server fake2 "$T/resp2"
+	run --separate-stderr sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/f"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "sockt: http://127.0.0.1:$PORT/f: 302 Found (Location: /a\\x9b[2Jb)"
+	# a name from Content-Disposition, in the message that it exists
+	printf "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Disposition: attachment; filename*=UTF-8''a%%9B%%C2%%9Bb\r\n\r\nok" >"$T/resp3"
+	fake_server fake3 "$T/resp3"
+	mkdir "$T/dl" && cd "$T/dl"
+	printf 'old' >$'a\x9b\xc2\x9bb'
+	run --separate-stderr sockt fetch-file "http://127.0.0.1:$PORT/"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "sockt: a\\x9b\\xc2\\x9bb: already exists (--force overwrites it)"
+}
+
+@test "serve-file: -v lines show request paths escaped" {
+	mkdir "$T/d"
+	printf 'x' >"$T/d/"$'e\x1bx'
+	serve srv -vv 127.0.0.1 0 "$T/d"
+	run curl -sS "http://127.0.0.1:$PORT/e%1Bx"
+	assert_output x
+	wait_until -- grep -q '"GET /e%1Bx" 200' "$T/srv.err"
+	run cat "$T/srv.err"
+	assert_line 'sockt: hashing /e\x1bx'
+	[[ "$output" != *$'\e'* ]]
+}
+
 @test "fetch-file: a 404 and a redirect exit 1 with the status line" {
 	mkdir "$T/d"
 	serve srv 127.0.0.1 0 "$T/d"
 	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/missing"
 	assert_failure 1
 	assert_output "sockt: http://127.0.0.1:$PORT/missing: 404 Not Found"
-	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ] || [ ! -s "$T/x.part" ]
+	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
 	printf 'HTTP/1.1 301 Moved Permanently\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
 	fake_server fake "$T/resp"
 	run sockt fetch-file -o "$T/y" "http://127.0.0.1:$PORT/f"
 	assert_failure 1
 	assert_output "sockt: http://127.0.0.1:$PORT/f: 301 Moved Permanently (Location: /elsewhere)"
+}
+
+@test "fetch-file: no body byte (404, redirect, refused) leaves no .part; an earlier .part stays as it was" {
+	mkdir "$T/d" "$T/dl"
+	serve srv 127.0.0.1 0 "$T/d"
+	srv=$PORT
+	printf 'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	fake_server fake "$T/resp"
+	redirect=$PORT
+	refused=$(free_port)
+	cd "$T/dl"
+	run sockt fetch-file -o x "http://127.0.0.1:$srv/missing"
+	assert_failure 1
+	run sockt fetch-file "http://127.0.0.1:$srv/named"
+	assert_failure 1
+	run sockt fetch-file -o y "http://127.0.0.1:$redirect/f"
+	assert_output "sockt: http://127.0.0.1:$redirect/f: 302 Found (Location: /elsewhere)"
+	run sockt fetch-file -o z "http://127.0.0.1:$refused/f"
+	assert_output "sockt: connect 127.0.0.1:$refused: Connection refused"
+	run sockt fetch-file --raw -o r 127.0.0.1 "$refused"
+	assert_output "sockt: connect 127.0.0.1:$refused: Connection refused"
+	run ls -A
+	assert_output ""
+	# a .part from an earlier fetch is neither removed nor emptied
+	random_file old.part 1000
+	cp old.part keep.part
+	for url in "http://127.0.0.1:$srv/missing" "http://127.0.0.1:$refused/f"; do
+		run sockt fetch-file -o keep "$url"
+		assert_failure 1
+		cmp keep.part old.part
+		run sockt fetch-file --no-resume -o keep "$url"
+		assert_failure 1
+		cmp keep.part old.part
+	done
+	run sockt fetch-file --raw -o keep 127.0.0.1 "$refused"
+	assert_failure 1
+	cmp keep.part old.part
 }
 
 @test "fetch-file: connection refused exits 1" {
