@@ -94,6 +94,7 @@ struct exec_run {
 	struct exec_conn	*conns;
 	size_t			 nconns;	/* until the child is reaped */
 	int			 status;
+	bool			 stopping;	/* exec_shutdown() ran */
 	int			 stop_sig;	/* INT, TERM or HUP obeyed */
 };
 
@@ -120,12 +121,20 @@ struct exec_conn {
 
 static void	exec_accept(struct pump *, int, void *);
 static void	exec_conn_check(struct exec_conn *);
+static void	exec_shutdown(struct exec_run *, int);
 
 /* One client (no -k, or --connect): its end is sockt's end. */
 static bool
 exec_single(const struct exec_run *run)
 {
 	return !run->o->keep || run->o->connect;
+}
+
+/* How sockt ends after exec_shutdown(): by its signal, or 1 on an error. */
+static int
+exec_stop_status(const struct exec_run *run)
+{
+	return run->stop_sig != 0 ? 128 + run->stop_sig : 1;
 }
 
 /* ---- the program's environment ---------------------------------------- */
@@ -184,40 +193,11 @@ static int
 exec_tap_open(struct exec_run *run, char **errp)
 {
 	const struct sockt_opts *o = run->o;
-	int fd;
 
-	if (o->hexdump != NULL) {
-		fd = open(o->hexdump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0666);
-		if (fd == -1 || (run->tap.hexdump = fdopen(fd, "w")) == NULL) {
-			*errp = log_fmt("%s: %s", o->hexdump, strerror(errno));
-			if (fd != -1)
-				close(fd);
-			return -1;
-		}
-		run->tapping = true;
-	}
-	if (o->output != NULL) {
-		run->tap.copy_fd = open(o->output, O_WRONLY | O_CREAT |
-		    O_TRUNC | O_CLOEXEC, 0666);
-		if (run->tap.copy_fd == -1) {
-			*errp = log_fmt("%s: %s", o->output, strerror(errno));
-			return -1;
-		}
-		run->tapping = true;
-	}
+	if (log_tap_open(&run->tap, o->hexdump, o->output, errp) == -1)
+		return -1;
+	run->tapping = o->hexdump != NULL || o->output != NULL;
 	return 0;
-}
-
-static void
-exec_tap_close(struct exec_run *run)
-{
-	if (run->tap.hexdump != NULL)
-		fclose(run->tap.hexdump);
-	run->tap.hexdump = NULL;
-	if (run->tap.copy_fd != -1)
-		close(run->tap.copy_fd);
-	run->tap.copy_fd = -1;
 }
 
 /*
@@ -238,12 +218,7 @@ exec_tap_in(void *arg, const void *data, size_t len, char **errp)
 	if (!run->tapping)
 		return 0;
 	log_tap_data(&run->tap, LOG_RECEIVED, data, len);
-	if (run->tap.error != 0) {
-		*errp = log_fmt("write to %s: %s", run->o->output,
-		    strerror(run->tap.error));
-		return -1;
-	}
-	return 0;
+	return log_tap_check(&run->tap, errp);
 }
 
 /* pump_tap_fn for what the program sends (-x). */
@@ -252,9 +227,8 @@ exec_tap_out(void *arg, const void *data, size_t len, char **errp)
 {
 	struct exec_run *run = arg;
 
-	(void)errp;
 	log_tap_data(&run->tap, LOG_SENT, data, len);
-	return 0;
+	return log_tap_check(&run->tap, errp);
 }
 
 /* ---- one connection --------------------------------------------------- */
@@ -321,8 +295,8 @@ exec_conn_finish(struct exec_conn *c)
 	if (exec_single(run)) {
 		run->status = status;
 		pump_stop(run->pump, status);
-	} else if (run->stop_sig != 0 && run->nconns == 0)
-		pump_stop(run->pump, 128 + run->stop_sig);
+	} else if (run->stopping && run->nconns == 0)
+		pump_stop(run->pump, exec_stop_status(run));
 }
 
 /* Is C over?  The pty closes once no session uses it. */
@@ -398,7 +372,8 @@ exec_pty_input_end(void *arg)
  * The io session ended.  Normally the program's output was delivered and
  * the client sent its end of file: what is queued for the program still
  * goes in.  On an error (the peer reset, -i, -o failing, sockt stopping)
- * its input is dropped and it is terminated.
+ * its input is dropped and it is terminated.  A -x or -o file that cannot
+ * be written is sockt's own failure: under -k it stops everything too.
  */
 static void
 exec_io_done(struct pump_session *ps, int status, const char *msg,
@@ -406,13 +381,18 @@ exec_io_done(struct pump_session *ps, int status, const char *msg,
 {
 	struct exec_conn *c = arg;
 	struct exec_run *run = c->run;
+	bool tap_failed;
+	char *err;
 
 	(void)ps;
 	c->io = NULL;
 	c->sock_in = NULL;
 	c->io_status = status;
-	if (msg != NULL && run->stop_sig == 0) {
-		if (exec_single(run))
+	tap_failed = log_tap_check(&run->tap, &err) == -1;
+	if (tap_failed)
+		free(err);
+	if (msg != NULL && !run->stopping) {
+		if (exec_single(run) || tap_failed)
 			log_error("%s", msg);
 		else
 			log_info(1, "%s", msg);
@@ -426,7 +406,9 @@ exec_io_done(struct pump_session *ps, int status, const char *msg,
 	if (status != 0)
 		exec_conn_terminate(c);
 	c->io_over = true;
-	exec_conn_check(c);
+	exec_conn_check(c);	/* may free C */
+	if (tap_failed && !exec_single(run))
+		exec_shutdown(run, 0);
 }
 
 /*
@@ -561,23 +543,30 @@ exec_watch(struct exec_run *run, bool on)
 }
 
 /*
- * SIGINT, SIGTERM or SIGHUP: stop accepting, end every connection, and
- * terminate every program (SIGKILL after EXEC_KILL_GRACE_MS, or at once
- * when asked twice).  sockt dies by SIG once all are reaped.
+ * SIGINT, SIGTERM or SIGHUP (SIG), or a failure of sockt's own (SIG 0):
+ * stop accepting, end every connection, and terminate every program
+ * (SIGKILL after EXEC_KILL_GRACE_MS, or at once when a signal asks
+ * again).  Once all are reaped sockt dies by SIG, or exits 1.
  */
 static void
 exec_shutdown(struct exec_run *run, int sig)
 {
 	struct exec_conn *c, *next;
 
-	if (run->stop_sig != 0) {
+	if (run->stopping) {
+		if (sig == 0)
+			return;
+		if (run->stop_sig == 0)
+			run->stop_sig = sig;
 		for (c = run->conns; c != NULL; c = c->next)
 			if (!c->reaped)
 				proc_signal(c->child.pid, SIGKILL);
 		return;
 	}
+	run->stopping = true;
 	run->stop_sig = sig;
-	log_info(1, "%s: stopping", strsignal(sig));
+	if (sig != 0)
+		log_info(1, "%s: stopping", strsignal(sig));
 	exec_watch(run, false);
 	sock_listeners_close(&run->ls);
 	pump_timer_disarm(run->pump, &run->accept_deadline);
@@ -591,7 +580,7 @@ exec_shutdown(struct exec_run *run, int sig)
 			pump_session_end(c->feed, 0, NULL);
 	}
 	if (run->nconns == 0)
-		pump_stop(run->pump, 128 + sig);
+		pump_stop(run->pump, exec_stop_status(run));
 }
 
 /* pump_signal_fn: SIGCHLD reaps, the others stop everything. */
@@ -941,7 +930,7 @@ out:
 	sock_listeners_close(&run.ls);
 	pump_free(run.pump);
 	exec_conns_free(&run);
-	exec_tap_close(&run);
+	log_tap_close(&run.tap);
 	cmd_die_by_signal(run.stop_sig);
 	return run.status;
 }

@@ -117,16 +117,27 @@ listen_single_done(struct pump_session *ps, int status, const char *msg,
 	pump_stop(run->pump, status);
 }
 
-/* -k: a client left; the others carry on. */
+/*
+ * -k: a client left; the others carry on.  Unless the -x or -o file could
+ * not be written: that is sockt's own failure, not the client's, and it
+ * ends sockt with status 1.
+ */
 static void
 listen_client_done(struct pump_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct listen_client *c = arg;
 	struct listen_run *run = c->run;
+	char *err;
 
 	(void)ps;
-	if (msg != NULL)
+	if (log_tap_check(&run->ctx.tap, &err) == -1) {
+		if (!pump_stopping(run->pump))
+			log_error("%s", err);
+		free(err);
+		run->status = 1;
+		pump_stop(run->pump, 1);
+	} else if (msg != NULL)
 		log_info(1, "%s", msg);
 	log_info(1, "connection from %s closed%s", c->name, status ?
 	    " with an error" : "");

@@ -72,16 +72,6 @@ session_progress_end(struct session_ctx *ctx)
 	ctx->started = 0;
 }
 
-static int
-session_open_file(const char *path, int flags, char **errp)
-{
-	int fd = open(path, flags | O_CLOEXEC, 0666);
-
-	if (fd == -1)
-		*errp = log_fmt("%s: %s", path, strerror(errno));
-	return fd;
-}
-
 /*
  * Prepare stdio and the taps for sessions.  stdin is not read with -d,
  * --recv-only, or when it is a terminal that belongs to another process
@@ -92,27 +82,14 @@ session_ctx_open(struct session_ctx *ctx, struct pump *p,
     const struct sockt_opts *o, char **errp)
 {
 	pid_t fg;
-	int fd;
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->opts = o;
 	ctx->pump = p;
 	ctx->in_fd = ctx->out_fd = -1;
-	log_tap_init(&ctx->tap);
-	if (o->hexdump != NULL) {
-		fd = session_open_file(o->hexdump, O_WRONLY | O_CREAT | O_TRUNC,
-		    errp);
-		if (fd == -1 || (ctx->tap.hexdump = fdopen(fd, "w")) == NULL)
-			goto fail;
-		ctx->tapping = true;
-	}
-	if (o->output != NULL) {
-		ctx->tap.copy_fd = session_open_file(o->output, O_WRONLY |
-		    O_CREAT | O_TRUNC, errp);
-		if (ctx->tap.copy_fd == -1)
-			goto fail;
-		ctx->tapping = true;
-	}
+	if (log_tap_open(&ctx->tap, o->hexdump, o->output, errp) == -1)
+		goto fail;
+	ctx->tapping = o->hexdump != NULL || o->output != NULL;
 	if (o->stdout_closed && !o->send_only) {
 		/* Data would have nowhere to go: refuse rather than lose it. */
 		*errp = log_fmt("stdout is closed (--send-only discards what "
@@ -147,28 +124,20 @@ session_ctx_close(struct session_ctx *ctx)
 	if (ctx->in_fd > STDERR_FILENO)
 		close(ctx->in_fd);
 	ctx->in_fd = -1;
-	if (ctx->tap.hexdump != NULL)
-		fclose(ctx->tap.hexdump);
-	ctx->tap.hexdump = NULL;
-	if (ctx->tap.copy_fd != -1)
-		close(ctx->tap.copy_fd);
-	ctx->tap.copy_fd = -1;
+	log_tap_close(&ctx->tap);
 }
 
-/* pump_tap_fn for data received from the peer (-x and -o). */
+/*
+ * pump_tap_fn for data received from the peer (-x and -o); a file that
+ * cannot be written fails the session.
+ */
 int
 session_tap(void *arg, const void *data, size_t len, char **errp)
 {
 	struct session_ctx *ctx = arg;
 
 	log_tap_data(&ctx->tap, LOG_RECEIVED, data, len);
-	if (ctx->tap.error != 0) {
-		errno = ctx->tap.error;
-		*errp = log_fmt("write to %s: %s", ctx->opts->output,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
+	return log_tap_check(&ctx->tap, errp);
 }
 
 /* pump_tap_fn for data sent to the peer (-x only). */
@@ -177,9 +146,8 @@ session_tap_sent(void *arg, const void *data, size_t len, char **errp)
 {
 	struct session_ctx *ctx = arg;
 
-	(void)errp;
 	log_tap_data(&ctx->tap, LOG_SENT, data, len);
-	return 0;
+	return log_tap_check(&ctx->tap, errp);
 }
 
 /* -q expired: stop reading the peer; what it sent still reaches stdout. */

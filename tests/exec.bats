@@ -493,6 +493,21 @@ save("pid", pid)' "$PORT"
 	same_bytes "$T/in" "$T/copy"
 }
 
+@test "exec -x or -o to a full device (/dev/full): one line naming it, exit 1; with -k it stops serving" {
+	local opt keep
+	for keep in "" -k; do
+		for opt in -x -o; do
+			local name="srv$keep$opt"
+			exec_bg "$name" $keep "$opt" /dev/full 0 -- cat
+			local srv=$BG_PID
+			run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'hello\n')
+			wait_exit "$srv"
+			assert_equal "$EXIT" 1
+			assert_equal "$(cat "$T/$name.err")" "sockt: write to /dev/full: No space left on device"
+		done
+	done
+}
+
 # ---------------------------------------------------------------------
 # --pty
 

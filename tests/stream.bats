@@ -818,6 +818,33 @@ c.close()' "$PORT"
 	[ ! -e "$T/p" ]
 }
 
+@test "connect -x or -o to a full device (/dev/full): 'write to /dev/full: No space left on device', exit 1" {
+	printf 'world\n' >"$T/in"
+	local opt
+	for opt in -x -o; do
+		spawn_listen "srv$opt" 127.0.0.1 0 <"$T/in"
+		run --separate-stderr sockt connect "$opt" /dev/full 127.0.0.1 "$PORT" < <(printf 'hello\n')
+		one_line_error 1 '^sockt: write to /dev/full: No space left on device$'
+		wait_exit "$BG_PID"
+	done
+}
+
+@test "listen -x or -o to a full device (/dev/full): one line naming it, exit 1; with -k too" {
+	local opt keep
+	for keep in "" -k; do
+		for opt in -x -o; do
+			local name="srv$keep$opt"
+			spawn_listen "$name" $keep "$opt" /dev/full 127.0.0.1 0 </dev/null
+			local srv=$BG_PID
+			run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'hello\n')
+			wait_exit "$srv"
+			assert_equal "$EXIT" 1
+			assert_equal "$(cat "$T/$name.err")" "sockt: write to /dev/full: No space left on device"
+			[ ! -s "$T/$name.out" ]
+		done
+	done
+}
+
 @test "-s 127.0.0.2: the listener sees the client coming from 127.0.0.2" {
 	spawn_listen srv -v 127.0.0.1 0 </dev/null
 	local srv=$BG_PID
