@@ -158,10 +158,10 @@ log_tap_init(struct log_tap *tap)
 }
 
 /*
- * Open the taps: the hex dump to HEXDUMP and the copy to COPY, each
- * truncated, either may be NULL.  The names are kept for messages (the
- * caller keeps the strings alive).  Returns -1 with *errp naming the
- * file; what was opened is closed again.
+ * Open the taps: the hex dump to HEXDUMP ("-" is stderr) and the copy to
+ * COPY, each truncated, either may be NULL.  The names are kept for
+ * messages (the caller keeps the strings alive).  Returns -1 with *errp
+ * naming the file; what was opened is closed again.
  */
 int
 log_tap_open(struct log_tap *tap, const char *hexdump, const char *copy,
@@ -171,9 +171,15 @@ log_tap_open(struct log_tap *tap, const char *hexdump, const char *copy,
 
 	log_tap_init(tap);
 	if (hexdump != NULL) {
-		fd = open(hexdump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0666);
-		tap->hexdump_name = hexdump;
+		if (strcmp(hexdump, "-") == 0) {
+			/* our own fd, so that closing the dump keeps fd 2 */
+			fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+			tap->hexdump_name = "stderr";
+		} else {
+			fd = open(hexdump, O_WRONLY | O_CREAT | O_TRUNC |
+			    O_CLOEXEC, 0666);
+			tap->hexdump_name = hexdump;
+		}
 		if (fd == -1 || (tap->hexdump = fdopen(fd, "w")) == NULL)
 			goto fail;
 		fd = -1;

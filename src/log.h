@@ -30,7 +30,7 @@ const char *log_escape(const char *, size_t, char *, size_t);
 
 /*
  * A tap sees every chunk a session moves: -x writes a direction-marked hex
- * dump, -o a raw copy of what was received.
+ * dump (to stderr for "-x -"), -o a raw copy of what was received.
  * Direction is LOG_SENT for local -> peer and LOG_RECEIVED for peer ->
  * local.  A write error stops that output and is kept: log_tap_check()
  * turns it into the "write to FILE: reason" that ends the session.
@@ -39,7 +39,7 @@ enum log_dir { LOG_SENT, LOG_RECEIVED };
 
 struct log_tap {
 	FILE		*hexdump;	/* -x FILE, or NULL */
-	const char	*hexdump_name;	/* for messages */
+	const char	*hexdump_name;	/* FILE, or "stderr" for -x - */
 	int		 copy_fd;	/* -o FILE, or -1 */
 	const char	*copy_name;
 	uint64_t	 offset[2];	/* per direction */

@@ -777,6 +777,28 @@ c.close()' "$PORT"
 	assert_line --regexp '^< 00000000  68 65 6c 6c 6f 0a +\|hello\.\|$'
 }
 
+@test "-x -: the hex dump goes to stderr and no file named '-' is created" {
+	printf 'world\n' >"$T/in"
+	cd "$T"
+	spawn_listen srv -x - 127.0.0.1 0 <"$T/in"
+	local srv=$BG_PID
+	run --separate-stderr sockt connect --hexdump - 127.0.0.1 "$PORT" < <(printf 'hello\n')
+	assert_success
+	assert_output "world"
+	run echo "$stderr"
+	assert_equal "${#lines[@]}" 2
+	assert_line --regexp '^> 00000000  68 65 6c 6c 6f 0a +\|hello\.\|$'
+	assert_line --regexp '^< 00000000  77 6f 72 6c 64 0a +\|world\.\|$'
+	wait_exit "$srv"
+	assert_equal "$EXIT" 0
+	assert_equal "$(cat "$T/srv.out")" "hello"
+	run cat "$T/srv.err"
+	assert_equal "${#lines[@]}" 2
+	assert_line --regexp '^> 00000000  77 6f 72 6c 64 0a +\|world\.\|$'
+	assert_line --regexp '^< 00000000  68 65 6c 6c 6f 0a +\|hello\.\|$'
+	[ ! -e "$T/-" ]
+}
+
 @test "connect -o: a raw copy of the received bytes beside stdout" {
 	random_file "$T/a" 2000000
 	spawn_listen srv 127.0.0.1 0 <"$T/a"
