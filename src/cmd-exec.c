@@ -645,7 +645,7 @@ exec_accept(struct pump *p, int lfd, void *arg)
 		}
 		if (exec_single(run)) {
 			exec_watch(run, false);
-			sock_listeners_close(&run->ls);
+			sock_listeners_stop(&run->ls);
 			if (exec_conn_start(run, fd, name) == -1) {
 				run->status = 1;
 				pump_stop(p, 1);

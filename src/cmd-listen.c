@@ -296,7 +296,7 @@ listen_accept(struct pump *p, int lfd, void *arg)
 		}
 		if (!run->o->keep) {
 			listen_watch(run, false);
-			sock_listeners_close(&run->ls);
+			sock_listeners_stop(&run->ls);
 			if (session_start(&run->ctx, fd, name,
 			    listen_single_done, run) == NULL) {
 				close(fd);

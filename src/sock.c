@@ -225,15 +225,27 @@ fail:
 	return -1;
 }
 
-/* Close every listener and remove the socket file sockt created. */
+/*
+ * Close every listener, but keep the socket file sockt created until
+ * sock_listeners_close(): a client that comes later is refused
+ * (ECONNREFUSED), as at any port nobody listens on, instead of being told
+ * that the path does not exist.
+ */
 void
-sock_listeners_close(struct sock_listeners *ls)
+sock_listeners_stop(struct sock_listeners *ls)
 {
 	size_t i;
 
 	for (i = 0; i < ls->nfds; i++)
 		close(ls->fds[i]);
 	ls->nfds = 0;
+}
+
+/* Close every listener and remove the socket file sockt created. */
+void
+sock_listeners_close(struct sock_listeners *ls)
+{
+	sock_listeners_stop(ls);
 	if (ls->unix_path != NULL) {
 		unlink(ls->unix_path);
 		free(ls->unix_path);

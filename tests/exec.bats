@@ -190,6 +190,25 @@ HELLO"
 	[ ! -e "$T/s" ]
 }
 
+@test "exec -U without -k: a second client is refused (not 'No such file'), the file goes at exit" {
+	exec_bg srv -U "$T/s" --sh 'echo started; cat'
+	local srv=$BG_PID
+	hold_fifo cli.in
+	local w=$HELD
+	spawn cli "$SOCKT" connect -U "$T/s" <"$T/cli.in"
+	local cli=$BG_PID
+	wait_until -- grep -q started "$T/cli.out"
+	[ -S "$T/s" ]
+	run --separate-stderr sockt connect -U "$T/s" </dev/null
+	one_line_error 1 "^sockt: connect $T/s: Connection refused$"
+	release "$w"
+	wait_exit "$cli"
+	assert_equal "$EXIT" 0
+	wait_exit "$srv"
+	assert_equal "$EXIT" 0
+	[ ! -e "$T/s" ]
+}
+
 @test "exec: without ADDRESS it listens on loopback only (127.0.0.1 and ::1) and says so under -v" {
 	exec_bg srv -v 0 -- true
 	grep -qx 'sockt: no ADDRESS given: listening on loopback only' "$T/srv.err"

@@ -286,6 +286,27 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$T/sock"
 	assert_equal "$EXIT" 0
 }
 
+@test "listen -U without -k: a second client is refused (not 'No such file'), the file goes at exit" {
+	hold_fifo cli.in
+	local w=$HELD
+	spawn srv "$SOCKT" listen -U --port-file "$T/srv.port" "$T/sock" </dev/null
+	local srv=$BG_PID
+	wait_file "$T/srv.port"
+	spawn cli "$SOCKT" connect -U "$T/sock" <"$T/cli.in"
+	local cli=$BG_PID
+	printf 'first\n' >&"$w"
+	wait_until -- grep -q first "$T/srv.out"
+	[ -S "$T/sock" ]
+	run --separate-stderr sockt connect -U "$T/sock" </dev/null
+	one_line_error 1 "^sockt: connect $T/sock: Connection refused$"
+	release "$w"
+	wait_exit "$cli"
+	assert_equal "$EXIT" 0
+	wait_exit "$srv"
+	assert_equal "$EXIT" 0
+	[ ! -e "$T/sock" ]
+}
+
 # ---------------------------------------------------------------------
 # End of stream (design section 3)
 
