@@ -58,6 +58,35 @@ gone() {
 	[ ! -s "$T/srv.err" ] || fail "stderr: $(cat "$T/srv.err")"
 }
 
+@test "man page: the 'exec -k 9000 -- FILTER' example answers each line while its client waits" {
+	local line
+	line=$(grep -m1 '^\$ sockt exec -k 9000 -- ' "$BATS_TEST_DIRNAME/../man/sockt.1")
+	[ -n "$line" ] || fail "the example is gone from man/sockt.1"
+	local -a prog
+	read -ra prog <<<"${line#\$ sockt exec -k 9000 -- }"
+	exec_bg srv -k 0 -- "${prog[@]}"
+	py_bg cli '
+c = tcp_connect(sys.argv[1])
+c.settimeout(float(sys.argv[2]))
+got = b""
+for word in (b"hello\n", b"world\n"):
+    c.sendall(word)             # and wait for the answer before going on
+    want = len(got) + len(word)
+    try:
+        while len(got) < want:
+            d = c.recv(100)
+            if not d:
+                break
+            got += d
+    except socket.timeout:
+        break
+save("got", got + b"|")' "$PORT" "$DEADLINE"
+	wait_file "$T/got" $((DEADLINE + 5))
+	assert_equal "$(cat "$T/got")" "HELLO
+WORLD
+|"
+}
+
 @test "exec: a program that prints and exits at once still delivers, while the client is still sending" {
 	random_file "$T/a" 2000000
 	random_file "$T/big" 20000000
