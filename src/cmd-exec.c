@@ -40,7 +40,8 @@
 #include "pump.h"
 #include "sock.h"
 
-#define EXEC_KILL_GRACE_MS	2000	/* from SIGTERM to SIGKILL */
+#define EXEC_KILL_GRACE_MS	2000	/* SIGTERM or SIGHUP to SIGKILL */
+#define EXEC_HANGUP_MS		2000	/* --pty: client's EOF to SIGHUP */
 #define EXEC_KEEPALIVE_MS	60000	/* see exec_keepalive() */
 #define EXEC_LOOPBACK_TRIES	8	/* port 0: one free on ::1 as well */
 #define EXEC_NAME_MAX		(ADDR_STRLEN + 108)
@@ -112,9 +113,11 @@ struct exec_conn {
 	bool			 feed_over;
 	bool			 reaped;
 	bool			 terminating;
+	int			 term_sig;	/* what terminating sent */
 	int			 io_status;
 	int			 wstatus;
 	struct pump_timer	 kill_timer;
+	struct pump_timer	 hangup_timer;	/* --pty, after EOF */
 	struct exec_conn	*prev;
 	struct exec_conn	*next;
 };
@@ -233,24 +236,29 @@ exec_tap_out(void *arg, const void *data, size_t len, char **errp)
 
 /* ---- one connection --------------------------------------------------- */
 
-/* The program's whole process group: SIGTERM now, SIGKILL after a grace. */
+/*
+ * The program's whole process group: SIG (SIGTERM, or SIGHUP for a
+ * terminal hang-up) now, SIGKILL after a grace.  Once only.
+ */
 static void
-exec_conn_terminate(struct exec_conn *c)
+exec_conn_terminate(struct exec_conn *c, int sig)
 {
 	struct exec_run *run = c->run;
 
 	if (c->reaped || c->terminating)
 		return;
 	c->terminating = true;
-	log_info(2, "%s: terminating %s (pid %ld)", c->name,
-	    run->spec.argv[0], (long)c->child.pid);
-	proc_signal(c->child.pid, SIGTERM);
+	c->term_sig = sig;
+	log_info(2, "%s: %s %s (pid %ld)", c->name, sig == SIGHUP ?
+	    "hanging up on" : "terminating", run->spec.argv[0],
+	    (long)c->child.pid);
+	proc_signal(c->child.pid, sig);
 	proc_signal(c->child.pid, SIGCONT);	/* a stopped job must hear it */
 	pump_timer_arm(run->pump, &c->kill_timer, pump_now() +
 	    EXEC_KILL_GRACE_MS);
 }
 
-/* The grace after SIGTERM is over: SIGKILL the group if still needed. */
+/* The grace after SIGTERM or SIGHUP is over: SIGKILL the group if needed. */
 static void
 exec_kill_fire(struct pump *p, void *arg)
 {
@@ -259,8 +267,9 @@ exec_kill_fire(struct pump *p, void *arg)
 	(void)p;
 	if (c->reaped)
 		return;
-	log_info(1, "%s: %s outlived SIGTERM: killing it", c->name,
-	    c->run->spec.argv[0]);
+	log_info(1, "%s: %s outlived %s: killing it", c->name,
+	    c->run->spec.argv[0], c->term_sig == SIGHUP ? "SIGHUP" :
+	    "SIGTERM");
 	proc_signal(c->child.pid, SIGKILL);
 }
 
@@ -281,6 +290,7 @@ exec_conn_finish(struct exec_conn *c)
 		log_info(1, "%s: %s exited with status %d", c->name, prog,
 		    proc_exit_status(c->wstatus));
 	pump_timer_disarm(run->pump, &c->kill_timer);
+	pump_timer_disarm(run->pump, &c->hangup_timer);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -357,7 +367,14 @@ exec_feed_done(struct pump_session *ps, int status, const char *msg,
 	exec_conn_check(c);
 }
 
-/* --pty: the client's input ended and all of it reached the terminal. */
+/*
+ * --pty: the client has gone (its end of file) and all of its input
+ * reached the terminal.  Type the end-of-file character, which ends a
+ * shell at its prompt or a program reading lines; a program still
+ * running EXEC_HANGUP_MS later (one in raw mode that cannot be told, or
+ * a job the client left running) is hung up, as when a terminal closes:
+ * see exec_hangup_fire().
+ */
 static void
 exec_pty_input_end(void *arg)
 {
@@ -366,6 +383,29 @@ exec_pty_input_end(void *arg)
 	if (proc_pty_send_eof(c->master, c->midline) == -1)
 		log_info(2, "%s: cannot type end of file: %s", c->name,
 		    strerror(errno));
+	pump_timer_arm(c->run->pump, &c->hangup_timer, pump_now() +
+	    EXEC_HANGUP_MS);
+}
+
+/*
+ * EXEC_HANGUP_MS after the client's end of file the program still runs:
+ * hang up.  Its process group gets SIGHUP, and the connection and the
+ * terminal's master are closed, so the terminal is hung up for every
+ * process that has it open, and what the program writes from now on (a
+ * shell resetting the terminal as it goes) is not sent to a client that
+ * has gone.  The exit status is then the program's.
+ */
+static void
+exec_hangup_fire(struct pump *p, void *arg)
+{
+	struct exec_conn *c = arg;
+
+	(void)p;
+	if (c->reaped)
+		return;
+	exec_conn_terminate(c, SIGHUP);
+	if (c->io != NULL)
+		pump_session_end(c->io, 0, NULL);	/* may free C */
 }
 
 /*
@@ -404,7 +444,7 @@ exec_io_done(struct pump_session *ps, int status, const char *msg,
 			pump_session_end(c->feed, 0, NULL);
 	}
 	if (status != 0)
-		exec_conn_terminate(c);
+		exec_conn_terminate(c, SIGTERM);
 	c->io_over = true;
 	exec_conn_check(c);	/* may free C */
 	if (tap_failed && !exec_single(run))
@@ -453,6 +493,7 @@ exec_conn_start(struct exec_run *run, int fd, const char *name)
 	strlcpy(c->name, name, sizeof c->name);
 	c->master = o->pty ? c->child.in : -1;
 	pump_timer_init(&c->kill_timer, exec_kill_fire, c);
+	pump_timer_init(&c->hangup_timer, exec_hangup_fire, c);
 
 	c->io = pump_session_new(run->pump, exec_io_done, c);
 	pump_session_own_fd(c->io, fd);
@@ -573,7 +614,7 @@ exec_shutdown(struct exec_run *run, int sig)
 	pump_timer_disarm(run->pump, &run->accept_retry);
 	for (c = run->conns; c != NULL; c = next) {
 		next = c->next;
-		exec_conn_terminate(c);
+		exec_conn_terminate(c, SIGTERM);
 		if (c->io != NULL)
 			pump_session_end(c->io, 1, NULL);
 		else if (c->feed != NULL)

@@ -606,6 +606,69 @@ save("pid", pid)' "$PORT"
 	assert_equal "$EXIT" 0
 }
 
+@test "exec --pty -- bash: a client that is killed hangs up the terminal: bash is gone, sockt exits 129" {
+	spawn srv env PS1='remote$ ' "$SOCKT" exec --pty --port-file "$T/srv.port" 0 -- bash --norc --noprofile
+	local srv=$BG_PID
+	PORT=$(wait_port "$T/srv.port")
+	hold_fifo in
+	local w=$HELD
+	spawn c "$SOCKT" connect 127.0.0.1 "$PORT" <"$T/in"
+	local c=$BG_PID
+	printf 'echo up-$((40+2))\n' >&"$w"
+	# the client has read all there is (the prompt after the answer), so
+	# dying it closes its connection with an end of file, not a reset
+	prompt_after_answer() {
+		[[ "$(cat "$T/c.out")" == *up-42*'remote$ ' ]]
+	}
+	wait_until -- prompt_after_answer
+	local bash
+	bash=$(children "$srv")
+	[ -n "$bash" ]
+	# the client dies: an end of file, and nothing is typed at bash's prompt
+	kill -KILL "$c"
+	wait_until -- gone "$bash"
+	wait_exit "$srv"
+	assert_equal "$EXIT" 129
+	release "$w"
+}
+
+@test "exec -k --pty -- bash: killed and reset clients are hung up, with their jobs; sockt keeps serving" {
+	spawn srv env PS1='remote$ ' "$SOCKT" exec -k --pty --port-file "$T/srv.port" 0 -- bash --norc --noprofile
+	local srv=$BG_PID
+	PORT=$(wait_port "$T/srv.port")
+	# a client killed while its shell runs a job in the foreground
+	hold_fifo in
+	local w=$HELD
+	spawn c "$SOCKT" connect 127.0.0.1 "$PORT" <"$T/in"
+	local c=$BG_PID
+	printf 'sleep 1000\n' >&"$w"
+	wait_until -- nchildren_is "$srv" 1
+	local bash sleep
+	bash=$(children "$srv")
+	wait_until -- pgrep -x sleep -P "$bash"
+	sleep=$(pgrep -x sleep -P "$bash")
+	kill -KILL "$c"
+	wait_until -- gone "$bash" "$sleep"
+	release "$w"
+	# a client that resets its connection at the prompt
+	py_bg r '
+c = tcp_connect(sys.argv[1])
+c.sendall(b"echo up-$((40+2))\n")
+got = b""
+while b"up-42" not in got:
+    got += c.recv(1000)
+reset(c)' "$PORT"
+	local r=$BG_PID
+	wait_exit "$r"
+	assert_equal "$EXIT" 0
+	wait_until -- nchildren_is "$srv" 0
+	# and the next client is served
+	run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'echo hi-$((1+1)); exit 3\n')
+	assert_success
+	assert_line --regexp 'hi-2'$'\r''$'
+	alive "$srv"
+}
+
 @test "tmux: a person at 'connect --raw-tty' types into 'exec --pty -- /bin/sh', and the terminal comes back" {
 	has tmux || skip "tmux is not installed"
 	local sock="sockt-exec-$$-$BATS_TEST_NUMBER" tty sh
