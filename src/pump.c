@@ -1469,6 +1469,13 @@ pump_sink_bytes(const struct pump_sink *k)
 	return k->bytes;
 }
 
+/* Bytes K has taken from its sources but not yet written to its fd. */
+size_t
+pump_sink_pending(const struct pump_sink *k)
+{
+	return k->queued + k->zbytes;
+}
+
 /*
  * K takes no more data: it is unlinked from its sources, and once its
  * queue is empty it does its end of stream action.

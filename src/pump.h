@@ -120,6 +120,7 @@ void		 pump_sink_end(struct pump_sink *);
 void		 pump_sink_on_done(struct pump_sink *, pump_event_fn *, void *);
 bool		 pump_sink_done(const struct pump_sink *);
 uint64_t	 pump_sink_bytes(const struct pump_sink *);
+size_t		 pump_sink_pending(const struct pump_sink *);
 
 int		 pump_link(struct pump_source *, struct pump_sink *);
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libutil.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,23 @@
 #include "options.h"
 #include "pump.h"
 #include "session.h"
+#include "sock.h"
+
+#define SESSION_DELIVER_POLL_MS	10	/* --send-only: look this often */
+#define SESSION_DELIVER_MS	30000	/* and fail stalled this long */
 
 struct session_state {
 	struct session_ctx	*ctx;
 	struct pump_session	*ps;
+	int			 fd;
+	char			*peer;
 	struct pump_source	*sock_in;	/* peer -> us */
+	struct pump_sink	*sock_out;	/* us -> peer */
 	struct pump_source	*stdin_src;
 	struct pump_timer	 quit;		/* -q after stdin EOF */
+	struct pump_timer	 deliver;	/* --send-only, after EOF */
+	size_t			 undelivered;	/* at the last progress */
+	uint64_t		 progress;	/* its time */
 	pump_done_fn		*done;
 	void			*arg;
 };
@@ -173,6 +184,65 @@ session_sent_all(void *arg)
 		    (uint64_t)o->quit_ms);
 }
 
+/*
+ * --send-only, after stdin's end of file: look every
+ * SESSION_DELIVER_POLL_MS whether the peer has acknowledged every byte
+ * (our queue written, the socket half-closed, nothing left in its send
+ * queue); then the session is over, with status 0, whatever the peer is
+ * still sending.  No progress for -w (else SESSION_DELIVER_MS) fails it.
+ */
+static void
+session_deliver_fire(struct pump *p, void *arg)
+{
+	struct session_state *st = arg;
+	const struct sockt_opts *o = st->ctx->opts;
+	int limit = o->timeout_ms >= 0 ? o->timeout_ms : SESSION_DELIVER_MS;
+	size_t unacked, left;
+	uint64_t now = pump_now();
+	char *msg;
+
+	if (sock_unacked(st->fd, &unacked) == -1) {
+		msg = log_fmt("%s: %s", st->peer, strerror(errno));
+		pump_session_end(st->ps, 1, msg);
+		free(msg);
+		return;
+	}
+	left = pump_sink_pending(st->sock_out) + unacked;
+	if (pump_sink_done(st->sock_out) && left == 0) {
+		log_info(2, "--send-only: the peer acknowledged every byte");
+		pump_session_end(st->ps, 0, NULL);
+		return;
+	}
+	if (left < st->undelivered) {
+		st->undelivered = left;
+		st->progress = now;
+	} else if (now - st->progress >= (uint64_t)limit) {
+		msg = log_fmt("%s: %zu bytes not acknowledged by the peer, "
+		    "no progress for %d.%03d s%s", st->peer, left,
+		    limit / 1000, limit % 1000, o->timeout_ms >= 0 ?
+		    " (-w)" : "");
+		pump_session_end(st->ps, 1, msg);
+		free(msg);
+		return;
+	}
+	pump_timer_arm(p, &st->deliver, now + SESSION_DELIVER_POLL_MS);
+}
+
+/* stdin ended: under --send-only, wait for the peer to have it all. */
+static void
+session_stdin_eof(void *arg)
+{
+	struct session_state *st = arg;
+
+	if (!st->ctx->opts->send_only || st->sock_out == NULL)
+		return;
+	log_info(2, "--send-only: stdin ended; waiting until the peer has "
+	    "every byte");
+	st->undelivered = SIZE_MAX;
+	st->progress = pump_now();
+	pump_timer_arm(st->ctx->pump, &st->deliver, pump_now());
+}
+
 /* The peer closed: at a terminal, the session ends with it. */
 static void
 session_peer_eof(void *arg)
@@ -191,12 +261,14 @@ session_done(struct pump_session *ps, int status, const char *msg,
 	struct session_state *st = arg;
 
 	pump_timer_disarm(st->ctx->pump, &st->quit);
+	pump_timer_disarm(st->ctx->pump, &st->deliver);
 	if (st->ctx->counted_in == st->sock_in) {
 		session_progress_end(st->ctx);
 		st->ctx->counted_in = st->ctx->counted_out = NULL;
 	}
 	if (st->done != NULL)
 		st->done(ps, status, msg, st->arg);
+	free(st->peer);
 	free(st);
 }
 
@@ -214,12 +286,16 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 	unsigned flags;
 
 	st = calloc(1, sizeof *st);
-	if (st == NULL)
+	if (st == NULL || (st->peer = strdup(peer)) == NULL) {
+		free(st);
 		return NULL;
+	}
 	st->ctx = ctx;
+	st->fd = fd;
 	st->done = done;
 	st->arg = arg;
 	pump_timer_init(&st->quit, session_quit_fire, st);
+	pump_timer_init(&st->deliver, session_deliver_fire, st);
 	st->ps = pump_session_new(ctx->pump, session_done, st);
 	pump_session_own_fd(st->ps, fd);
 
@@ -234,10 +310,12 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 		sock_out = pump_sink_new(st->ps, fd, PUMP_KIND_SOCKET, peer,
 		    flags);
 		pump_sink_on_done(sock_out, session_sent_all, st);
+		st->sock_out = sock_out;
 	}
 	if (ctx->in_fd != -1) {
 		st->stdin_src = pump_source_new(st->ps, ctx->in_fd,
 		    ctx->in_kind, "stdin", 0);
+		pump_source_on_eof(st->stdin_src, session_stdin_eof, st);
 		if (ctx->tap.hexdump != NULL)
 			pump_source_tap(st->stdin_src, session_tap_sent, ctx);
 		pump_link(st->stdin_src, sock_out);

@@ -4,10 +4,12 @@
  * and the socket option helpers.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -63,6 +65,31 @@ sock_set_linger0(int fd)
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
 
 	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+/*
+ * How many bytes sent on the stream socket FD the peer has yet to
+ * acknowledge (SIOCOUTQ: TCP's unacknowledged and unsent bytes, the FIN
+ * included), in *N.  A Unix socket has no acknowledgement: what it wrote
+ * is in the peer's receive queue, where closing our end never loses it,
+ * so *N is 0.  Returns 0, or -1 with errno.
+ */
+int
+sock_unacked(int fd, size_t *n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	int outq;
+
+	*n = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return 0;
+	if (ioctl(fd, SIOCOUTQ, &outq) == -1)
+		return -1;
+	*n = outq > 0 ? (size_t)outq : 0;
+	return 0;
 }
 
 static void

@@ -42,5 +42,6 @@ int	 sock_set_reuseaddr(int);
 int	 sock_set_v6only(int, int);
 int	 sock_set_nodelay(int);
 int	 sock_set_linger0(int);
+int	 sock_unacked(int, size_t *);
 
 #endif

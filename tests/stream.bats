@@ -641,9 +641,8 @@ c.close()'
 }
 
 @test "--send-only: stdin reaches the peer, nothing is written to stdout, exit 0" {
-	random_file "$T/a" 1000000
 	random_file "$T/b" 1000000
-	spawn_listen srv 127.0.0.1 0 <"$T/a"
+	spawn_listen srv 127.0.0.1 0 </dev/null
 	local srv=$BG_PID
 	run --separate-stderr sockt connect --send-only 127.0.0.1 "$PORT" <"$T/b"
 	assert_success
@@ -651,6 +650,95 @@ c.close()'
 	wait_exit "$srv"
 	assert_equal "$EXIT" 0
 	same_bytes "$T/b" "$T/srv.out"
+}
+
+@test "connect --send-only: ends at stdin EOF once the peer has every byte, though it stays open and talks: exit 0" {
+	random_file "$T/b" 3000000
+	py_listen_bg srv '
+c = accept_one(PORTFILE)
+c.sendall(b"chatter\n" * 10000)   # discarded by --send-only
+save("got", recv_all(c))           # up to our half-close
+wait_for("done")                   # and never closes'
+	run --separate-stderr sockt connect --send-only 127.0.0.1 "$PORT" <"$T/b"
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "listen --send-only: ends at stdin EOF once the client has every byte, though it stays open and talks: exit 0" {
+	random_file "$T/b" 3000000
+	spawn_listen srv --send-only 127.0.0.1 0 <"$T/b"
+	local srv=$BG_PID
+	py_bg cli '
+c = tcp_connect(sys.argv[1])
+c.sendall(b"chatter\n" * 10000)
+save("got", recv_all(c))
+wait_for("done")' "$PORT"
+	wait_exit "$srv"
+	assert_equal "$EXIT" 0
+	[ ! -s "$T/srv.out" ]
+	[ ! -s "$T/srv.err" ] || fail "stderr: $(cat "$T/srv.err")"
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "connect -U --send-only: over a Unix socket it ends once every byte is written, the peer still open" {
+	random_file "$T/b" 3000000
+	py_bg srv '
+s = socket.socket(socket.AF_UNIX)
+s.bind(tpath("sock"))
+s.listen(1)
+save("ready", b"y")
+c, _ = s.accept()
+c.sendall(b"chatter\n" * 10000)
+save("got", recv_all(c))
+wait_for("done")'
+	wait_file "$T/ready"
+	run --separate-stderr sockt connect -U --send-only "$T/sock" <"$T/b"
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "--send-only waits for a peer that reads late, and it still gets every byte" {
+	random_file "$T/b" 100000
+	py_listen_bg srv '
+s = tcp_listen(PORTFILE)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # a small window
+c, _ = s.accept()
+wait_for("go")
+save("got", recv_all(c))
+wait_for("done")'
+	spawn cli "$SOCKT" connect -vv --send-only 127.0.0.1 "$PORT" <"$T/b"
+	local cli=$BG_PID
+	wait_until -- grep -q 'stdin ended; waiting until the peer has every byte' "$T/cli.err"
+	# most of the bytes wait in sockt's socket: not acknowledged, no exit
+	alive "$cli"
+	touch "$T/go"
+	wait_exit "$cli"
+	assert_equal "$EXIT" 0
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "--send-only -w 1: a peer that never reads ends it with one line and exit 1, never 0" {
+	random_file "$T/b" 100000
+	py_listen_bg srv '
+s = tcp_listen(PORTFILE)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+c, _ = s.accept()
+wait_for("done")                   # never reads'
+	run --separate-stderr sockt connect -w 1 --send-only 127.0.0.1 "$PORT" <"$T/b"
+	one_line_error 1 "^sockt: 127\.0\.0\.1:$PORT: [0-9]+ bytes not acknowledged by the peer, no progress for 1\.000 s \(-w\)$"
+	touch "$T/done"
 }
 
 @test "--recv-only: stdin is never read, the peer sees EOF at once, its data is printed" {
