@@ -844,14 +844,20 @@ wait_for("never")'
 }
 
 @test "listen -w: a client that came in time is served to the end, past SECS" {
-	spawn_listen srv -w 0.5 127.0.0.1 0 </dev/null
-	local srv=$BG_PID
+	# the client is started (python's start-up can take longer than the
+	# deadline on a busy host) before the listener, and connects as soon
+	# as the port is known
 	py_bg cli '
-c = tcp_connect(sys.argv[1])
+save("ready", b"y")
+wait_for("srv.port")
+c = tcp_connect(open(tpath("srv.port")).read())
 c.sendall(b"early\n")
 time.sleep(1)   # outlive the -w deadline: part of the scenario
 c.sendall(b"late\n")
-c.close()' "$PORT"
+c.close()'
+	wait_file "$T/ready"
+	spawn_listen srv -w 0.5 127.0.0.1 0 </dev/null
+	local srv=$BG_PID
 	wait_exit "$srv"
 	assert_equal "$EXIT" 0
 	assert_equal "$(cat "$T/srv.out")" "$(printf 'early\nlate')"
