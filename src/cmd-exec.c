@@ -40,7 +40,8 @@
 #include "pump.h"
 #include "sock.h"
 
-#define EXEC_KILL_GRACE_MS	2000	/* from SIGTERM to SIGKILL */
+#define EXEC_KILL_GRACE_MS	2000	/* SIGTERM or SIGHUP to SIGKILL */
+#define EXEC_HANGUP_MS		2000	/* --pty: client's EOF to SIGHUP */
 #define EXEC_KEEPALIVE_MS	60000	/* see exec_keepalive() */
 #define EXEC_LOOPBACK_TRIES	8	/* port 0: one free on ::1 as well */
 #define EXEC_NAME_MAX		ADDR_NAMELEN
@@ -94,6 +95,7 @@ struct exec_run {
 	struct exec_conn	*conns;
 	size_t			 nconns;	/* until the child is reaped */
 	int			 status;
+	bool			 stopping;	/* exec_shutdown() ran */
 	int			 stop_sig;	/* INT, TERM or HUP obeyed */
 };
 
@@ -111,21 +113,31 @@ struct exec_conn {
 	bool			 feed_over;
 	bool			 reaped;
 	bool			 terminating;
+	int			 term_sig;	/* what terminating sent */
 	int			 io_status;
 	int			 wstatus;
 	struct pump_timer	 kill_timer;
+	struct pump_timer	 hangup_timer;	/* --pty, after EOF */
 	struct exec_conn	*prev;
 	struct exec_conn	*next;
 };
 
 static void	exec_accept(struct pump *, int, void *);
 static void	exec_conn_check(struct exec_conn *);
+static void	exec_shutdown(struct exec_run *, int);
 
 /* One client (no -k, or --connect): its end is sockt's end. */
 static bool
 exec_single(const struct exec_run *run)
 {
 	return !run->o->keep || run->o->connect;
+}
+
+/* How sockt ends after exec_shutdown(): by its signal, or 1 on an error. */
+static int
+exec_stop_status(const struct exec_run *run)
+{
+	return run->stop_sig != 0 ? 128 + run->stop_sig : 1;
 }
 
 /* ---- the program's environment ---------------------------------------- */
@@ -197,40 +209,11 @@ static int
 exec_tap_open(struct exec_run *run, char **errp)
 {
 	const struct sockt_opts *o = run->o;
-	int fd;
 
-	if (o->hexdump != NULL) {
-		fd = open(o->hexdump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0666);
-		if (fd == -1 || (run->tap.hexdump = fdopen(fd, "w")) == NULL) {
-			*errp = log_fmt("%s: %s", o->hexdump, strerror(errno));
-			if (fd != -1)
-				close(fd);
-			return -1;
-		}
-		run->tapping = true;
-	}
-	if (o->output != NULL) {
-		run->tap.copy_fd = open(o->output, O_WRONLY | O_CREAT |
-		    O_TRUNC | O_CLOEXEC, 0666);
-		if (run->tap.copy_fd == -1) {
-			*errp = log_fmt("%s: %s", o->output, strerror(errno));
-			return -1;
-		}
-		run->tapping = true;
-	}
+	if (log_tap_open(&run->tap, o->hexdump, o->output, errp) == -1)
+		return -1;
+	run->tapping = o->hexdump != NULL || o->output != NULL;
 	return 0;
-}
-
-static void
-exec_tap_close(struct exec_run *run)
-{
-	if (run->tap.hexdump != NULL)
-		fclose(run->tap.hexdump);
-	run->tap.hexdump = NULL;
-	if (run->tap.copy_fd != -1)
-		close(run->tap.copy_fd);
-	run->tap.copy_fd = -1;
 }
 
 /*
@@ -251,12 +234,7 @@ exec_tap_in(void *arg, const void *data, size_t len, char **errp)
 	if (!run->tapping)
 		return 0;
 	log_tap_data(&run->tap, LOG_RECEIVED, data, len);
-	if (run->tap.error != 0) {
-		*errp = log_fmt("write to %s: %s", run->o->output,
-		    strerror(run->tap.error));
-		return -1;
-	}
-	return 0;
+	return log_tap_check(&run->tap, errp);
 }
 
 /* pump_tap_fn for what the program sends (-x). */
@@ -265,31 +243,35 @@ exec_tap_out(void *arg, const void *data, size_t len, char **errp)
 {
 	struct exec_run *run = arg;
 
-	(void)errp;
 	log_tap_data(&run->tap, LOG_SENT, data, len);
-	return 0;
+	return log_tap_check(&run->tap, errp);
 }
 
 /* ---- one connection --------------------------------------------------- */
 
-/* The program's whole process group: SIGTERM now, SIGKILL after a grace. */
+/*
+ * The program's whole process group: SIG (SIGTERM, or SIGHUP for a
+ * terminal hang-up) now, SIGKILL after a grace.  Once only.
+ */
 static void
-exec_conn_terminate(struct exec_conn *c)
+exec_conn_terminate(struct exec_conn *c, int sig)
 {
 	struct exec_run *run = c->run;
 
 	if (c->reaped || c->terminating)
 		return;
 	c->terminating = true;
-	log_info(2, "%s: terminating %s (pid %ld)", c->name,
-	    run->spec.argv[0], (long)c->child.pid);
-	proc_signal(c->child.pid, SIGTERM);
+	c->term_sig = sig;
+	log_info(2, "%s: %s %s (pid %ld)", c->name, sig == SIGHUP ?
+	    "hanging up on" : "terminating", run->spec.argv[0],
+	    (long)c->child.pid);
+	proc_signal(c->child.pid, sig);
 	proc_signal(c->child.pid, SIGCONT);	/* a stopped job must hear it */
 	pump_timer_arm(run->pump, &c->kill_timer, pump_now() +
 	    EXEC_KILL_GRACE_MS);
 }
 
-/* The grace after SIGTERM is over: SIGKILL the group if still needed. */
+/* The grace after SIGTERM or SIGHUP is over: SIGKILL the group if needed. */
 static void
 exec_kill_fire(struct pump *p, void *arg)
 {
@@ -298,8 +280,9 @@ exec_kill_fire(struct pump *p, void *arg)
 	(void)p;
 	if (c->reaped)
 		return;
-	log_info(1, "%s: %s outlived SIGTERM: killing it", c->name,
-	    c->run->spec.argv[0]);
+	log_info(1, "%s: %s outlived %s: killing it", c->name,
+	    c->run->spec.argv[0], c->term_sig == SIGHUP ? "SIGHUP" :
+	    "SIGTERM");
 	proc_signal(c->child.pid, SIGKILL);
 }
 
@@ -320,6 +303,7 @@ exec_conn_finish(struct exec_conn *c)
 		log_info(1, "%s: %s exited with status %d", c->name, prog,
 		    proc_exit_status(c->wstatus));
 	pump_timer_disarm(run->pump, &c->kill_timer);
+	pump_timer_disarm(run->pump, &c->hangup_timer);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -334,8 +318,8 @@ exec_conn_finish(struct exec_conn *c)
 	if (exec_single(run)) {
 		run->status = status;
 		pump_stop(run->pump, status);
-	} else if (run->stop_sig != 0 && run->nconns == 0)
-		pump_stop(run->pump, 128 + run->stop_sig);
+	} else if (run->stopping && run->nconns == 0)
+		pump_stop(run->pump, exec_stop_status(run));
 }
 
 /* Is C over?  The pty closes once no session uses it. */
@@ -396,7 +380,14 @@ exec_feed_done(struct pump_session *ps, int status, const char *msg,
 	exec_conn_check(c);
 }
 
-/* --pty: the client's input ended and all of it reached the terminal. */
+/*
+ * --pty: the client has gone (its end of file) and all of its input
+ * reached the terminal.  Type the end-of-file character, which ends a
+ * shell at its prompt or a program reading lines; a program still
+ * running EXEC_HANGUP_MS later (one in raw mode that cannot be told, or
+ * a job the client left running) is hung up, as when a terminal closes:
+ * see exec_hangup_fire().
+ */
 static void
 exec_pty_input_end(void *arg)
 {
@@ -405,13 +396,37 @@ exec_pty_input_end(void *arg)
 	if (proc_pty_send_eof(c->master, c->midline) == -1)
 		log_info(2, "%s: cannot type end of file: %s", c->name,
 		    strerror(errno));
+	pump_timer_arm(c->run->pump, &c->hangup_timer, pump_now() +
+	    EXEC_HANGUP_MS);
+}
+
+/*
+ * EXEC_HANGUP_MS after the client's end of file the program still runs:
+ * hang up.  Its process group gets SIGHUP, and the connection and the
+ * terminal's master are closed, so the terminal is hung up for every
+ * process that has it open, and what the program writes from now on (a
+ * shell resetting the terminal as it goes) is not sent to a client that
+ * has gone.  The exit status is then the program's.
+ */
+static void
+exec_hangup_fire(struct pump *p, void *arg)
+{
+	struct exec_conn *c = arg;
+
+	(void)p;
+	if (c->reaped)
+		return;
+	exec_conn_terminate(c, SIGHUP);
+	if (c->io != NULL)
+		pump_session_end(c->io, 0, NULL);	/* may free C */
 }
 
 /*
  * The io session ended.  Normally the program's output was delivered and
  * the client sent its end of file: what is queued for the program still
  * goes in.  On an error (the peer reset, -i, -o failing, sockt stopping)
- * its input is dropped and it is terminated.
+ * its input is dropped and it is terminated.  A -x or -o file that cannot
+ * be written is sockt's own failure: under -k it stops everything too.
  */
 static void
 exec_io_done(struct pump_session *ps, int status, const char *msg,
@@ -419,13 +434,18 @@ exec_io_done(struct pump_session *ps, int status, const char *msg,
 {
 	struct exec_conn *c = arg;
 	struct exec_run *run = c->run;
+	bool tap_failed;
+	char *err;
 
 	(void)ps;
 	c->io = NULL;
 	c->sock_in = NULL;
 	c->io_status = status;
-	if (msg != NULL && run->stop_sig == 0) {
-		if (exec_single(run))
+	tap_failed = log_tap_check(&run->tap, &err) == -1;
+	if (tap_failed)
+		free(err);
+	if (msg != NULL && !run->stopping) {
+		if (exec_single(run) || tap_failed)
 			log_error("%s", msg);
 		else
 			log_info(1, "%s", msg);
@@ -437,9 +457,11 @@ exec_io_done(struct pump_session *ps, int status, const char *msg,
 			pump_session_end(c->feed, 0, NULL);
 	}
 	if (status != 0)
-		exec_conn_terminate(c);
+		exec_conn_terminate(c, SIGTERM);
 	c->io_over = true;
-	exec_conn_check(c);
+	exec_conn_check(c);	/* may free C */
+	if (tap_failed && !exec_single(run))
+		exec_shutdown(run, 0);
 }
 
 /*
@@ -484,6 +506,7 @@ exec_conn_start(struct exec_run *run, int fd, const char *name)
 	strlcpy(c->name, name, sizeof c->name);
 	c->master = o->pty ? c->child.in : -1;
 	pump_timer_init(&c->kill_timer, exec_kill_fire, c);
+	pump_timer_init(&c->hangup_timer, exec_hangup_fire, c);
 
 	c->io = pump_session_new(run->pump, exec_io_done, c);
 	pump_session_own_fd(c->io, fd);
@@ -574,37 +597,44 @@ exec_watch(struct exec_run *run, bool on)
 }
 
 /*
- * SIGINT, SIGTERM or SIGHUP: stop accepting, end every connection, and
- * terminate every program (SIGKILL after EXEC_KILL_GRACE_MS, or at once
- * when asked twice).  sockt dies by SIG once all are reaped.
+ * SIGINT, SIGTERM or SIGHUP (SIG), or a failure of sockt's own (SIG 0):
+ * stop accepting, end every connection, and terminate every program
+ * (SIGKILL after EXEC_KILL_GRACE_MS, or at once when a signal asks
+ * again).  Once all are reaped sockt dies by SIG, or exits 1.
  */
 static void
 exec_shutdown(struct exec_run *run, int sig)
 {
 	struct exec_conn *c, *next;
 
-	if (run->stop_sig != 0) {
+	if (run->stopping) {
+		if (sig == 0)
+			return;
+		if (run->stop_sig == 0)
+			run->stop_sig = sig;
 		for (c = run->conns; c != NULL; c = c->next)
 			if (!c->reaped)
 				proc_signal(c->child.pid, SIGKILL);
 		return;
 	}
+	run->stopping = true;
 	run->stop_sig = sig;
-	log_info(1, "%s: stopping", strsignal(sig));
+	if (sig != 0)
+		log_info(1, "%s: stopping", strsignal(sig));
 	exec_watch(run, false);
 	sock_listeners_close(&run->ls);
 	pump_timer_disarm(run->pump, &run->accept_deadline);
 	pump_timer_disarm(run->pump, &run->accept_retry);
 	for (c = run->conns; c != NULL; c = next) {
 		next = c->next;
-		exec_conn_terminate(c);
+		exec_conn_terminate(c, SIGTERM);
 		if (c->io != NULL)
 			pump_session_end(c->io, 1, NULL);
 		else if (c->feed != NULL)
 			pump_session_end(c->feed, 0, NULL);
 	}
 	if (run->nconns == 0)
-		pump_stop(run->pump, 128 + sig);
+		pump_stop(run->pump, exec_stop_status(run));
 }
 
 /* pump_signal_fn: SIGCHLD reaps, the others stop everything. */
@@ -669,7 +699,7 @@ exec_accept(struct pump *p, int lfd, void *arg)
 		}
 		if (exec_single(run)) {
 			exec_watch(run, false);
-			sock_listeners_close(&run->ls);
+			sock_listeners_stop(&run->ls);
 			if (exec_conn_start(run, fd, name) == -1) {
 				run->status = 1;
 				pump_stop(p, 1);
@@ -954,7 +984,7 @@ out:
 	sock_listeners_close(&run.ls);
 	pump_free(run.pump);
 	exec_conns_free(&run);
-	exec_tap_close(&run);
+	log_tap_close(&run.tap);
 	cmd_die_by_signal(run.stop_sig);
 	return run.status;
 }

@@ -117,16 +117,27 @@ listen_single_done(struct pump_session *ps, int status, const char *msg,
 	pump_stop(run->pump, status);
 }
 
-/* -k: a client left; the others carry on. */
+/*
+ * -k: a client left; the others carry on.  Unless the -x or -o file could
+ * not be written: that is sockt's own failure, not the client's, and it
+ * ends sockt with status 1.
+ */
 static void
 listen_client_done(struct pump_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct listen_client *c = arg;
 	struct listen_run *run = c->run;
+	char *err;
 
 	(void)ps;
-	if (msg != NULL)
+	if (log_tap_check(&run->ctx.tap, &err) == -1) {
+		if (!pump_stopping(run->pump))
+			log_error("%s", err);
+		free(err);
+		run->status = 1;
+		pump_stop(run->pump, 1);
+	} else if (msg != NULL)
 		log_info(1, "%s", msg);
 	log_info(1, "connection from %s closed%s", c->name, status ?
 	    " with an error" : "");
@@ -206,13 +217,18 @@ listen_client_eof(void *arg)
 		pump_sink_end(c->out);
 }
 
-/* Wire client FD into the -k hub. */
+/*
+ * Wire client FD into the -k hub.  --broker relays between clients, but
+ * not with --recv-only: then, as ncat does, clients only ever talk to
+ * stdout and are half-closed at once.
+ */
 static void
 listen_client_add(struct listen_run *run, int fd, const char *name)
 {
 	const struct sockt_opts *o = run->o;
 	struct listen_client *c, *other;
 	struct pump_session *ps;
+	bool relay = o->broker && !o->recv_only;
 	unsigned flags;
 
 	c = calloc(1, sizeof *c);
@@ -231,20 +247,20 @@ listen_client_add(struct listen_run *run, int fd, const char *name)
 		pump_source_tap(c->in, session_tap, &run->ctx);
 	if (run->stdout_sink != NULL && !o->send_only)
 		pump_link(c->in, run->stdout_sink);
-	if (run->stdin_src != NULL || o->recv_only || o->broker) {
+	if (run->stdin_src != NULL || o->recv_only || relay) {
 		flags = PUMP_SINK_DROPPABLE;
 		if (!o->no_shutdown)
 			flags |= PUMP_SINK_SHUTDOWN;
-		if (o->broker)
+		if (relay)
 			flags |= PUMP_SINK_KEEP;
 		c->out = pump_sink_new(ps, fd, PUMP_KIND_SOCKET, name, flags);
 		if (run->stdin_src != NULL &&
 		    !pump_source_eof(run->stdin_src))
 			pump_link(run->stdin_src, c->out);
-		else if (!o->broker)
+		else if (!relay)
 			pump_sink_end(c->out);
 	}
-	if (o->broker)
+	if (relay)
 		for (other = run->clients; other != NULL; other = other->next) {
 			pump_link(other->in, c->out);
 			pump_link(c->in, other->out);
@@ -285,7 +301,7 @@ listen_accept(struct pump *p, int lfd, void *arg)
 		}
 		if (!run->o->keep) {
 			listen_watch(run, false);
-			sock_listeners_close(&run->ls);
+			sock_listeners_stop(&run->ls);
 			if (session_start(&run->ctx, fd, name,
 			    listen_single_done, run) == NULL) {
 				close(fd);

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,81 @@ log_tap_init(struct log_tap *tap)
 }
 
 /*
+ * Open the taps: the hex dump to HEXDUMP ("-" is stderr) and the copy to
+ * COPY, each truncated, either may be NULL.  The names are kept for
+ * messages (the caller keeps the strings alive).  Returns -1 with *errp
+ * naming the file; what was opened is closed again.
+ */
+int
+log_tap_open(struct log_tap *tap, const char *hexdump, const char *copy,
+    char **errp)
+{
+	int fd = -1;
+
+	log_tap_init(tap);
+	if (hexdump != NULL) {
+		if (strcmp(hexdump, "-") == 0) {
+			/* our own fd, so that closing the dump keeps fd 2 */
+			fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+			tap->hexdump_name = "stderr";
+		} else {
+			fd = open(hexdump, O_WRONLY | O_CREAT | O_TRUNC |
+			    O_CLOEXEC, 0666);
+			tap->hexdump_name = hexdump;
+		}
+		if (fd == -1 || (tap->hexdump = fdopen(fd, "w")) == NULL)
+			goto fail;
+		fd = -1;
+	}
+	if (copy != NULL) {
+		tap->copy_name = copy;
+		tap->copy_fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0666);
+		if (tap->copy_fd == -1) {
+			*errp = log_fmt("%s: %s", copy, strerror(errno));
+			log_tap_close(tap);
+			return -1;
+		}
+	}
+	return 0;
+fail:
+	*errp = log_fmt("%s: %s", hexdump, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	log_tap_close(tap);
+	return -1;
+}
+
+void
+log_tap_close(struct log_tap *tap)
+{
+	if (tap->hexdump != NULL)
+		fclose(tap->hexdump);
+	tap->hexdump = NULL;
+	if (tap->copy_fd != -1)
+		close(tap->copy_fd);
+	tap->copy_fd = -1;
+}
+
+/*
+ * 0 while every tap was written, else -1 with *errp = "write to FILE:
+ * reason" for the copy's first error, or else the dump's.
+ */
+int
+log_tap_check(const struct log_tap *tap, char **errp)
+{
+	if (tap->error != 0)
+		*errp = log_fmt("write to %s: %s", tap->copy_name,
+		    strerror(tap->error));
+	else if (tap->hexdump_error != 0)
+		*errp = log_fmt("write to %s: %s", tap->hexdump_name,
+		    strerror(tap->hexdump_error));
+	else
+		return 0;
+	return -1;
+}
+
+/*
  * One hex dump line per 16 bytes:
  *   > 00000000  68 65 6c 6c 6f 0a                                |hello.|
  * MARK is '>' for sent and '<' for received; OFFSET counts that direction.
@@ -185,6 +261,11 @@ log_hexdump(FILE *f, char mark, uint64_t offset, const void *data, size_t len)
 	}
 }
 
+/*
+ * Show LEN bytes of DATA, moving in direction DIR, to the taps: the dump
+ * sees both directions, the copy only what was received.  A failed write
+ * is kept in the tap (see log_tap_check()) and that output stops.
+ */
 void
 log_tap_data(struct log_tap *tap, enum log_dir dir, const void *data,
     size_t len)
@@ -193,10 +274,13 @@ log_tap_data(struct log_tap *tap, enum log_dir dir, const void *data,
 	size_t left = len;
 	ssize_t n;
 
-	if (tap->hexdump != NULL) {
+	if (tap->hexdump != NULL && tap->hexdump_error == 0) {
+		/* stdio keeps no errno: whatever write failed last set it */
+		errno = 0;
 		log_hexdump(tap->hexdump, dir == LOG_SENT ? '>' : '<',
 		    tap->offset[dir], data, len);
-		fflush(tap->hexdump);
+		if (fflush(tap->hexdump) == EOF || ferror(tap->hexdump))
+			tap->hexdump_error = errno != 0 ? errno : EIO;
 	}
 	tap->offset[dir] += len;
 	if (dir != LOG_RECEIVED || tap->copy_fd == -1 || tap->error != 0)

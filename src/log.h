@@ -30,20 +30,28 @@ const char *log_escape(const char *, size_t, char *, size_t);
 
 /*
  * A tap sees every chunk a session moves: -x writes a direction-marked hex
- * dump, -o a raw copy of what was received.  Direction is LOG_SENT for
- * local -> peer and LOG_RECEIVED for peer -> local.
+ * dump (to stderr for "-x -"), -o a raw copy of what was received.
+ * Direction is LOG_SENT for local -> peer and LOG_RECEIVED for peer ->
+ * local.  A write error stops that output and is kept: log_tap_check()
+ * turns it into the "write to FILE: reason" that ends the session.
  */
 enum log_dir { LOG_SENT, LOG_RECEIVED };
 
 struct log_tap {
 	FILE		*hexdump;	/* -x FILE, or NULL */
+	const char	*hexdump_name;	/* FILE, or "stderr" for -x - */
 	int		 copy_fd;	/* -o FILE, or -1 */
+	const char	*copy_name;
 	uint64_t	 offset[2];	/* per direction */
 	int		 error;		/* first errno writing the copy */
+	int		 hexdump_error;	/* first errno of the dump */
 };
 
 void	 log_tap_init(struct log_tap *);
+int	 log_tap_open(struct log_tap *, const char *, const char *, char **);
+void	 log_tap_close(struct log_tap *);
 void	 log_tap_data(struct log_tap *, enum log_dir, const void *, size_t);
+int	 log_tap_check(const struct log_tap *, char **);
 void	 log_hexdump(FILE *, char, uint64_t, const void *, size_t);
 
 #endif

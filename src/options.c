@@ -59,7 +59,7 @@ static const struct opt_def opt_table[] = {
 	{ OPT_PORT_FILE, 0, "port-file", "FILE", "write the bound port to "
 	    "FILE once listening" },
 	{ OPT_HEXDUMP, 'x', "hexdump", "FILE", "hex dump of the traffic to "
-	    "FILE" },
+	    "FILE (- is stderr)" },
 	{ OPT_OUTPUT, 'o', "output", "FILE", "also write received data to "
 	    "FILE" },
 	{ OPT_PROGRESS, 'P', "progress", NULL, "progress line on stderr" },

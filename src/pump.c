@@ -24,6 +24,12 @@
 
 #define PUMP_SPLICE_MAX	(1024 * 1024)	/* bytes per splice/sendfile call */
 #define PUMP_IOV_MAX	64
+#define PUMP_RING_KEEP	64	/* an empty ring above this is freed */
+
+/* How glibc's malloc sizes a block on 64-bit hosts (see chunk_new()). */
+#define PUMP_MALLOC_HEADER	8
+#define PUMP_MALLOC_ALIGN	16
+#define PUMP_MALLOC_MIN		32
 
 struct pump_watch {
 	pump_io_fn	*rfn;
@@ -58,6 +64,7 @@ struct pump {
 /* A block of data read once and shared by every sink it goes to. */
 struct chunk {
 	unsigned	 refs;
+	unsigned	 cost;		/* its memory, charged to sinks */
 	size_t		 len;
 	char		 data[];
 };
@@ -111,7 +118,8 @@ struct pump_sink {
 	size_t			 rcount;
 	size_t			 rcap;
 	size_t			 off;
-	size_t			 queued;
+	size_t			 queued;	/* payload in the ring */
+	size_t			 mem;		/* its memory */
 	/* the zero-copy relay from its only source */
 	enum zc_mode		 zc;
 	bool			 zc_wait_sink;	/* ZC_SPLICE: blocked on us */
@@ -743,7 +751,7 @@ sink_detach(struct pump_sink *k)
 		chunk_unref(k->ring[k->rhead]);
 		k->rhead = (k->rhead + 1) % k->rcap;
 	}
-	k->queued = 0;
+	k->queued = k->mem = 0;
 }
 
 static void
@@ -971,12 +979,30 @@ source_has_room(const struct pump_source *src)
 
 	for (i = 0; i < src->nsinks; i++) {
 		k = src->sinks[i];
-		if (k->queued < PUMP_QUEUE_BYTES)
+		if (k->mem < PUMP_QUEUE_BYTES)
 			any = true;
 		else if ((k->flags & PUMP_SINK_DROPPABLE) == 0)
 			return false;
 	}
 	return any;
+}
+
+/*
+ * A chunk with room for CAP bytes.  Its cost is the block malloc really
+ * takes: a header word, rounded up to 16 bytes, 32 at least.  Sinks are
+ * charged that, not the payload, so that a queue of one-byte reads (40
+ * bytes each with the ring slot) is bounded as tightly as big ones.
+ */
+static struct chunk *
+chunk_new(size_t cap)
+{
+	size_t size = sizeof(struct chunk) + cap;
+	struct chunk *c = xcalloc(1, size);
+
+	size = (size + PUMP_MALLOC_HEADER + PUMP_MALLOC_ALIGN - 1) &
+	    ~(size_t)(PUMP_MALLOC_ALIGN - 1);
+	c->cost = (unsigned)(size < PUMP_MALLOC_MIN ? PUMP_MALLOC_MIN : size);
+	return c;
 }
 
 static struct chunk *
@@ -989,7 +1015,7 @@ chunk_take(struct pump *p, size_t n)
 		c = p->spare;
 		p->spare = NULL;
 	} else {
-		c = xcalloc(1, sizeof *c + n);
+		c = chunk_new(n);
 		memcpy(c->data, p->spare->data, n);
 	}
 	c->refs = 0;
@@ -997,6 +1023,7 @@ chunk_take(struct pump *p, size_t n)
 	return c;
 }
 
+/* Queue C on K, charging K its memory: the chunk and the ring slot. */
 static void
 sink_push(struct pump_sink *k, struct chunk *c)
 {
@@ -1016,6 +1043,7 @@ sink_push(struct pump_sink *k, struct chunk *c)
 	k->ring[(k->rhead + k->rcount++) % k->rcap] = c;
 	c->refs++;
 	k->queued += c->len;
+	k->mem += c->cost + sizeof *k->ring;
 }
 
 static void
@@ -1030,7 +1058,7 @@ source_read_copy(struct pump_source *src)
 	char *msg;
 
 	if (p->spare == NULL)
-		p->spare = xcalloc(1, sizeof *p->spare + PUMP_CHUNK);
+		p->spare = chunk_new(PUMP_CHUNK);
 	if (src->kind == PUMP_KIND_SOCKET)
 		n = recv(src->fd, p->spare->data, PUMP_CHUNK, MSG_DONTWAIT);
 	else
@@ -1071,9 +1099,10 @@ source_read_copy(struct pump_source *src)
 	for (i = 0; i < src->nsinks;) {
 		k = src->sinks[i];
 		if ((k->flags & PUMP_SINK_DROPPABLE) &&
-		    k->queued > PUMP_DROP_BYTES) {
+		    k->mem > PUMP_DROP_BYTES) {
 			msg = log_fmt("%s: too slow, dropped with %zu bytes "
-			    "queued", k->name, k->queued);
+			    "queued in %zu bytes of memory", k->name, k->queued,
+			    k->mem);
 			pump_session_end(k->sess, 1, msg);
 			free(msg);
 			continue;	/* it left src->sinks */
@@ -1236,7 +1265,7 @@ zc_pipe_to_queue(struct pump_sink *k)
 	int saved = errno;
 
 	while (k->zbytes > 0) {
-		c = xcalloc(1, sizeof *c + k->zbytes);
+		c = chunk_new(k->zbytes);
 		n = read(k->zpipe[0], c->data, k->zbytes);
 		if (n <= 0) {
 			free(c);
@@ -1469,6 +1498,13 @@ pump_sink_bytes(const struct pump_sink *k)
 	return k->bytes;
 }
 
+/* Bytes K has taken from its sources but not yet written to its fd. */
+size_t
+pump_sink_pending(const struct pump_sink *k)
+{
+	return k->queued + k->zbytes;
+}
+
 /*
  * K takes no more data: it is unlinked from its sources, and once its
  * queue is empty it does its end of stream action.
@@ -1558,7 +1594,7 @@ sink_write(struct pump_sink *k)
 	struct iovec iov[PUMP_IOV_MAX];
 	struct msghdr msg;
 	struct pump_source *src;
-	size_t i, n, was = k->queued;
+	size_t i, n, was = k->mem;
 	struct chunk *c;
 	ssize_t w;
 
@@ -1600,11 +1636,18 @@ sink_write(struct pump_sink *k)
 		k->off = 0;
 		k->rhead = (k->rhead + 1) % k->rcap;
 		k->rcount--;
+		k->mem -= c->cost + sizeof *k->ring;
 		chunk_unref(c);
+	}
+	if (k->rcount == 0 && k->rcap > PUMP_RING_KEEP) {
+		/* a burst of small reads grew it: give that memory back */
+		free(k->ring);
+		k->ring = NULL;
+		k->rcap = k->rhead = 0;
 	}
 	sink_update(k);
 	/* Room again: wake the sources that were held back. */
-	if (was >= PUMP_QUEUE_BYTES && k->queued < PUMP_QUEUE_BYTES)
+	if (was >= PUMP_QUEUE_BYTES && k->mem < PUMP_QUEUE_BYTES)
 		for (i = 0; i < k->nsources && !k->sess->ended; i++) {
 			src = k->sources[i];
 			source_update(src);

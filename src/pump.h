@@ -12,6 +12,8 @@
  *    room, so a slow sink stops its source (backpressure); a sink marked
  *    PUMP_SINK_DROPPABLE is instead dropped when its queue passes
  *    PUMP_DROP_BYTES, so one stalled client never holds up the others.
+ *    Both limits count the memory a queue holds (each chunk's allocation
+ *    and ring slot), not its payload, so tiny reads are bounded too.
  *    A source with exactly one sink, and that sink with one source, moves
  *    data with splice() or sendfile() where the kernel allows it.
  *
@@ -29,8 +31,8 @@
 #include <stdint.h>
 
 #define PUMP_CHUNK	(64 * 1024)	/* one read */
-#define PUMP_QUEUE_BYTES (256 * 1024)	/* a sink takes no more reads past this */
-#define PUMP_DROP_BYTES	(4 * 1024 * 1024) /* a droppable sink is dropped past this */
+#define PUMP_QUEUE_BYTES (256 * 1024)	/* sink memory: no reads past it */
+#define PUMP_DROP_BYTES	(4 * 1024 * 1024) /* and dropped past it */
 
 struct pump;
 struct pump_source;
@@ -120,6 +122,7 @@ void		 pump_sink_end(struct pump_sink *);
 void		 pump_sink_on_done(struct pump_sink *, pump_event_fn *, void *);
 bool		 pump_sink_done(const struct pump_sink *);
 uint64_t	 pump_sink_bytes(const struct pump_sink *);
+size_t		 pump_sink_pending(const struct pump_sink *);
 
 int		 pump_link(struct pump_source *, struct pump_sink *);
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libutil.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,23 @@
 #include "options.h"
 #include "pump.h"
 #include "session.h"
+#include "sock.h"
+
+#define SESSION_DELIVER_POLL_MS	10	/* --send-only: look this often */
+#define SESSION_DELIVER_MS	30000	/* and fail stalled this long */
 
 struct session_state {
 	struct session_ctx	*ctx;
 	struct pump_session	*ps;
+	int			 fd;
+	char			*peer;
 	struct pump_source	*sock_in;	/* peer -> us */
+	struct pump_sink	*sock_out;	/* us -> peer */
 	struct pump_source	*stdin_src;
 	struct pump_timer	 quit;		/* -q after stdin EOF */
+	struct pump_timer	 deliver;	/* --send-only, after EOF */
+	size_t			 undelivered;	/* at the last progress */
+	uint64_t		 progress;	/* its time */
 	pump_done_fn		*done;
 	void			*arg;
 };
@@ -72,16 +83,6 @@ session_progress_end(struct session_ctx *ctx)
 	ctx->started = 0;
 }
 
-static int
-session_open_file(const char *path, int flags, char **errp)
-{
-	int fd = open(path, flags | O_CLOEXEC, 0666);
-
-	if (fd == -1)
-		*errp = log_fmt("%s: %s", path, strerror(errno));
-	return fd;
-}
-
 /*
  * Prepare stdio and the taps for sessions.  stdin is not read with -d,
  * --recv-only, or when it is a terminal that belongs to another process
@@ -92,27 +93,14 @@ session_ctx_open(struct session_ctx *ctx, struct pump *p,
     const struct sockt_opts *o, char **errp)
 {
 	pid_t fg;
-	int fd;
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->opts = o;
 	ctx->pump = p;
 	ctx->in_fd = ctx->out_fd = -1;
-	log_tap_init(&ctx->tap);
-	if (o->hexdump != NULL) {
-		fd = session_open_file(o->hexdump, O_WRONLY | O_CREAT | O_TRUNC,
-		    errp);
-		if (fd == -1 || (ctx->tap.hexdump = fdopen(fd, "w")) == NULL)
-			goto fail;
-		ctx->tapping = true;
-	}
-	if (o->output != NULL) {
-		ctx->tap.copy_fd = session_open_file(o->output, O_WRONLY |
-		    O_CREAT | O_TRUNC, errp);
-		if (ctx->tap.copy_fd == -1)
-			goto fail;
-		ctx->tapping = true;
-	}
+	if (log_tap_open(&ctx->tap, o->hexdump, o->output, errp) == -1)
+		goto fail;
+	ctx->tapping = o->hexdump != NULL || o->output != NULL;
 	if (o->stdout_closed && !o->send_only) {
 		/* Data would have nowhere to go: refuse rather than lose it. */
 		*errp = log_fmt("stdout is closed (--send-only discards what "
@@ -147,28 +135,20 @@ session_ctx_close(struct session_ctx *ctx)
 	if (ctx->in_fd > STDERR_FILENO)
 		close(ctx->in_fd);
 	ctx->in_fd = -1;
-	if (ctx->tap.hexdump != NULL)
-		fclose(ctx->tap.hexdump);
-	ctx->tap.hexdump = NULL;
-	if (ctx->tap.copy_fd != -1)
-		close(ctx->tap.copy_fd);
-	ctx->tap.copy_fd = -1;
+	log_tap_close(&ctx->tap);
 }
 
-/* pump_tap_fn for data received from the peer (-x and -o). */
+/*
+ * pump_tap_fn for data received from the peer (-x and -o); a file that
+ * cannot be written fails the session.
+ */
 int
 session_tap(void *arg, const void *data, size_t len, char **errp)
 {
 	struct session_ctx *ctx = arg;
 
 	log_tap_data(&ctx->tap, LOG_RECEIVED, data, len);
-	if (ctx->tap.error != 0) {
-		errno = ctx->tap.error;
-		*errp = log_fmt("write to %s: %s", ctx->opts->output,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
+	return log_tap_check(&ctx->tap, errp);
 }
 
 /* pump_tap_fn for data sent to the peer (-x only). */
@@ -177,9 +157,8 @@ session_tap_sent(void *arg, const void *data, size_t len, char **errp)
 {
 	struct session_ctx *ctx = arg;
 
-	(void)errp;
 	log_tap_data(&ctx->tap, LOG_SENT, data, len);
-	return 0;
+	return log_tap_check(&ctx->tap, errp);
 }
 
 /* -q expired: stop reading the peer; what it sent still reaches stdout. */
@@ -205,6 +184,65 @@ session_sent_all(void *arg)
 		    (uint64_t)o->quit_ms);
 }
 
+/*
+ * --send-only, after stdin's end of file: look every
+ * SESSION_DELIVER_POLL_MS whether the peer has acknowledged every byte
+ * (our queue written, the socket half-closed, nothing left in its send
+ * queue); then the session is over, with status 0, whatever the peer is
+ * still sending.  No progress for -w (else SESSION_DELIVER_MS) fails it.
+ */
+static void
+session_deliver_fire(struct pump *p, void *arg)
+{
+	struct session_state *st = arg;
+	const struct sockt_opts *o = st->ctx->opts;
+	int limit = o->timeout_ms >= 0 ? o->timeout_ms : SESSION_DELIVER_MS;
+	size_t unacked, left;
+	uint64_t now = pump_now();
+	char *msg;
+
+	if (sock_unacked(st->fd, &unacked) == -1) {
+		msg = log_fmt("%s: %s", st->peer, strerror(errno));
+		pump_session_end(st->ps, 1, msg);
+		free(msg);
+		return;
+	}
+	left = pump_sink_pending(st->sock_out) + unacked;
+	if (pump_sink_done(st->sock_out) && left == 0) {
+		log_info(2, "--send-only: the peer acknowledged every byte");
+		pump_session_end(st->ps, 0, NULL);
+		return;
+	}
+	if (left < st->undelivered) {
+		st->undelivered = left;
+		st->progress = now;
+	} else if (now - st->progress >= (uint64_t)limit) {
+		msg = log_fmt("%s: %zu bytes not acknowledged by the peer, "
+		    "no progress for %d.%03d s%s", st->peer, left,
+		    limit / 1000, limit % 1000, o->timeout_ms >= 0 ?
+		    " (-w)" : "");
+		pump_session_end(st->ps, 1, msg);
+		free(msg);
+		return;
+	}
+	pump_timer_arm(p, &st->deliver, now + SESSION_DELIVER_POLL_MS);
+}
+
+/* stdin ended: under --send-only, wait for the peer to have it all. */
+static void
+session_stdin_eof(void *arg)
+{
+	struct session_state *st = arg;
+
+	if (!st->ctx->opts->send_only || st->sock_out == NULL)
+		return;
+	log_info(2, "--send-only: stdin ended; waiting until the peer has "
+	    "every byte");
+	st->undelivered = SIZE_MAX;
+	st->progress = pump_now();
+	pump_timer_arm(st->ctx->pump, &st->deliver, pump_now());
+}
+
 /* The peer closed: at a terminal, the session ends with it. */
 static void
 session_peer_eof(void *arg)
@@ -223,12 +261,14 @@ session_done(struct pump_session *ps, int status, const char *msg,
 	struct session_state *st = arg;
 
 	pump_timer_disarm(st->ctx->pump, &st->quit);
+	pump_timer_disarm(st->ctx->pump, &st->deliver);
 	if (st->ctx->counted_in == st->sock_in) {
 		session_progress_end(st->ctx);
 		st->ctx->counted_in = st->ctx->counted_out = NULL;
 	}
 	if (st->done != NULL)
 		st->done(ps, status, msg, st->arg);
+	free(st->peer);
 	free(st);
 }
 
@@ -246,12 +286,16 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 	unsigned flags;
 
 	st = calloc(1, sizeof *st);
-	if (st == NULL)
+	if (st == NULL || (st->peer = strdup(peer)) == NULL) {
+		free(st);
 		return NULL;
+	}
 	st->ctx = ctx;
+	st->fd = fd;
 	st->done = done;
 	st->arg = arg;
 	pump_timer_init(&st->quit, session_quit_fire, st);
+	pump_timer_init(&st->deliver, session_deliver_fire, st);
 	st->ps = pump_session_new(ctx->pump, session_done, st);
 	pump_session_own_fd(st->ps, fd);
 
@@ -266,10 +310,12 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 		sock_out = pump_sink_new(st->ps, fd, PUMP_KIND_SOCKET, peer,
 		    flags);
 		pump_sink_on_done(sock_out, session_sent_all, st);
+		st->sock_out = sock_out;
 	}
 	if (ctx->in_fd != -1) {
 		st->stdin_src = pump_source_new(st->ps, ctx->in_fd,
 		    ctx->in_kind, "stdin", 0);
+		pump_source_on_eof(st->stdin_src, session_stdin_eof, st);
 		if (ctx->tap.hexdump != NULL)
 			pump_source_tap(st->stdin_src, session_tap_sent, ctx);
 		pump_link(st->stdin_src, sock_out);

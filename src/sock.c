@@ -4,10 +4,12 @@
  * and the socket option helpers.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -63,6 +65,31 @@ sock_set_linger0(int fd)
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
 
 	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+/*
+ * How many bytes sent on the stream socket FD the peer has yet to
+ * acknowledge (SIOCOUTQ: TCP's unacknowledged and unsent bytes, the FIN
+ * included), in *N.  A Unix socket has no acknowledgement: what it wrote
+ * is in the peer's receive queue, where closing our end never loses it,
+ * so *N is 0.  Returns 0, or -1 with errno.
+ */
+int
+sock_unacked(int fd, size_t *n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	int outq;
+
+	*n = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return 0;
+	if (ioctl(fd, SIOCOUTQ, &outq) == -1)
+		return -1;
+	*n = outq > 0 ? (size_t)outq : 0;
+	return 0;
 }
 
 static void
@@ -225,15 +252,27 @@ fail:
 	return -1;
 }
 
-/* Close every listener and remove the socket file sockt created. */
+/*
+ * Close every listener, but keep the socket file sockt created until
+ * sock_listeners_close(): a client that comes later is refused
+ * (ECONNREFUSED), as at any port nobody listens on, instead of being told
+ * that the path does not exist.
+ */
 void
-sock_listeners_close(struct sock_listeners *ls)
+sock_listeners_stop(struct sock_listeners *ls)
 {
 	size_t i;
 
 	for (i = 0; i < ls->nfds; i++)
 		close(ls->fds[i]);
 	ls->nfds = 0;
+}
+
+/* Close every listener and remove the socket file sockt created. */
+void
+sock_listeners_close(struct sock_listeners *ls)
+{
+	sock_listeners_stop(ls);
 	if (ls->unix_path != NULL) {
 		unlink(ls->unix_path);
 		free(ls->unix_path);

@@ -25,6 +25,7 @@ struct sock_listeners {
 int	 sock_listen_inet(const char *, const char *, int, int, int,
 	     struct sock_listeners *, char **);
 int	 sock_listen_unix(const char *, int, struct sock_listeners *, char **);
+void	 sock_listeners_stop(struct sock_listeners *);
 void	 sock_listeners_close(struct sock_listeners *);
 int	 sock_listeners_port(const struct sock_listeners *);
 int	 sock_accept(int, struct sockaddr_storage *, socklen_t *);
@@ -42,5 +43,6 @@ int	 sock_set_reuseaddr(int);
 int	 sock_set_v6only(int, int);
 int	 sock_set_nodelay(int);
 int	 sock_set_linger0(int);
+int	 sock_unacked(int, size_t *);
 
 #endif

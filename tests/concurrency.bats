@@ -84,6 +84,35 @@ s.close()' "$PORT"
 	assert_output $'line from a\nline from b\nline from c'
 }
 
+@test "listen --broker --recv-only: 3 clients' lines reach stdout only, none is relayed to another client" {
+	bg srv sockt listen --broker --recv-only -v --port-file "$T/port" 127.0.0.1 0 </dev/null
+	srv=$BG_PID
+	PORT=$(wait_port "$T/port")
+	for c in a b c; do
+		hold_fifo "$c.in"
+		eval "fd_$c=$HELD"
+	done
+	for c in a b c; do
+		spawn "$c" "$SOCKT" connect 127.0.0.1 "$PORT" <"$T/$c.in"
+		eval "pid_$c=$BG_PID"
+	done
+	wait_lines "$T/srv.err" "connection from" 3
+	for c in a b c; do
+		eval "printf 'line from %s\n' $c >&\$fd_$c"
+	done
+	wait_lines "$T/srv.out" "line from" 3
+	for c in a b c; do
+		eval "release \$fd_$c"
+	done
+	for c in a b c; do
+		eval "wait_exit \$pid_$c"
+		[ "$EXIT" -eq 0 ]
+		[ ! -s "$T/$c.out" ] || fail "$c received: $(cat "$T/$c.out")"
+	done
+	run sort "$T/srv.out"
+	assert_output $'line from a\nline from b\nline from c'
+}
+
 @test "listen --broker: a client that never reads is dropped and the others get every byte" {
 	random_file "$T/data" 20000000
 	bg srv sockt listen --broker -v --port-file "$T/port" 127.0.0.1 0 </dev/null

@@ -58,6 +58,35 @@ gone() {
 	[ ! -s "$T/srv.err" ] || fail "stderr: $(cat "$T/srv.err")"
 }
 
+@test "man page: the 'exec -k 9000 -- FILTER' example answers each line while its client waits" {
+	local line
+	line=$(grep -m1 '^\$ sockt exec -k 9000 -- ' "$BATS_TEST_DIRNAME/../man/sockt.1")
+	[ -n "$line" ] || fail "the example is gone from man/sockt.1"
+	local -a prog
+	read -ra prog <<<"${line#\$ sockt exec -k 9000 -- }"
+	exec_bg srv -k 0 -- "${prog[@]}"
+	py_bg cli '
+c = tcp_connect(sys.argv[1])
+c.settimeout(float(sys.argv[2]))
+got = b""
+for word in (b"hello\n", b"world\n"):
+    c.sendall(word)             # and wait for the answer before going on
+    want = len(got) + len(word)
+    try:
+        while len(got) < want:
+            d = c.recv(100)
+            if not d:
+                break
+            got += d
+    except socket.timeout:
+        break
+save("got", got + b"|")' "$PORT" "$DEADLINE"
+	wait_file "$T/got" $((DEADLINE + 5))
+	assert_equal "$(cat "$T/got")" "HELLO
+WORLD
+|"
+}
+
 @test "exec: a program that prints and exits at once still delivers, while the client is still sending" {
 	random_file "$T/a" 2000000
 	random_file "$T/big" 20000000
@@ -186,6 +215,25 @@ err"
 	assert_output "[unix][][][$T/s][]
 HELLO"
 	wait_exit "$BG_PID"
+	assert_equal "$EXIT" 0
+	[ ! -e "$T/s" ]
+}
+
+@test "exec -U without -k: a second client is refused (not 'No such file'), the file goes at exit" {
+	exec_bg srv -U "$T/s" --sh 'echo started; cat'
+	local srv=$BG_PID
+	hold_fifo cli.in
+	local w=$HELD
+	spawn cli "$SOCKT" connect -U "$T/s" <"$T/cli.in"
+	local cli=$BG_PID
+	wait_until -- grep -q started "$T/cli.out"
+	[ -S "$T/s" ]
+	run --separate-stderr sockt connect -U "$T/s" </dev/null
+	one_line_error 1 "^sockt: connect $T/s: Connection refused$"
+	release "$w"
+	wait_exit "$cli"
+	assert_equal "$EXIT" 0
+	wait_exit "$srv"
 	assert_equal "$EXIT" 0
 	[ ! -e "$T/s" ]
 }
@@ -493,6 +541,21 @@ save("pid", pid)' "$PORT"
 	same_bytes "$T/in" "$T/copy"
 }
 
+@test "exec -x or -o to a full device (/dev/full): one line naming it, exit 1; with -k it stops serving" {
+	local opt keep
+	for keep in "" -k; do
+		for opt in -x -o; do
+			local name="srv$keep$opt"
+			exec_bg "$name" $keep "$opt" /dev/full 0 -- cat
+			local srv=$BG_PID
+			run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'hello\n')
+			wait_exit "$srv"
+			assert_equal "$EXIT" 1
+			assert_equal "$(cat "$T/$name.err")" "sockt: write to /dev/full: No space left on device"
+		done
+	done
+}
+
 # ---------------------------------------------------------------------
 # --pty
 
@@ -541,6 +604,69 @@ save("pid", pid)' "$PORT"
 	assert_line --regexp 'hi-2'$'\r''$'
 	wait_exit "$srv"
 	assert_equal "$EXIT" 0
+}
+
+@test "exec --pty -- bash: a client that is killed hangs up the terminal: bash is gone, sockt exits 129" {
+	spawn srv env PS1='remote$ ' "$SOCKT" exec --pty --port-file "$T/srv.port" 0 -- bash --norc --noprofile
+	local srv=$BG_PID
+	PORT=$(wait_port "$T/srv.port")
+	hold_fifo in
+	local w=$HELD
+	spawn c "$SOCKT" connect 127.0.0.1 "$PORT" <"$T/in"
+	local c=$BG_PID
+	printf 'echo up-$((40+2))\n' >&"$w"
+	# the client has read all there is (the prompt after the answer), so
+	# dying it closes its connection with an end of file, not a reset
+	prompt_after_answer() {
+		[[ "$(cat "$T/c.out")" == *up-42*'remote$ ' ]]
+	}
+	wait_until -- prompt_after_answer
+	local bash
+	bash=$(children "$srv")
+	[ -n "$bash" ]
+	# the client dies: an end of file, and nothing is typed at bash's prompt
+	kill -KILL "$c"
+	wait_until -- gone "$bash"
+	wait_exit "$srv"
+	assert_equal "$EXIT" 129
+	release "$w"
+}
+
+@test "exec -k --pty -- bash: killed and reset clients are hung up, with their jobs; sockt keeps serving" {
+	spawn srv env PS1='remote$ ' "$SOCKT" exec -k --pty --port-file "$T/srv.port" 0 -- bash --norc --noprofile
+	local srv=$BG_PID
+	PORT=$(wait_port "$T/srv.port")
+	# a client killed while its shell runs a job in the foreground
+	hold_fifo in
+	local w=$HELD
+	spawn c "$SOCKT" connect 127.0.0.1 "$PORT" <"$T/in"
+	local c=$BG_PID
+	printf 'sleep 1000\n' >&"$w"
+	wait_until -- nchildren_is "$srv" 1
+	local bash sleep
+	bash=$(children "$srv")
+	wait_until -- pgrep -x sleep -P "$bash"
+	sleep=$(pgrep -x sleep -P "$bash")
+	kill -KILL "$c"
+	wait_until -- gone "$bash" "$sleep"
+	release "$w"
+	# a client that resets its connection at the prompt
+	py_bg r '
+c = tcp_connect(sys.argv[1])
+c.sendall(b"echo up-$((40+2))\n")
+got = b""
+while b"up-42" not in got:
+    got += c.recv(1000)
+reset(c)' "$PORT"
+	local r=$BG_PID
+	wait_exit "$r"
+	assert_equal "$EXIT" 0
+	wait_until -- nchildren_is "$srv" 0
+	# and the next client is served
+	run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'echo hi-$((1+1)); exit 3\n')
+	assert_success
+	assert_line --regexp 'hi-2'$'\r''$'
+	alive "$srv"
 }
 
 @test "tmux: a person at 'connect --raw-tty' types into 'exec --pty -- /bin/sh', and the terminal comes back" {

@@ -52,6 +52,62 @@ time.sleep(600)  # never reads; killed in teardown'
 	[ "$rss" -lt 16384 ]
 }
 
+@test "faults: --broker drops a stalled client by the memory its queue holds, one-byte reads included" {
+	# freed chunks must not sit in ASan's quarantine: RSS is the subject
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
+	local bound=16384
+	if ldd "$SOCKT" 2>/dev/null | grep -q libasan; then bound=40960; fi
+	bg srv sockt listen --broker -v --port-file "$T/port" 127.0.0.1 0 </dev/null
+	local srv=$BG_PID
+	PORT=$(wait_port "$T/port")
+	# never reads; a small window and segment size keep what the kernel
+	# takes off the broker's hands small, so the queue is in sockt
+	bg stalled python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+time.sleep(600)  # killed in teardown' "$PORT"
+	bg recv sockt connect -d 127.0.0.1 "$PORT"
+	wait_until -- eval "[ \$(grep -c 'connection from' '$T/srv.err') -ge 2 ]"
+	# one byte per segment, so the broker reads tiny chunks, until the
+	# stalled client is dropped (at most 3.5 MB: under the 4 MiB the queue
+	# may hold, counted in payload bytes instead of memory)
+	py_bg snd '
+s = tcp_connect(sys.argv[1])
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+d = os.urandom(3500000)
+i = 0
+while i < len(d):
+    s.send(d[i:i + 1])
+    i += 1
+    if i % 4096 == 0 and b"too slow" in open(tpath("srv.err"), "rb").read():
+        break
+s.sendall(d[i:i + 4096])   # and the others get what follows
+save("sent", d[:i + 4096])
+s.close()' "$PORT"
+	wait_file "$T/sent" 120
+	local size
+	size=$(stat -c %s "$T/sent")
+	wait_until -- eval "[ \$(stat -c %s '$T/recv.out') -ge $size ]"
+	[ "$(checksum "$T/recv.out")" = "$(checksum "$T/sent")" ]
+	wait_until -- eval "[ \$(stat -c %s '$T/srv.out') -ge $size ]"
+	[ "$(checksum "$T/srv.out")" = "$(checksum "$T/sent")" ]
+	run grep 'too slow' "$T/srv.err"
+	assert_equal "${#lines[@]}" 1
+	[[ "$output" =~ ^sockt:\ 127\.0\.0\.1:[0-9]+:\ too\ slow,\ dropped\ with\ ([0-9]+)\ bytes\ queued\ in\ ([0-9]+)\ bytes\ of\ memory$ ]] ||
+	    fail "$output"
+	# the payload was well under 4 MiB: the memory it took decided
+	[ "${BASH_REMATCH[1]}" -lt 4194304 ]
+	[ "${BASH_REMATCH[2]}" -gt 4194304 ]
+	alive "$srv"
+	local rss
+	rss=$(vm_kib "$srv" VmHWM)
+	echo "# peak RSS ${rss} KiB, ${BASH_REMATCH[1]} bytes queued when dropped" >&3
+	[ "$rss" -lt "$bound" ]
+}
+
 @test "faults: stdout closed by its reader ends connect at once by SIGPIPE" {
 	random_file "$T/data" 20000000
 	listen_bg srv 127.0.0.1 0 <"$T/data"

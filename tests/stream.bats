@@ -286,6 +286,27 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$T/sock"
 	assert_equal "$EXIT" 0
 }
 
+@test "listen -U without -k: a second client is refused (not 'No such file'), the file goes at exit" {
+	hold_fifo cli.in
+	local w=$HELD
+	spawn srv "$SOCKT" listen -U --port-file "$T/srv.port" "$T/sock" </dev/null
+	local srv=$BG_PID
+	wait_file "$T/srv.port"
+	spawn cli "$SOCKT" connect -U "$T/sock" <"$T/cli.in"
+	local cli=$BG_PID
+	printf 'first\n' >&"$w"
+	wait_until -- grep -q first "$T/srv.out"
+	[ -S "$T/sock" ]
+	run --separate-stderr sockt connect -U "$T/sock" </dev/null
+	one_line_error 1 "^sockt: connect $T/sock: Connection refused$"
+	release "$w"
+	wait_exit "$cli"
+	assert_equal "$EXIT" 0
+	wait_exit "$srv"
+	assert_equal "$EXIT" 0
+	[ ! -e "$T/sock" ]
+}
+
 # ---------------------------------------------------------------------
 # End of stream (design section 3)
 
@@ -620,9 +641,8 @@ c.close()'
 }
 
 @test "--send-only: stdin reaches the peer, nothing is written to stdout, exit 0" {
-	random_file "$T/a" 1000000
 	random_file "$T/b" 1000000
-	spawn_listen srv 127.0.0.1 0 <"$T/a"
+	spawn_listen srv 127.0.0.1 0 </dev/null
 	local srv=$BG_PID
 	run --separate-stderr sockt connect --send-only 127.0.0.1 "$PORT" <"$T/b"
 	assert_success
@@ -630,6 +650,95 @@ c.close()'
 	wait_exit "$srv"
 	assert_equal "$EXIT" 0
 	same_bytes "$T/b" "$T/srv.out"
+}
+
+@test "connect --send-only: ends at stdin EOF once the peer has every byte, though it stays open and talks: exit 0" {
+	random_file "$T/b" 3000000
+	py_listen_bg srv '
+c = accept_one(PORTFILE)
+c.sendall(b"chatter\n" * 10000)   # discarded by --send-only
+save("got", recv_all(c))           # up to our half-close
+wait_for("done")                   # and never closes'
+	run --separate-stderr sockt connect --send-only 127.0.0.1 "$PORT" <"$T/b"
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "listen --send-only: ends at stdin EOF once the client has every byte, though it stays open and talks: exit 0" {
+	random_file "$T/b" 3000000
+	spawn_listen srv --send-only 127.0.0.1 0 <"$T/b"
+	local srv=$BG_PID
+	py_bg cli '
+c = tcp_connect(sys.argv[1])
+c.sendall(b"chatter\n" * 10000)
+save("got", recv_all(c))
+wait_for("done")' "$PORT"
+	wait_exit "$srv"
+	assert_equal "$EXIT" 0
+	[ ! -s "$T/srv.out" ]
+	[ ! -s "$T/srv.err" ] || fail "stderr: $(cat "$T/srv.err")"
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "connect -U --send-only: over a Unix socket it ends once every byte is written, the peer still open" {
+	random_file "$T/b" 3000000
+	py_bg srv '
+s = socket.socket(socket.AF_UNIX)
+s.bind(tpath("sock"))
+s.listen(1)
+save("ready", b"y")
+c, _ = s.accept()
+c.sendall(b"chatter\n" * 10000)
+save("got", recv_all(c))
+wait_for("done")'
+	wait_file "$T/ready"
+	run --separate-stderr sockt connect -U --send-only "$T/sock" <"$T/b"
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "--send-only waits for a peer that reads late, and it still gets every byte" {
+	random_file "$T/b" 100000
+	py_listen_bg srv '
+s = tcp_listen(PORTFILE)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # a small window
+c, _ = s.accept()
+wait_for("go")
+save("got", recv_all(c))
+wait_for("done")'
+	spawn cli "$SOCKT" connect -vv --send-only 127.0.0.1 "$PORT" <"$T/b"
+	local cli=$BG_PID
+	wait_until -- grep -q 'stdin ended; waiting until the peer has every byte' "$T/cli.err"
+	# most of the bytes wait in sockt's socket: not acknowledged, no exit
+	alive "$cli"
+	touch "$T/go"
+	wait_exit "$cli"
+	assert_equal "$EXIT" 0
+	wait_file "$T/got"
+	same_bytes "$T/b" "$T/got"
+	touch "$T/done"
+}
+
+@test "--send-only -w 1: a peer that never reads ends it with one line and exit 1, never 0" {
+	random_file "$T/b" 100000
+	py_listen_bg srv '
+s = tcp_listen(PORTFILE)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+c, _ = s.accept()
+wait_for("done")                   # never reads'
+	run --separate-stderr sockt connect -w 1 --send-only 127.0.0.1 "$PORT" <"$T/b"
+	one_line_error 1 "^sockt: 127\.0\.0\.1:$PORT: [0-9]+ bytes not acknowledged by the peer, no progress for 1\.000 s \(-w\)$"
+	touch "$T/done"
 }
 
 @test "--recv-only: stdin is never read, the peer sees EOF at once, its data is printed" {
@@ -735,14 +844,20 @@ wait_for("never")'
 }
 
 @test "listen -w: a client that came in time is served to the end, past SECS" {
-	spawn_listen srv -w 0.5 127.0.0.1 0 </dev/null
-	local srv=$BG_PID
+	# the client is started (python's start-up can take longer than the
+	# deadline on a busy host) before the listener, and connects as soon
+	# as the port is known
 	py_bg cli '
-c = tcp_connect(sys.argv[1])
+save("ready", b"y")
+wait_for("srv.port")
+c = tcp_connect(open(tpath("srv.port")).read())
 c.sendall(b"early\n")
 time.sleep(1)   # outlive the -w deadline: part of the scenario
 c.sendall(b"late\n")
-c.close()' "$PORT"
+c.close()'
+	wait_file "$T/ready"
+	spawn_listen srv -w 0.5 127.0.0.1 0 </dev/null
+	local srv=$BG_PID
 	wait_exit "$srv"
 	assert_equal "$EXIT" 0
 	assert_equal "$(cat "$T/srv.out")" "$(printf 'early\nlate')"
@@ -775,6 +890,28 @@ c.close()' "$PORT"
 	assert_equal "${#lines[@]}" 2
 	assert_line --regexp '^> 00000000  77 6f 72 6c 64 0a +\|world\.\|$'
 	assert_line --regexp '^< 00000000  68 65 6c 6c 6f 0a +\|hello\.\|$'
+}
+
+@test "-x -: the hex dump goes to stderr and no file named '-' is created" {
+	printf 'world\n' >"$T/in"
+	cd "$T"
+	spawn_listen srv -x - 127.0.0.1 0 <"$T/in"
+	local srv=$BG_PID
+	run --separate-stderr sockt connect --hexdump - 127.0.0.1 "$PORT" < <(printf 'hello\n')
+	assert_success
+	assert_output "world"
+	run echo "$stderr"
+	assert_equal "${#lines[@]}" 2
+	assert_line --regexp '^> 00000000  68 65 6c 6c 6f 0a +\|hello\.\|$'
+	assert_line --regexp '^< 00000000  77 6f 72 6c 64 0a +\|world\.\|$'
+	wait_exit "$srv"
+	assert_equal "$EXIT" 0
+	assert_equal "$(cat "$T/srv.out")" "hello"
+	run cat "$T/srv.err"
+	assert_equal "${#lines[@]}" 2
+	assert_line --regexp '^> 00000000  77 6f 72 6c 64 0a +\|world\.\|$'
+	assert_line --regexp '^< 00000000  68 65 6c 6c 6f 0a +\|hello\.\|$'
+	[ ! -e "$T/-" ]
 }
 
 @test "connect -o: a raw copy of the received bytes beside stdout" {
@@ -816,6 +953,33 @@ c.close()' "$PORT"
 	one_line_error 1 "$T/no/dir/copy"
 	[ ! -e "$T/sock" ]
 	[ ! -e "$T/p" ]
+}
+
+@test "connect -x or -o to a full device (/dev/full): 'write to /dev/full: No space left on device', exit 1" {
+	printf 'world\n' >"$T/in"
+	local opt
+	for opt in -x -o; do
+		spawn_listen "srv$opt" 127.0.0.1 0 <"$T/in"
+		run --separate-stderr sockt connect "$opt" /dev/full 127.0.0.1 "$PORT" < <(printf 'hello\n')
+		one_line_error 1 '^sockt: write to /dev/full: No space left on device$'
+		wait_exit "$BG_PID"
+	done
+}
+
+@test "listen -x or -o to a full device (/dev/full): one line naming it, exit 1; with -k too" {
+	local opt keep
+	for keep in "" -k; do
+		for opt in -x -o; do
+			local name="srv$keep$opt"
+			spawn_listen "$name" $keep "$opt" /dev/full 127.0.0.1 0 </dev/null
+			local srv=$BG_PID
+			run --separate-stderr sockt connect 127.0.0.1 "$PORT" < <(printf 'hello\n')
+			wait_exit "$srv"
+			assert_equal "$EXIT" 1
+			assert_equal "$(cat "$T/$name.err")" "sockt: write to /dev/full: No space left on device"
+			[ ! -s "$T/$name.out" ]
+		done
+	done
 }
 
 @test "-s 127.0.0.2: the listener sees the client coming from 127.0.0.2" {
