@@ -922,6 +922,7 @@ class Run:
         self.srv = Server(t, a.sockt, work, root)
         self.t0 = time.monotonic()
         self.round = 0
+        self.rounds_run = 0
         self.sessions = 0
         self.checked = 0
         self.tx = self.rx = 0
@@ -1148,6 +1149,7 @@ class Run:
             if active:
                 await asyncio.wait(active)
             await self.settle(self.a.settle_deadline, f"after round {r}")
+            self.rounds_run += 1
             if self.a.round is not None:
                 return
             r += 1
@@ -1251,7 +1253,7 @@ async def run_target(t, a, seed, secs, work, root, big, med):
         run.srv.close()
     took = run.clock()
     figures = (f"{run.sessions} sessions ({run.checked} checked), "
-               f"{run.round + 1} rounds, up to {run.max_conc} at once, "
+               f"{run.rounds_run} rounds, up to {run.max_conc} at once, "
                f"sent {human(run.tx)}, received {human(run.rx)}, "
                f"{run.probes} probes (slowest {run.probe_max:.2f} s), "
                + (f"fds {run.fd0} -> {run.fd1}, RSS {run.rss0} -> {run.rss1} "
