@@ -32,6 +32,7 @@ Standard library only.
 import argparse
 import asyncio
 import collections
+import ctypes
 import errno
 import os
 import random
@@ -749,6 +750,7 @@ class Server:
         self.err = open(self.errpath, "wb")
         self.proc = subprocess.Popen(
             argv, env=env, stderr=self.err, start_new_session=True,
+            preexec_fn=die_with_parent,
             stdin=subprocess.PIPE if t.stdin == "pipe" else subprocess.DEVNULL,
             stdout=subprocess.PIPE if t.stdout == "scan" else
             subprocess.DEVNULL)
@@ -902,6 +904,15 @@ def short_report(text):
     if cut > 0:
         text = text[:cut] + "(shadow bytes: see the stderr file)\n"
     return text[:8000]
+
+
+def die_with_parent():
+    """In the server's child, before exec: SIGKILL when the driver dies,
+    so that no server outlives an interrupted run."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def describe_status(rc):
@@ -1250,6 +1261,9 @@ def human(n):
 
 
 async def run_target(t, a, seed, secs, work, root, big, med):
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):     # stop the server first
+        loop.add_signal_handler(sig, asyncio.current_task().cancel)
     run = Run(t, a, seed, work, root, big, med)
     log(f"{t.name}: {secs:.0f} s")
     try:
@@ -1348,8 +1362,12 @@ def main():
     findings = []
     total = collections.Counter()
     for t in targets:
-        run, f = asyncio.run(run_target(t, a, seed, a.secs / len(targets),
-                                        work, root, big, med))
+        try:
+            run, f = asyncio.run(run_target(t, a, seed, a.secs / len(targets),
+                                            work, root, big, med))
+        except asyncio.CancelledError:
+            log(f"interrupted (seed {seed})")
+            sys.exit(130)
         total["sessions"] += run.sessions
         if f is not None:
             findings.append((t.name, f))
