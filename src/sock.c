@@ -14,6 +14,8 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@
 #include "addr.h"
 #include "log.h"
 #include "sock.h"
+
+#define SOCK_LOOPBACK_TRIES	8	/* port 0: one free on ::1 as well */
 
 int
 sock_set_nonblock(int fd, int on)
@@ -277,6 +281,64 @@ sock_listeners_close(struct sock_listeners *ls)
 		unlink(ls->unix_path);
 		free(ls->unix_path);
 		ls->unix_path = NULL;
+	}
+}
+
+/* Can this host bind ::1 (some have IPv6 without a loopback address)? */
+static bool
+sock_has_ipv6_loopback(void)
+{
+	struct sockaddr_in6 sin6;
+	bool ok;
+	int fd;
+
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof sin6) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Listen on loopback only: 127.0.0.1 and ::1 on one PORT (one of them with
+ * FAMILY AF_INET or AF_INET6; IPv4 alone on a host without IPv6
+ * loopback).  With port 0, tries again until the port the kernel chose
+ * for 127.0.0.1 is free on ::1 too.
+ */
+int
+sock_listen_loopback(const char *port, int family, struct sock_listeners *ls,
+    char **errp)
+{
+	struct sock_listeners v6;
+	char bound[8];
+	size_t i;
+	int tries;
+
+	if (family == AF_INET6)
+		return sock_listen_inet("::1", port, AF_INET6, SOCK_STREAM,
+		    AI_NUMERICHOST, ls, errp);
+	for (tries = 1;; tries++) {
+		if (sock_listen_inet("127.0.0.1", port, AF_INET, SOCK_STREAM,
+		    AI_NUMERICHOST, ls, errp) == -1)
+			return -1;
+		if (family == AF_INET || !sock_has_ipv6_loopback())
+			return 0;
+		snprintf(bound, sizeof bound, "%d", sock_listeners_port(ls));
+		if (sock_listen_inet("::1", bound, AF_INET6, SOCK_STREAM,
+		    AI_NUMERICHOST, &v6, errp) == 0) {
+			for (i = 0; i < v6.nfds && ls->nfds < 8; i++)
+				ls->fds[ls->nfds++] = v6.fds[i];
+			return 0;
+		}
+		sock_listeners_close(ls);
+		if (strcmp(port, "0") != 0 || tries == SOCK_LOOPBACK_TRIES)
+			return -1;
+		free(*errp);
+		*errp = NULL;
 	}
 }
 

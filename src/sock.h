@@ -24,6 +24,8 @@ struct sock_listeners {
 
 int	 sock_listen_inet(const char *, const char *, int, int, int,
 	     struct sock_listeners *, char **);
+int	 sock_listen_loopback(const char *, int, struct sock_listeners *,
+	     char **);
 int	 sock_listen_unix(const char *, int, struct sock_listeners *, char **);
 void	 sock_listeners_stop(struct sock_listeners *);
 void	 sock_listeners_close(struct sock_listeners *);

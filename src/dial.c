@@ -1,0 +1,271 @@
+/*
+ * dial.c - outgoing stream connections on the loop: resolution, source
+ * binding, one address after another, per-attempt timeouts and --wait.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "dial.h"
+#include "log.h"
+#include "sock.h"
+#include "xmalloc.h"
+
+#define DIAL_PAUSE_MIN_MS	50
+#define DIAL_PAUSE_MAX_MS	1000
+
+struct dial {
+	struct loop		*loop;
+	struct dial_spec	 spec;
+	dial_done_fn		*done;
+	void			*arg;
+	struct addrinfo		*addrs;		/* this attempt's */
+	struct addrinfo		*source;
+	struct addrinfo		*next;		/* address to try next */
+	int			 fd;		/* connect in progress */
+	char			 where[ADDR_STRLEN + 108];
+	char			*err;		/* the last failure */
+	uint64_t		 deadline;	/* --wait, 0: none */
+	int			 pause_ms;
+	struct loop_timer	 timer;		/* start, attempt, pause */
+};
+
+static void	dial_attempt(struct loop *, void *);
+
+static void
+dial_set_error(struct dial *d, char *msg)
+{
+	free(d->err);
+	d->err = msg;
+}
+
+static void
+dial_addrs_free(struct dial *d)
+{
+	if (d->addrs != NULL)
+		freeaddrinfo(d->addrs);
+	if (d->source != NULL)
+		freeaddrinfo(d->source);
+	d->addrs = d->source = d->next = NULL;
+}
+
+/* Hand the result to the caller and free D. */
+static void
+dial_finish(struct dial *d, int fd)
+{
+	dial_done_fn *done = d->done;
+	void *arg = d->arg;
+	char where[sizeof d->where], *err = d->err;
+
+	strlcpy(where, d->where, sizeof where);
+	d->err = NULL;
+	dial_cancel(d);
+	done(arg, fd, where, fd == -1 ? err : NULL);
+	free(err);
+}
+
+/* Every address failed: pause and try again under --wait, or give up. */
+static void
+dial_failed(struct dial *d)
+{
+	uint64_t now = loop_now(), left;
+
+	dial_addrs_free(d);
+	if (d->deadline == 0) {
+		dial_finish(d, -1);
+		return;
+	}
+	if (now >= d->deadline) {
+		dial_set_error(d, log_fmt("%s (gave up after --wait %d.%03d s)",
+		    d->err, d->spec.wait_ms / 1000, d->spec.wait_ms % 1000));
+		dial_finish(d, -1);
+		return;
+	}
+	log_info(1, "%s: retrying", d->err);
+	left = d->deadline - now;
+	loop_timer_arm(d->loop, &d->timer, now + ((uint64_t)d->pause_ms <
+	    left ? (uint64_t)d->pause_ms : left));
+	d->pause_ms = d->pause_ms * 2 > DIAL_PAUSE_MAX_MS ? DIAL_PAUSE_MAX_MS :
+	    d->pause_ms * 2;
+}
+
+static void	dial_next(struct dial *);
+
+/* The connect in progress ended, or its attempt timed out (ERR). */
+static void
+dial_settle(struct dial *d, int err)
+{
+	loop_forget(d->loop, d->fd);
+	loop_timer_disarm(d->loop, &d->timer);
+	if (err == 0) {
+		int fd = d->fd;
+
+		d->fd = -1;
+		dial_addrs_free(d);
+		dial_finish(d, fd);
+		return;
+	}
+	close(d->fd);
+	d->fd = -1;
+	dial_set_error(d, log_fmt("connect %s: %s", d->where, strerror(err)));
+	dial_next(d);
+}
+
+static void
+dial_writable(struct loop *l, int fd, void *arg)
+{
+	(void)l;
+	dial_settle(arg, sock_connect_result(fd));
+}
+
+static void
+dial_timeout(struct loop *l, void *arg)
+{
+	(void)l;
+	dial_settle(arg, ETIMEDOUT);
+}
+
+/*
+ * The per-attempt limit: -w, but never past the --wait deadline.  Returns
+ * a deadline in ms, or 0 for none.
+ */
+static uint64_t
+dial_attempt_deadline(const struct dial *d)
+{
+	uint64_t now = loop_now(), when = 0;
+
+	if (d->spec.timeout_ms >= 0)
+		when = now + (uint64_t)d->spec.timeout_ms;
+	if (d->deadline != 0 && (when == 0 || when > d->deadline))
+		when = d->deadline > now ? d->deadline : now;
+	return when;
+}
+
+/*
+ * Start connecting to SA (bound to SRC when given), watched until it
+ * settles or its attempt times out.  Returns -1 with d->err set.
+ */
+static int
+dial_connect_to(struct dial *d, const struct sockaddr *sa, socklen_t len,
+    const struct addrinfo *src)
+{
+	uint64_t when;
+	char *err = NULL;
+
+	d->fd = sock_connect_start(sa, len, SOCK_STREAM, src, &err);
+	if (d->fd == -1) {
+		dial_set_error(d, err);
+		return -1;
+	}
+	loop_want_write(d->loop, d->fd, dial_writable, d);
+	loop_timer_init(&d->timer, dial_timeout, d);
+	if ((when = dial_attempt_deadline(d)) != 0)
+		loop_timer_arm(d->loop, &d->timer, when);
+	return 0;
+}
+
+/* Start connecting to the next address, or fail when none is left. */
+static void
+dial_next(struct dial *d)
+{
+	struct addrinfo *ai;
+
+	while ((ai = d->next) != NULL) {
+		d->next = ai->ai_next;
+		if (d->source != NULL && d->source->ai_family != ai->ai_family)
+			continue;
+		if (d->err != NULL)
+			log_info(1, "%s", d->err);
+		addr_format(ai->ai_addr, ai->ai_addrlen, d->where,
+		    sizeof d->where);
+		if (dial_connect_to(d, ai->ai_addr, ai->ai_addrlen,
+		    d->source) == 0)
+			return;
+	}
+	if (d->err == NULL)
+		dial_set_error(d, log_fmt("connect: no address matches the "
+		    "source address family"));
+	dial_failed(d);
+}
+
+/* One attempt: resolve (again: a name may appear later), then connect. */
+static void
+dial_attempt(struct loop *l, void *arg)
+{
+	struct dial *d = arg;
+	const struct dial_spec *s = &d->spec;
+	int flags = s->numeric ? AI_NUMERICHOST : 0;
+	char *err = NULL;
+
+	(void)l;
+	loop_timer_init(&d->timer, dial_attempt, d);
+	dial_set_error(d, NULL);
+	if (s->unix_path != NULL) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		strlcpy(d->where, s->unix_path, sizeof d->where);
+		if (addr_unix(s->unix_path, &ss, &len, &err) == -1) {
+			dial_set_error(d, err);
+			dial_finish(d, -1);
+		} else if (dial_connect_to(d, (struct sockaddr *)&ss, len,
+		    NULL) == -1)
+			dial_failed(d);
+		return;
+	}
+	if (addr_resolve(s->host, s->port, s->family, SOCK_STREAM, flags,
+	    &d->addrs, &err) == -1 ||
+	    addr_resolve_source(s->source, s->source_port, s->family, flags,
+	    &d->source, &err) == -1) {
+		dial_set_error(d, err);
+		dial_failed(d);
+		return;
+	}
+	d->next = d->addrs;
+	dial_next(d);
+}
+
+/*
+ * Start dialling as SPEC says (its strings must outlive the dial); DONE
+ * gets the result.  Never fails here: every failure reaches DONE.
+ */
+struct dial *
+dial_start(struct loop *l, const struct dial_spec *spec, dial_done_fn *done,
+    void *arg)
+{
+	struct dial *d = xcalloc(1, sizeof *d);
+
+	d->loop = l;
+	d->spec = *spec;
+	d->done = done;
+	d->arg = arg;
+	d->fd = -1;
+	d->pause_ms = DIAL_PAUSE_MIN_MS;
+	if (spec->wait_ms >= 0)
+		d->deadline = loop_now() + (uint64_t)spec->wait_ms;
+	loop_timer_init(&d->timer, dial_attempt, d);
+	loop_timer_arm(l, &d->timer, loop_now());
+	return d;
+}
+
+/* Stop D at once (no callback) and free it. */
+void
+dial_cancel(struct dial *d)
+{
+	if (d == NULL)
+		return;
+	loop_timer_disarm(d->loop, &d->timer);
+	if (d->fd != -1) {
+		loop_forget(d->loop, d->fd);
+		close(d->fd);
+	}
+	dial_addrs_free(d);
+	free(d->err);
+	free(d);
+}

@@ -1,0 +1,41 @@
+/*
+ * dial.h - the one outgoing stream connection of every subcommand, on the
+ * loop and never blocking it: resolve the endpoint, bind the -s/-p
+ * source, try each address in turn with -w per attempt, and with --wait
+ * try again after a growing pause (50 ms doubling to 1 s) until the
+ * deadline.  Proxies and TLS are further stages of the same dial.
+ *
+ * The result always arrives through the callback, from the loop, never
+ * from inside dial_start(): FD >= 0 is connected (non-blocking,
+ * close-on-exec, now the caller's) and PEER names it; FD == -1 comes with
+ * ERR, a one-line message such as "connect 127.0.0.1:9: Connection
+ * refused".  Both strings are valid during the callback only.
+ */
+#ifndef SOCKT_DIAL_H
+#define SOCKT_DIAL_H
+
+#include <stdbool.h>
+
+#include "loop.h"
+
+struct dial_spec {
+	const char	*host;		/* TCP: HOST and PORT */
+	const char	*port;
+	const char	*unix_path;	/* or a Unix stream socket */
+	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
+	bool		 numeric;	/* -n: no DNS */
+	const char	*source;	/* -s ADDR, or NULL */
+	const char	*source_port;	/* -p PORT, or NULL */
+	int		 timeout_ms;	/* each attempt; -1: the kernel's */
+	int		 wait_ms;	/* --wait: retry until; -1: never */
+};
+
+struct dial;
+
+typedef void	 dial_done_fn(void *, int, const char *, const char *);
+
+struct dial	*dial_start(struct loop *, const struct dial_spec *,
+		     dial_done_fn *, void *);
+void		 dial_cancel(struct dial *);
+
+#endif
