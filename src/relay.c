@@ -21,8 +21,13 @@
 #include "xmalloc.h"
 
 #define RELAY_IOV_MAX		64
-#define RELAY_MALLOC_OVERHEAD	16	/* per allocation, for accounting */
 #define RELAY_READS_PER_WAKEUP	4	/* then let others run */
+#define RELAY_RING_KEEP		64	/* an empty ring above this is freed */
+
+/* How glibc's malloc sizes a block on 64-bit hosts (relay_chunk_new()). */
+#define RELAY_MALLOC_HEADER	8
+#define RELAY_MALLOC_ALIGN	16
+#define RELAY_MALLOC_MIN	32
 
 static void	tlsfd_sync(struct relay_tlsfd *);
 
@@ -102,14 +107,23 @@ relay_free(struct relay *r)
 
 /* ---- chunks ----------------------------------------------------------- */
 
+/*
+ * A chunk with room for CAP bytes.  Its size is the block malloc really
+ * takes: a header word, rounded up to 16 bytes, 32 at least.  Sinks are
+ * charged that, not the payload, so that a queue of one-byte reads is
+ * bounded as tightly as one of big reads.
+ */
 struct chunk *
 relay_chunk_new(size_t cap)
 {
-	struct chunk *c = xmalloc(sizeof *c + cap);
+	size_t size = sizeof(struct chunk) + cap;
+	struct chunk *c = xmalloc(size);
 
+	size = (size + RELAY_MALLOC_HEADER + RELAY_MALLOC_ALIGN - 1) &
+	    ~(size_t)(RELAY_MALLOC_ALIGN - 1);
 	c->refs = 0;
 	c->len = 0;
-	c->size = sizeof *c + cap;
+	c->size = size < RELAY_MALLOC_MIN ? RELAY_MALLOC_MIN : size;
 	return c;
 }
 
@@ -124,7 +138,7 @@ chunk_unref(struct chunk *c)
 static size_t
 chunk_cost(const struct chunk *c)
 {
-	return c->size + RELAY_MALLOC_OVERHEAD + sizeof c;
+	return c->size + sizeof c;
 }
 
 /*
@@ -602,7 +616,7 @@ source_has_room(const struct relay_source *src)
 
 	for (i = 0; i < src->nsinks; i++) {
 		k = src->sinks[i];
-		if (k->queued < RELAY_QUEUE_BYTES)
+		if (k->held < RELAY_QUEUE_BYTES)
 			any = true;
 		else if ((k->flags & RELAY_SINK_DROPPABLE) == 0)
 			return false;
@@ -846,7 +860,7 @@ relay_sink_queued(const struct relay_sink *k)
 bool
 relay_sink_room(const struct relay_sink *k)
 {
-	return k->queued < RELAY_QUEUE_BYTES;
+	return k->held < RELAY_QUEUE_BYTES;
 }
 
 /* The zero-copy path K uses, for -vv. */
@@ -1063,6 +1077,12 @@ sink_consume(struct relay_sink *k, size_t n)
 		k->rcount--;
 		chunk_unref(c);
 	}
+	if (k->rcount == 0 && k->rcap > RELAY_RING_KEEP) {
+		/* a burst of small reads grew it: give that memory back */
+		free(k->ring);
+		k->ring = NULL;
+		k->rcap = k->rhead = 0;
+	}
 }
 
 static void
@@ -1071,7 +1091,7 @@ sink_write(struct relay_sink *k)
 	struct iovec iov[RELAY_IOV_MAX];
 	struct msghdr msg;
 	struct relay_source *src;
-	size_t i, was = k->queued;
+	size_t i, was = k->held;
 	struct chunk *c;
 	ssize_t w;
 
@@ -1107,7 +1127,7 @@ sink_write(struct relay_sink *k)
 	if (k->sess->ended)
 		return;
 	/* Room again: wake the sources that were held back. */
-	if (was >= RELAY_QUEUE_BYTES && k->queued < RELAY_QUEUE_BYTES) {
+	if (was >= RELAY_QUEUE_BYTES && k->held < RELAY_QUEUE_BYTES) {
 		for (i = 0; i < k->nsources && !k->sess->ended; i++) {
 			src = k->sources[i];
 			relay_source_update(src);

@@ -6,8 +6,10 @@
  * chunks, which code can also fill directly (relay_sink_push()).  A
  * source reads only while its sinks have room, so a slow sink stops its
  * source (backpressure); a sink flagged RELAY_SINK_DROPPABLE is instead
- * cut loose when the memory its queue holds passes RELAY_DROP_BYTES, so
- * one stalled client never holds up the others.  Buffers are allocated
+ * cut loose when its queue passes RELAY_DROP_BYTES, so one stalled client
+ * never holds up the others.  Both limits count the memory a queue holds
+ * (each chunk's allocation and ring slot), not its payload, so a queue of
+ * tiny reads is bounded too.  Buffers are allocated
  * only while data moves.
  *
  * A source with exactly one sink, and that sink with one source, moves
@@ -36,8 +38,8 @@
 #include "loop.h"
 
 #define RELAY_CHUNK		(64 * 1024)	/* one read */
-#define RELAY_QUEUE_BYTES	(256 * 1024)	/* no more reads past this */
-#define RELAY_DROP_BYTES	(4 * 1024 * 1024) /* droppable sinks: memory */
+#define RELAY_QUEUE_BYTES	(256 * 1024)	/* sink memory: no reads past it */
+#define RELAY_DROP_BYTES	(4 * 1024 * 1024) /* droppable: dropped past it */
 
 struct relay;
 struct relay_session;
