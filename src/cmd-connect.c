@@ -17,7 +17,8 @@
 #include "cmd.h"
 #include "cmd-util.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "scan.h"
 #include "session.h"
 #include "sock.h"
@@ -50,12 +51,12 @@ const struct cmd_entry cmd_connect_entry = {
 };
 
 struct connect_run {
-	struct pump	*pump;
+	struct loop	*loop;
 	int		 status;
 };
 
 static void
-connect_done(struct pump_session *ps, int status, const char *msg,
+connect_done(struct relay_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct connect_run *run = arg;
@@ -64,7 +65,7 @@ connect_done(struct pump_session *ps, int status, const char *msg,
 	if (msg != NULL)
 		log_error("%s", msg);
 	run->status = status;
-	pump_stop(run->pump, status);
+	loop_stop(run->loop, status);
 }
 
 /*
@@ -113,19 +114,19 @@ static int
 connect_retry(struct sockt_opts *o, struct addr_endpoint *ep, char *peer,
     size_t peerlen, char **errp)
 {
-	uint64_t deadline = pump_now() + (uint64_t)o->wait_ms, now;
+	uint64_t deadline = loop_now() + (uint64_t)o->wait_ms, now;
 	int fd, timeout = o->timeout_ms, pause = 50;
 	char *msg;
 
 	for (;;) {
-		now = pump_now();
+		now = loop_now();
 		if (o->wait_ms >= 0 && (timeout < 0 ||
 		    now + (uint64_t)timeout > deadline))
 			timeout = now < deadline ? (int)(deadline - now) : 0;
 		fd = connect_open(o, ep, timeout, peer, peerlen, errp);
 		if (fd != -1 || o->wait_ms < 0)
 			return fd;
-		now = pump_now();
+		now = loop_now();
 		if (now >= deadline) {
 			msg = log_fmt("%s (gave up after --wait %d.%03d s)",
 			    *errp, o->wait_ms / 1000, o->wait_ms % 1000);
@@ -176,7 +177,7 @@ connect_scan(struct sockt_opts *o)
 	struct addr_endpoint ep = { NULL, NULL };
 	struct addrinfo *res = NULL, *src = NULL;
 	struct scan_spec spec;
-	struct pump *p;
+	struct loop *p;
 	uint16_t *ports = NULL;
 	char *err = NULL, peer[ADDR_NAMELEN];
 	int n, fd, sig, status = 1;
@@ -216,13 +217,13 @@ connect_scan(struct sockt_opts *o)
 	spec.timeout_ms = o->timeout_ms;
 	spec.wait_ms = o->wait_ms;
 	spec.out = stdout;
-	if ((p = pump_new()) == NULL) {
-		err = log_fmt("pump: %s", strerror(errno));
+	if ((p = loop_new()) == NULL) {
+		err = log_fmt("loop: %s", strerror(errno));
 		goto out;
 	}
 	n = scan_run(p, &spec, &err);
-	sig = pump_caught_signal(p);
-	pump_free(p);
+	sig = loop_caught_signal(p);
+	loop_free(p);
 	cmd_die_by_signal(sig);
 	if (n > 0)
 		status = 0;
@@ -273,18 +274,18 @@ cmd_connect_exec(struct sockt_opts *o)
 	}
 	/* Open stdio and the -x/-o files first: no peer sees a connection
 	 * that sockt then drops because a file cannot be written. */
-	run.pump = pump_new();
-	if (run.pump == NULL || session_ctx_open(&ctx, run.pump, o, &err)
+	run.loop = loop_new();
+	if (run.loop == NULL || session_ctx_open(&ctx, run.loop, o, &err)
 	    == -1) {
 		addr_endpoint_free(&ep);
-		pump_free(run.pump);
+		loop_free(run.loop);
 		return cmd_fail(err ? err : log_fmt("out of resources"));
 	}
 	fd = connect_retry(o, &ep, peer, sizeof peer, &err);
 	addr_endpoint_free(&ep);
 	if (fd == -1) {
 		session_ctx_close(&ctx);
-		pump_free(run.pump);
+		loop_free(run.loop);
 		return cmd_fail(err);
 	}
 	log_info(1, "connected to %s", peer);
@@ -297,11 +298,11 @@ cmd_connect_exec(struct sockt_opts *o)
 		close(fd);
 		run.status = cmd_fail(log_fmt("out of memory"));
 	} else
-		run.status = pump_run(run.pump);
+		run.status = loop_run(run.loop);
 	tty_restore(&tty);
-	sig = pump_caught_signal(run.pump);
+	sig = loop_caught_signal(run.loop);
 	session_ctx_close(&ctx);
-	pump_free(run.pump);
+	loop_free(run.loop);
 	cmd_die_by_signal(sig);
 	return run.status;
 }

@@ -37,7 +37,8 @@
 #include "cmd-util.h"
 #include "log.h"
 #include "proc.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "sock.h"
 
 #define EXEC_KILL_GRACE_MS	2000	/* SIGTERM or SIGHUP to SIGKILL */
@@ -81,15 +82,16 @@ struct exec_conn;
 
 struct exec_run {
 	struct sockt_opts	*o;
-	struct pump		*pump;
+	struct loop		*loop;
+	struct relay		*relay;
 	struct proc_spec	 spec;
 	char			*sh_argv[4];	/* --sh: /bin/sh -c COMMAND */
 	struct sock_listeners	 ls;
 	bool			 accepting;
 	bool			 served;	/* a client came */
-	struct pump_timer	 accept_deadline;	/* -w */
-	struct pump_timer	 accept_retry;		/* after EMFILE */
-	struct pump_timer	 keepalive;
+	struct loop_timer	 accept_deadline;	/* -w */
+	struct loop_timer	 accept_retry;		/* after EMFILE */
+	struct loop_timer	 keepalive;
 	struct log_tap		 tap;		/* -x, -o */
 	bool			 tapping;
 	struct exec_conn	*conns;
@@ -103,10 +105,10 @@ struct exec_conn {
 	struct exec_run		*run;
 	char			 name[EXEC_NAME_MAX];
 	struct proc		 child;
-	struct pump_session	*io;
-	struct pump_session	*feed;
-	struct pump_source	*sock_in;
-	struct pump_sink	*prog_in;
+	struct relay_session	*io;
+	struct relay_session	*feed;
+	struct relay_source	*sock_in;
+	struct relay_sink	*prog_in;
 	int			 master;	/* --pty, closed after both */
 	bool			 midline;	/* --pty: no EOL last */
 	bool			 io_over;
@@ -116,13 +118,13 @@ struct exec_conn {
 	int			 term_sig;	/* what terminating sent */
 	int			 io_status;
 	int			 wstatus;
-	struct pump_timer	 kill_timer;
-	struct pump_timer	 hangup_timer;	/* --pty, after EOF */
+	struct loop_timer	 kill_timer;
+	struct loop_timer	 hangup_timer;	/* --pty, after EOF */
 	struct exec_conn	*prev;
 	struct exec_conn	*next;
 };
 
-static void	exec_accept(struct pump *, int, void *);
+static void	exec_accept(struct loop *, int, void *);
 static void	exec_conn_check(struct exec_conn *);
 static void	exec_shutdown(struct exec_run *, int);
 
@@ -217,7 +219,7 @@ exec_tap_open(struct exec_run *run, char **errp)
 }
 
 /*
- * pump_tap_fn for what the client sends: -x, -o, and under --pty whether
+ * relay_tap_fn for what the client sends: -x, -o, and under --pty whether
  * a partial line is pending (see proc_pty_send_eof()).
  */
 static int
@@ -237,7 +239,7 @@ exec_tap_in(void *arg, const void *data, size_t len, char **errp)
 	return log_tap_check(&run->tap, errp);
 }
 
-/* pump_tap_fn for what the program sends (-x). */
+/* relay_tap_fn for what the program sends (-x). */
 static int
 exec_tap_out(void *arg, const void *data, size_t len, char **errp)
 {
@@ -267,13 +269,13 @@ exec_conn_terminate(struct exec_conn *c, int sig)
 	    (long)c->child.pid);
 	proc_signal(c->child.pid, sig);
 	proc_signal(c->child.pid, SIGCONT);	/* a stopped job must hear it */
-	pump_timer_arm(run->pump, &c->kill_timer, pump_now() +
+	loop_timer_arm(run->loop, &c->kill_timer, loop_now() +
 	    EXEC_KILL_GRACE_MS);
 }
 
 /* The grace after SIGTERM or SIGHUP is over: SIGKILL the group if needed. */
 static void
-exec_kill_fire(struct pump *p, void *arg)
+exec_kill_fire(struct loop *p, void *arg)
 {
 	struct exec_conn *c = arg;
 
@@ -302,8 +304,8 @@ exec_conn_finish(struct exec_conn *c)
 	} else
 		log_info(1, "%s: %s exited with status %d", c->name, prog,
 		    proc_exit_status(c->wstatus));
-	pump_timer_disarm(run->pump, &c->kill_timer);
-	pump_timer_disarm(run->pump, &c->hangup_timer);
+	loop_timer_disarm(run->loop, &c->kill_timer);
+	loop_timer_disarm(run->loop, &c->hangup_timer);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -314,12 +316,12 @@ exec_conn_finish(struct exec_conn *c)
 	free(c);
 
 	if (run->nconns == 0)
-		pump_timer_disarm(run->pump, &run->keepalive);
+		loop_timer_disarm(run->loop, &run->keepalive);
 	if (exec_single(run)) {
 		run->status = status;
-		pump_stop(run->pump, status);
+		loop_stop(run->loop, status);
 	} else if (run->stopping && run->nconns == 0)
-		pump_stop(run->pump, exec_stop_status(run));
+		loop_stop(run->loop, exec_stop_status(run));
 }
 
 /* Is C over?  The pty closes once no session uses it. */
@@ -330,7 +332,7 @@ exec_conn_check(struct exec_conn *c)
 		return;
 	if (c->master != -1) {
 		/* the last user: closing it hangs up the terminal */
-		pump_forget(c->run->pump, c->master);
+		loop_forget(c->run->loop, c->master);
 		close(c->master);
 		c->master = -1;
 	}
@@ -346,24 +348,24 @@ exec_conn_check(struct exec_conn *c)
 static void
 exec_discard_input(struct exec_conn *c)
 {
-	struct pump_sink *k;
+	struct relay_sink *k;
 	int fd;
 
-	if (c->io == NULL || pump_source_eof(c->sock_in))
+	if (c->io == NULL || relay_source_eof(c->sock_in))
 		return;
 	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (fd == -1) {
-		pump_source_close(c->sock_in);
+		relay_source_close(c->sock_in);
 		return;
 	}
-	k = pump_sink_new(c->io, fd, PUMP_KIND_OTHER, "/dev/null",
-	    PUMP_SINK_CLOSE);
-	pump_link(c->sock_in, k);
+	k = relay_sink_new(c->io, fd, FD_OTHER, "/dev/null",
+	    RELAY_SINK_CLOSE);
+	relay_link(c->sock_in, k);
 }
 
 /* The feed session ended: the program's input is closed or unwanted. */
 static void
-exec_feed_done(struct pump_session *ps, int status, const char *msg,
+exec_feed_done(struct relay_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct exec_conn *c = arg;
@@ -396,7 +398,7 @@ exec_pty_input_end(void *arg)
 	if (proc_pty_send_eof(c->master, c->midline) == -1)
 		log_info(2, "%s: cannot type end of file: %s", c->name,
 		    strerror(errno));
-	pump_timer_arm(c->run->pump, &c->hangup_timer, pump_now() +
+	loop_timer_arm(c->run->loop, &c->hangup_timer, loop_now() +
 	    EXEC_HANGUP_MS);
 }
 
@@ -409,7 +411,7 @@ exec_pty_input_end(void *arg)
  * has gone.  The exit status is then the program's.
  */
 static void
-exec_hangup_fire(struct pump *p, void *arg)
+exec_hangup_fire(struct loop *p, void *arg)
 {
 	struct exec_conn *c = arg;
 
@@ -418,7 +420,7 @@ exec_hangup_fire(struct pump *p, void *arg)
 		return;
 	exec_conn_terminate(c, SIGHUP);
 	if (c->io != NULL)
-		pump_session_end(c->io, 0, NULL);	/* may free C */
+		relay_session_end(c->io, 0, NULL);	/* may free C */
 }
 
 /*
@@ -429,7 +431,7 @@ exec_hangup_fire(struct pump *p, void *arg)
  * be written is sockt's own failure: under -k it stops everything too.
  */
 static void
-exec_io_done(struct pump_session *ps, int status, const char *msg,
+exec_io_done(struct relay_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct exec_conn *c = arg;
@@ -452,9 +454,9 @@ exec_io_done(struct pump_session *ps, int status, const char *msg,
 	}
 	if (c->feed != NULL) {
 		if (status == 0)
-			pump_sink_end(c->prog_in);
+			relay_sink_end(c->prog_in);
 		else
-			pump_session_end(c->feed, 0, NULL);
+			relay_session_end(c->feed, 0, NULL);
 	}
 	if (status != 0)
 		exec_conn_terminate(c, SIGTERM);
@@ -474,10 +476,10 @@ exec_conn_start(struct exec_run *run, int fd, const char *name)
 {
 	const struct sockt_opts *o = run->o;
 	const char *prog = run->spec.argv[0];
-	enum pump_kind kind = o->pty ? PUMP_KIND_TTY : PUMP_KIND_PIPE;
+	enum fd_kind kind = o->pty ? FD_TTY : FD_PIPE;
 	struct proc_spec spec = run->spec;
-	struct pump_source *prog_out;
-	struct pump_sink *sock_out;
+	struct relay_source *prog_out;
+	struct relay_sink *sock_out;
 	struct exec_conn *c;
 	char *env[6], *err, what[EXEC_NAME_MAX];
 	int i, r;
@@ -505,47 +507,47 @@ exec_conn_start(struct exec_run *run, int fd, const char *name)
 	c->run = run;
 	strlcpy(c->name, name, sizeof c->name);
 	c->master = o->pty ? c->child.in : -1;
-	pump_timer_init(&c->kill_timer, exec_kill_fire, c);
-	pump_timer_init(&c->hangup_timer, exec_hangup_fire, c);
+	loop_timer_init(&c->kill_timer, exec_kill_fire, c);
+	loop_timer_init(&c->hangup_timer, exec_hangup_fire, c);
 
-	c->io = pump_session_new(run->pump, exec_io_done, c);
-	pump_session_own_fd(c->io, fd);
+	c->io = relay_session_new(run->relay, exec_io_done, c);
+	relay_session_own_fd(c->io, fd);
 	if (!o->pty)
-		pump_session_own_fd(c->io, c->child.out);
+		relay_session_own_fd(c->io, c->child.out);
 	/* -i: copying lets the io session see input traffic too */
-	c->sock_in = pump_source_new(c->io, fd, PUMP_KIND_SOCKET, name,
-	    o->idle_ms > 0 ? PUMP_SOURCE_NOSPLICE : 0);
+	c->sock_in = relay_source_new(c->io, fd, FD_SOCKET, name,
+	    o->idle_ms > 0 ? RELAY_SOURCE_NOSPLICE : 0);
 	if (run->tapping || o->pty)
-		pump_source_tap(c->sock_in, exec_tap_in, c);
+		relay_source_tap(c->sock_in, exec_tap_in, c);
 	snprintf(what, sizeof what, "%s %s", prog, o->pty ? "terminal" :
 	    "stdout");
-	prog_out = pump_source_new(c->io, c->child.out, kind, what, 0);
+	prog_out = relay_source_new(c->io, c->child.out, kind, what, 0);
 	if (run->tap.hexdump != NULL)
-		pump_source_tap(prog_out, exec_tap_out, run);
-	sock_out = pump_sink_new(c->io, fd, PUMP_KIND_SOCKET, name,
-	    PUMP_SINK_SHUTDOWN);
-	pump_link(prog_out, sock_out);
+		relay_source_tap(prog_out, exec_tap_out, run);
+	sock_out = relay_sink_new(c->io, fd, FD_SOCKET, name,
+	    RELAY_SINK_SHUTDOWN);
+	relay_link(prog_out, sock_out);
 
-	c->feed = pump_session_new(run->pump, exec_feed_done, c);
+	c->feed = relay_session_new(run->relay, exec_feed_done, c);
 	snprintf(what, sizeof what, "%s %s", prog, o->pty ? "terminal" :
 	    "stdin");
-	c->prog_in = pump_sink_new(c->feed, c->child.in, kind, what,
-	    o->pty ? 0 : PUMP_SINK_CLOSE);
+	c->prog_in = relay_sink_new(c->feed, c->child.in, kind, what,
+	    o->pty ? 0 : RELAY_SINK_CLOSE);
 	if (o->pty)
-		pump_sink_on_done(c->prog_in, exec_pty_input_end, c);
-	pump_link(c->sock_in, c->prog_in);
+		relay_sink_on_done(c->prog_in, exec_pty_input_end, c);
+	relay_link(c->sock_in, c->prog_in);
 
 	c->next = run->conns;
 	if (run->conns != NULL)
 		run->conns->prev = c;
 	run->conns = c;
 	run->nconns++;
-	pump_timer_arm(run->pump, &run->keepalive, pump_now() +
+	loop_timer_arm(run->loop, &run->keepalive, loop_now() +
 	    EXEC_KEEPALIVE_MS);
 	if (o->idle_ms > 0)
-		pump_session_set_idle(c->io, o->idle_ms);
-	pump_source_start(c->sock_in);
-	pump_source_start(prog_out);
+		relay_session_set_idle(c->io, o->idle_ms);
+	relay_source_start(c->sock_in);
+	relay_source_start(prog_out);
 	return 0;
 }
 
@@ -567,24 +569,24 @@ exec_reap(struct exec_run *run)
 			continue;
 		c->reaped = true;
 		c->wstatus = wstatus;
-		pump_timer_disarm(run->pump, &c->kill_timer);
+		loop_timer_disarm(run->loop, &c->kill_timer);
 		exec_conn_check(c);
 	}
 }
 
 /*
- * pump_run() returns once nothing but its signal pipe is watched, yet a
+ * loop_run() returns once nothing but its signal pipe is watched, yet a
  * child that outlives its sessions is still work: this timer stays armed
  * while any child lives, and sweeps for exits as it goes.
  */
 static void
-exec_keepalive(struct pump *p, void *arg)
+exec_keepalive(struct loop *p, void *arg)
 {
 	struct exec_run *run = arg;
 
 	exec_reap(run);
 	if (run->nconns > 0)
-		pump_timer_arm(p, &run->keepalive, pump_now() +
+		loop_timer_arm(p, &run->keepalive, loop_now() +
 		    EXEC_KEEPALIVE_MS);
 }
 
@@ -593,7 +595,7 @@ static void
 exec_watch(struct exec_run *run, bool on)
 {
 	run->accepting = on;
-	cmd_watch_listeners(run->pump, &run->ls, on, exec_accept, run);
+	cmd_watch_listeners(run->loop, &run->ls, on, exec_accept, run);
 }
 
 /*
@@ -623,23 +625,23 @@ exec_shutdown(struct exec_run *run, int sig)
 		log_info(1, "%s: stopping", strsignal(sig));
 	exec_watch(run, false);
 	sock_listeners_close(&run->ls);
-	pump_timer_disarm(run->pump, &run->accept_deadline);
-	pump_timer_disarm(run->pump, &run->accept_retry);
+	loop_timer_disarm(run->loop, &run->accept_deadline);
+	loop_timer_disarm(run->loop, &run->accept_retry);
 	for (c = run->conns; c != NULL; c = next) {
 		next = c->next;
 		exec_conn_terminate(c, SIGTERM);
 		if (c->io != NULL)
-			pump_session_end(c->io, 1, NULL);
+			relay_session_end(c->io, 1, NULL);
 		else if (c->feed != NULL)
-			pump_session_end(c->feed, 0, NULL);
+			relay_session_end(c->feed, 0, NULL);
 	}
 	if (run->nconns == 0)
-		pump_stop(run->pump, exec_stop_status(run));
+		loop_stop(run->loop, exec_stop_status(run));
 }
 
-/* pump_signal_fn: SIGCHLD reaps, the others stop everything. */
+/* loop_signal_fn: SIGCHLD reaps, the others stop everything. */
 static void
-exec_signal(struct pump *p, int sig, void *arg)
+exec_signal(struct loop *p, int sig, void *arg)
 {
 	(void)p;
 	if (sig == SIGCHLD)
@@ -652,18 +654,18 @@ exec_signal(struct pump *p, int sig, void *arg)
 
 /* -w: no client came in time. */
 static void
-exec_accept_timeout(struct pump *p, void *arg)
+exec_accept_timeout(struct loop *p, void *arg)
 {
 	struct exec_run *run = arg;
 
 	log_error("accept: no client within %d.%03d s (-w)",
 	    run->o->timeout_ms / 1000, run->o->timeout_ms % 1000);
 	run->status = 1;
-	pump_stop(p, 1);
+	loop_stop(p, 1);
 }
 
 static void
-exec_accept_retry(struct pump *p, void *arg)
+exec_accept_retry(struct loop *p, void *arg)
 {
 	(void)p;
 	exec_watch(arg, true);
@@ -674,7 +676,7 @@ exec_accept_retry(struct pump *p, void *arg)
  * without -k the first one closes the listening sockets.
  */
 static void
-exec_accept(struct pump *p, int lfd, void *arg)
+exec_accept(struct loop *p, int lfd, void *arg)
 {
 	struct exec_run *run = arg;
 	char name[EXEC_NAME_MAX];
@@ -687,22 +689,22 @@ exec_accept(struct pump *p, int lfd, void *arg)
 		if (fd == -1) {
 			if (starved) {
 				exec_watch(run, false);
-				pump_timer_arm(p, &run->accept_retry,
-				    pump_now() + CMD_ACCEPT_PAUSE_MS);
+				loop_timer_arm(p, &run->accept_retry,
+				    loop_now() + CMD_ACCEPT_PAUSE_MS);
 			}
 			return;
 		}
 		log_info(1, "connection from %s", name);
 		if (!run->served) {
 			run->served = true;
-			pump_timer_disarm(p, &run->accept_deadline);
+			loop_timer_disarm(p, &run->accept_deadline);
 		}
 		if (exec_single(run)) {
 			exec_watch(run, false);
 			sock_listeners_stop(&run->ls);
 			if (exec_conn_start(run, fd, name) == -1) {
 				run->status = 1;
-				pump_stop(p, 1);
+				loop_stop(p, 1);
 			}
 			return;
 		}
@@ -952,28 +954,29 @@ cmd_exec_exec(struct sockt_opts *o)
 		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
 	if (exec_tap_open(&run, &err) == -1)
 		goto fail;
-	run.pump = pump_new();
-	if (run.pump == NULL) {
-		err = log_fmt("pump: %s", strerror(errno));
+	run.loop = loop_new();
+	if (run.loop == NULL) {
+		err = log_fmt("loop: %s", strerror(errno));
 		goto fail;
 	}
-	pump_on_signal(run.pump, exec_signal, &run);
-	pump_timer_init(&run.accept_deadline, exec_accept_timeout, &run);
-	pump_timer_init(&run.accept_retry, exec_accept_retry, &run);
-	pump_timer_init(&run.keepalive, exec_keepalive, &run);
+	run.relay = relay_new(run.loop);
+	loop_on_signal(run.loop, exec_signal, &run);
+	loop_timer_init(&run.accept_deadline, exec_accept_timeout, &run);
+	loop_timer_init(&run.accept_retry, exec_accept_retry, &run);
+	loop_timer_init(&run.keepalive, exec_keepalive, &run);
 	if (o->connect) {
 		log_info(1, "connected to %s", peer);
 		if (exec_conn_start(&run, fd, peer) == 0)
-			run.status = pump_run(run.pump);
+			run.status = loop_run(run.loop);
 	} else {
 		if (cmd_report_listening(o, &run.ls, o->unix_socket ?
 		    o->argv[0] : NULL, &err) == -1)
 			goto fail;
 		if (o->timeout_ms >= 0)
-			pump_timer_arm(run.pump, &run.accept_deadline,
-			    pump_now() + (uint64_t)o->timeout_ms);
+			loop_timer_arm(run.loop, &run.accept_deadline,
+			    loop_now() + (uint64_t)o->timeout_ms);
 		exec_watch(&run, true);
-		run.status = pump_run(run.pump);
+		run.status = loop_run(run.loop);
 	}
 	goto out;
 fail:
@@ -982,7 +985,8 @@ fail:
 		close(fd);
 out:
 	sock_listeners_close(&run.ls);
-	pump_free(run.pump);
+	relay_free(run.relay);
+	loop_free(run.loop);
 	exec_conns_free(&run);
 	log_tap_close(&run.tap);
 	cmd_die_by_signal(run.stop_sig);

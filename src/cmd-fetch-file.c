@@ -34,7 +34,8 @@
 #include "digest.h"
 #include "http.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "sock.h"
 
 #ifndef PACKAGE_VERSION
@@ -77,7 +78,7 @@ enum fetch_state { FETCH_SEND, FETCH_HEAD, FETCH_BODY };
 
 struct fetch_run {
 	struct sockt_opts	*o;
-	struct pump		*pump;
+	struct loop		*loop;
 	enum fetch_state	 state;
 	int			 status;	/* -1 while running */
 	char			*err;		/* the one error line */
@@ -135,15 +136,15 @@ struct fetch_run {
 	bool			 use_child;
 
 	/* timers */
-	struct pump_timer	 idle;
-	struct pump_timer	 progress;
+	struct loop_timer	 idle;
+	struct loop_timer	 progress;
 	bool			 show_progress;
 	bool			 progress_tty;
 	uint64_t		 started;
 	uint64_t		 active;
 };
 
-static void	fetch_sock_read(struct pump *, int, void *);
+static void	fetch_sock_read(struct loop *, int, void *);
 
 /* Record the first failure and stop the loop. */
 static void
@@ -154,7 +155,7 @@ fetch_fail(struct fetch_run *run, char *msg)
 	else
 		free(msg);
 	run->status = 1;
-	pump_stop(run->pump, 1);
+	loop_stop(run->loop, 1);
 }
 
 static void
@@ -214,7 +215,7 @@ fetch_progress_print(struct fetch_run *run, bool last)
 	char got[16], all[16], speed[16], line[256];
 	int n;
 
-	ms = pump_now() - run->started;
+	ms = loop_now() - run->started;
 	rate = run->received * 1000 / (ms ? ms : 1);
 	fetch_humanize(got, sizeof got, have, "B");
 	fetch_humanize(speed, sizeof speed, rate, "B/s");
@@ -245,12 +246,12 @@ fetch_progress_print(struct fetch_run *run, bool last)
 }
 
 static void
-fetch_progress_tick(struct pump *p, void *arg)
+fetch_progress_tick(struct loop *p, void *arg)
 {
 	struct fetch_run *run = arg;
 
 	fetch_progress_print(run, false);
-	pump_timer_arm(p, &run->progress, pump_now() +
+	loop_timer_arm(p, &run->progress, loop_now() +
 	    (run->progress_tty ? 250 : 1000));
 }
 
@@ -260,7 +261,7 @@ fetch_progress_end(struct fetch_run *run)
 {
 	if (!run->show_progress || run->started == 0)
 		return;
-	pump_timer_disarm(run->pump, &run->progress);
+	loop_timer_disarm(run->loop, &run->progress);
 	fetch_progress_print(run, true);
 	run->started = 0;
 }
@@ -269,13 +270,13 @@ fetch_progress_end(struct fetch_run *run)
 
 /* -i: fail when nothing arrived for that long. */
 static void
-fetch_idle_fire(struct pump *p, void *arg)
+fetch_idle_fire(struct loop *p, void *arg)
 {
 	struct fetch_run *run = arg;
 	uint64_t deadline = run->active + (uint64_t)run->o->idle_ms;
 
-	if (pump_now() < deadline) {
-		pump_timer_arm(p, &run->idle, deadline);
+	if (loop_now() < deadline) {
+		loop_timer_arm(p, &run->idle, deadline);
 		return;
 	}
 	fetch_fail(run, log_fmt("%s: no data for %d.%03d s (-i)", run->what,
@@ -394,7 +395,7 @@ fetch_write_error(struct fetch_run *run, int e)
 	if (e == EPIPE && run->to_stdout) {
 		run->die_sigpipe = true;
 		run->status = 1;
-		pump_stop(run->pump, 1);
+		loop_stop(run->loop, 1);
 		return;
 	}
 	fetch_fail(run, log_fmt("%s: write: %s", run->to_stdout ? "stdout" :
@@ -442,8 +443,8 @@ static void
 fetch_body_done(struct fetch_run *run)
 {
 	run->complete = true;
-	pump_forget(run->pump, run->sock);
-	pump_stop(run->pump, 0);
+	loop_forget(run->loop, run->sock);
+	loop_stop(run->loop, 0);
 }
 
 /* Body bytes in memory (after the head, or read on the copy path). */
@@ -583,7 +584,7 @@ fetch_splice_body(struct fetch_run *run)
 				fetch_lost(run, 0);
 			return;
 		}
-		run->active = pump_now();
+		run->active = loop_now();
 		if (fetch_drain_pipe(run, (size_t)n) == -1)
 			return;
 		run->received += (uint64_t)n;
@@ -620,7 +621,7 @@ fetch_copy_body(struct fetch_run *run)
 			fetch_lost(run, n == 0 ? 0 : errno);
 			return;
 		}
-		run->active = pump_now();
+		run->active = loop_now();
 		if (fetch_body_bytes(run, run->buf, (size_t)n) == -1)
 			return;
 	}
@@ -948,8 +949,8 @@ fetch_head_done(struct fetch_run *run, size_t headlen)
 	} else
 		run->out_splice = false;
 	if (run->show_progress) {
-		run->started = pump_now();
-		pump_timer_arm(run->pump, &run->progress, run->started +
+		run->started = loop_now();
+		loop_timer_arm(run->loop, &run->progress, run->started +
 		    (run->progress_tty ? 250 : 1000));
 	}
 	run->state = FETCH_BODY;
@@ -975,7 +976,7 @@ fetch_read_head(struct fetch_run *run)
 		    n == 0 ? "connection closed" : strerror(errno)));
 		return;
 	}
-	run->active = pump_now();
+	run->active = loop_now();
 	run->headlen += (size_t)n;
 	for (;;) {
 		h = http_parse_response(run->head, run->headlen, &run->res);
@@ -999,7 +1000,7 @@ fetch_read_head(struct fetch_run *run)
 }
 
 static void
-fetch_sock_read(struct pump *p, int fd, void *arg)
+fetch_sock_read(struct loop *p, int fd, void *arg)
 {
 	struct fetch_run *run = arg;
 
@@ -1015,7 +1016,7 @@ fetch_sock_read(struct pump *p, int fd, void *arg)
 
 /* Send the request, then read the response. */
 static void
-fetch_sock_write(struct pump *p, int fd, void *arg)
+fetch_sock_write(struct loop *p, int fd, void *arg)
 {
 	struct fetch_run *run = arg;
 	ssize_t n;
@@ -1032,9 +1033,9 @@ fetch_sock_write(struct pump *p, int fd, void *arg)
 		}
 		run->reqoff += (size_t)n;
 	}
-	pump_cancel_write(p, fd);
+	loop_cancel_write(p, fd);
 	run->state = FETCH_HEAD;
-	pump_want_read(p, fd, fetch_sock_read, run);
+	loop_want_read(p, fd, fetch_sock_read, run);
 }
 
 /* ---- arguments --------------------------------------------------------- */
@@ -1347,8 +1348,8 @@ fetch_cleanup(struct fetch_run *run)
 		digest_child_abort(&run->child);
 	digest_free(run->ctx);
 	if (run->sock != -1) {
-		if (run->pump != NULL)
-			pump_forget(run->pump, run->sock);
+		if (run->loop != NULL)
+			loop_forget(run->loop, run->sock);
 		close(run->sock);
 	}
 	if (run->zpipe[0] != -1) {
@@ -1357,9 +1358,9 @@ fetch_cleanup(struct fetch_run *run)
 	}
 	if (!run->to_stdout && run->out != -1)
 		close(run->out);
-	if (run->pump != NULL) {
-		pump_timer_disarm(run->pump, &run->idle);
-		pump_timer_disarm(run->pump, &run->progress);
+	if (run->loop != NULL) {
+		loop_timer_disarm(run->loop, &run->idle);
+		loop_timer_disarm(run->loop, &run->progress);
 	}
 	free(run->host);
 	free(run->port);
@@ -1409,10 +1410,10 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 		fetch_cleanup(&run);
 		return cmd_usage_error(o, err);
 	}
-	run.pump = pump_new();
-	if (run.pump == NULL) {
+	run.loop = loop_new();
+	if (run.loop == NULL) {
 		fetch_cleanup(&run);
-		return cmd_fail(log_fmt("pump: %s", strerror(errno)));
+		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
 	run.buf = malloc(FETCH_BUF);
 	run.head = malloc(HTTP_MAX_RESPONSE_HEAD);
@@ -1420,15 +1421,15 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 		log_error("out of memory");
 		abort();
 	}
-	pump_timer_init(&run.idle, fetch_idle_fire, &run);
-	pump_timer_init(&run.progress, fetch_progress_tick, &run);
+	loop_timer_init(&run.idle, fetch_idle_fire, &run);
+	loop_timer_init(&run.progress, fetch_progress_tick, &run);
 	run.show_progress = o->progress || isatty(STDERR_FILENO);
 	run.progress_tty = isatty(STDERR_FILENO);
 	if (fetch_plan_output(&run, &err, &usage) == -1) {
 		if (usage) {
 			status = cmd_usage_error(o, err);
-			pump_free(run.pump);
-			run.pump = NULL;
+			loop_free(run.loop);
+			run.loop = NULL;
 			fetch_cleanup(&run);
 			return status;
 		}
@@ -1442,8 +1443,8 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 		goto out;
 	}
 	if (o->idle_ms > 0) {
-		run.active = pump_now();
-		pump_timer_arm(run.pump, &run.idle, run.active +
+		run.active = loop_now();
+		loop_timer_arm(run.loop, &run.idle, run.active +
 		    (uint64_t)o->idle_ms);
 	}
 	if (o->raw) {
@@ -1455,16 +1456,16 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 		run.res.content_length = -1;
 		run.state = FETCH_HEAD;
 		if (fetch_head_done(&run, 0) == 0 && !run.complete)
-			pump_want_read(run.pump, run.sock, fetch_sock_read, &run);
+			loop_want_read(run.loop, run.sock, fetch_sock_read, &run);
 	} else {
 		fetch_build_request(&run);
 		run.state = FETCH_SEND;
-		pump_want_write(run.pump, run.sock, fetch_sock_write, &run);
+		loop_want_write(run.loop, run.sock, fetch_sock_write, &run);
 	}
 	if (run.err == NULL && !run.complete)
-		pump_run(run.pump);
+		loop_run(run.loop);
 out:
-	sig = pump_caught_signal(run.pump);
+	sig = loop_caught_signal(run.loop);
 	if (sig == 0 && run.err == NULL && !run.complete && !run.die_sigpipe)
 		fetch_fail(&run, log_fmt("%s: stopped", run.what));
 	if (run.complete && run.err == NULL && sig == 0)
@@ -1478,8 +1479,8 @@ out:
 	status = run.status;
 	if (run.child.pid > 0)
 		digest_child_abort(&run.child);
-	pump_free(run.pump);
-	run.pump = NULL;
+	loop_free(run.loop);
+	run.loop = NULL;
 	fetch_cleanup(&run);
 	if (run.die_sigpipe)
 		sig = SIGPIPE;

@@ -17,7 +17,8 @@
 #include "cmd.h"
 #include "cmd-util.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "session.h"
 #include "sock.h"
 
@@ -50,42 +51,42 @@ struct listen_client;
 
 struct listen_run {
 	struct sockt_opts	*o;
-	struct pump		*pump;
+	struct loop		*loop;
 	struct session_ctx	 ctx;
 	struct sock_listeners	 ls;
 	bool			 accepting;
-	struct pump_timer	 accept_deadline;	/* -w */
-	struct pump_timer	 accept_retry;		/* after EMFILE */
+	struct loop_timer	 accept_deadline;	/* -w */
+	struct loop_timer	 accept_retry;		/* after EMFILE */
 	int			 status;
 	size_t			 nclients;
 	bool			 served;		/* a client came */
 	/* -k: the hub that shares stdio between clients */
-	struct pump_session	*hub;
-	struct pump_source	*stdin_src;
-	struct pump_sink	*stdout_sink;
+	struct relay_session	*hub;
+	struct relay_source	*stdin_src;
+	struct relay_sink	*stdout_sink;
 	struct listen_client	*clients;
 };
 
 struct listen_client {
 	struct listen_run	*run;
-	struct pump_source	*in;
-	struct pump_sink	*out;
+	struct relay_source	*in;
+	struct relay_sink	*out;
 	char			 name[ADDR_NAMELEN];
 	struct listen_client	*prev;
 	struct listen_client	*next;
 };
 
-static void	listen_accept(struct pump *, int, void *);
+static void	listen_accept(struct loop *, int, void *);
 
 static void
 listen_watch(struct listen_run *run, bool on)
 {
 	run->accepting = on;
-	cmd_watch_listeners(run->pump, &run->ls, on, listen_accept, run);
+	cmd_watch_listeners(run->loop, &run->ls, on, listen_accept, run);
 }
 
 static void
-listen_timeout(struct pump *p, void *arg)
+listen_timeout(struct loop *p, void *arg)
 {
 	struct listen_run *run = arg;
 
@@ -93,11 +94,11 @@ listen_timeout(struct pump *p, void *arg)
 	log_error("accept: no client within %d.%03d s (-w)",
 	    run->o->timeout_ms / 1000, run->o->timeout_ms % 1000);
 	run->status = 1;
-	pump_stop(run->pump, 1);
+	loop_stop(run->loop, 1);
 }
 
 static void
-listen_retry(struct pump *p, void *arg)
+listen_retry(struct loop *p, void *arg)
 {
 	(void)p;
 	listen_watch(arg, true);
@@ -105,7 +106,7 @@ listen_retry(struct pump *p, void *arg)
 
 /* One client: the session ended. */
 static void
-listen_single_done(struct pump_session *ps, int status, const char *msg,
+listen_single_done(struct relay_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct listen_run *run = arg;
@@ -114,7 +115,7 @@ listen_single_done(struct pump_session *ps, int status, const char *msg,
 	if (msg != NULL)
 		log_error("%s", msg);
 	run->status = status;
-	pump_stop(run->pump, status);
+	loop_stop(run->loop, status);
 }
 
 /*
@@ -123,7 +124,7 @@ listen_single_done(struct pump_session *ps, int status, const char *msg,
  * ends sockt with status 1.
  */
 static void
-listen_client_done(struct pump_session *ps, int status, const char *msg,
+listen_client_done(struct relay_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct listen_client *c = arg;
@@ -132,11 +133,11 @@ listen_client_done(struct pump_session *ps, int status, const char *msg,
 
 	(void)ps;
 	if (log_tap_check(&run->ctx.tap, &err) == -1) {
-		if (!pump_stopping(run->pump))
+		if (!loop_stopping(run->loop))
 			log_error("%s", err);
 		free(err);
 		run->status = 1;
-		pump_stop(run->pump, 1);
+		loop_stop(run->loop, 1);
 	} else if (msg != NULL)
 		log_info(1, "%s", msg);
 	log_info(1, "connection from %s closed%s", c->name, status ?
@@ -153,7 +154,7 @@ listen_client_done(struct pump_session *ps, int status, const char *msg,
 
 /* The -k hub failed: only stdout can make it fail. */
 static void
-listen_hub_done(struct pump_session *ps, int status, const char *msg,
+listen_hub_done(struct relay_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct listen_run *run = arg;
@@ -165,7 +166,7 @@ listen_hub_done(struct pump_session *ps, int status, const char *msg,
 	run->stdin_src = NULL;
 	run->stdout_sink = NULL;
 	run->status = status ? status : 1;
-	pump_stop(run->pump, run->status);
+	loop_stop(run->loop, run->status);
 }
 
 /* stdin ended under -k: clients are half-closed as their queues drain. */
@@ -181,23 +182,23 @@ listen_hub_open(struct listen_run *run)
 {
 	struct session_ctx *ctx = &run->ctx;
 
-	run->hub = pump_session_new(run->pump, listen_hub_done, run);
+	run->hub = relay_session_new(run->ctx.relay, listen_hub_done, run);
 	if (ctx->in_fd != -1) {
-		run->stdin_src = pump_source_new(run->hub, ctx->in_fd,
+		run->stdin_src = relay_source_new(run->hub, ctx->in_fd,
 		    ctx->in_kind, "stdin", 0);
 		if (ctx->in_fd > STDERR_FILENO)
-			pump_session_own_fd(run->hub, ctx->in_fd);
+			relay_session_own_fd(run->hub, ctx->in_fd);
 		ctx->in_fd = -1;
 		if (ctx->tap.hexdump != NULL)
-			pump_source_tap(run->stdin_src, session_tap_sent, ctx);
-		pump_source_on_eof(run->stdin_src, listen_stdin_eof, run);
-		pump_source_start(run->stdin_src);
+			relay_source_tap(run->stdin_src, session_tap_sent, ctx);
+		relay_source_on_eof(run->stdin_src, listen_stdin_eof, run);
+		relay_source_start(run->stdin_src);
 	}
 	if (ctx->out_fd != -1) {
-		run->stdout_sink = pump_sink_new(run->hub, ctx->out_fd,
-		    ctx->out_kind, "stdout", PUMP_SINK_CLOSE |
-		    PUMP_SINK_STDOUT | PUMP_SINK_KEEP);
-		pump_sink_close_also(run->stdout_sink, STDOUT_FILENO);
+		run->stdout_sink = relay_sink_new(run->hub, ctx->out_fd,
+		    ctx->out_kind, "stdout", RELAY_SINK_CLOSE |
+		    RELAY_SINK_STDOUT | RELAY_SINK_KEEP);
+		relay_sink_close_also(run->stdout_sink, STDOUT_FILENO);
 		ctx->out_fd = -1;
 	}
 	return 0;
@@ -214,7 +215,7 @@ listen_client_eof(void *arg)
 	struct listen_client *c = arg;
 
 	if (c->out != NULL)
-		pump_sink_end(c->out);
+		relay_sink_end(c->out);
 }
 
 /*
@@ -227,7 +228,7 @@ listen_client_add(struct listen_run *run, int fd, const char *name)
 {
 	const struct sockt_opts *o = run->o;
 	struct listen_client *c, *other;
-	struct pump_session *ps;
+	struct relay_session *ps;
 	bool relay = o->broker && !o->recv_only;
 	unsigned flags;
 
@@ -238,32 +239,32 @@ listen_client_add(struct listen_run *run, int fd, const char *name)
 	}
 	c->run = run;
 	strlcpy(c->name, name, sizeof c->name);
-	ps = pump_session_new(run->pump, listen_client_done, c);
-	pump_session_own_fd(ps, fd);
-	c->in = pump_source_new(ps, fd, PUMP_KIND_SOCKET, name,
-	    o->send_only ? PUMP_SOURCE_DISCARD : 0);
-	pump_source_on_eof(c->in, listen_client_eof, c);
+	ps = relay_session_new(run->ctx.relay, listen_client_done, c);
+	relay_session_own_fd(ps, fd);
+	c->in = relay_source_new(ps, fd, FD_SOCKET, name,
+	    o->send_only ? RELAY_SOURCE_DISCARD : 0);
+	relay_source_on_eof(c->in, listen_client_eof, c);
 	if (run->ctx.tapping)
-		pump_source_tap(c->in, session_tap, &run->ctx);
+		relay_source_tap(c->in, session_tap, &run->ctx);
 	if (run->stdout_sink != NULL && !o->send_only)
-		pump_link(c->in, run->stdout_sink);
+		relay_link(c->in, run->stdout_sink);
 	if (run->stdin_src != NULL || o->recv_only || relay) {
-		flags = PUMP_SINK_DROPPABLE;
+		flags = RELAY_SINK_DROPPABLE;
 		if (!o->no_shutdown)
-			flags |= PUMP_SINK_SHUTDOWN;
+			flags |= RELAY_SINK_SHUTDOWN;
 		if (relay)
-			flags |= PUMP_SINK_KEEP;
-		c->out = pump_sink_new(ps, fd, PUMP_KIND_SOCKET, name, flags);
+			flags |= RELAY_SINK_KEEP;
+		c->out = relay_sink_new(ps, fd, FD_SOCKET, name, flags);
 		if (run->stdin_src != NULL &&
-		    !pump_source_eof(run->stdin_src))
-			pump_link(run->stdin_src, c->out);
+		    !relay_source_eof(run->stdin_src))
+			relay_link(run->stdin_src, c->out);
 		else if (!relay)
-			pump_sink_end(c->out);
+			relay_sink_end(c->out);
 	}
 	if (relay)
 		for (other = run->clients; other != NULL; other = other->next) {
-			pump_link(other->in, c->out);
-			pump_link(c->in, other->out);
+			relay_link(other->in, c->out);
+			relay_link(c->in, other->out);
 		}
 	c->next = run->clients;
 	if (run->clients != NULL)
@@ -271,12 +272,12 @@ listen_client_add(struct listen_run *run, int fd, const char *name)
 	run->clients = c;
 	run->nclients++;
 	if (o->idle_ms > 0)
-		pump_session_set_idle(ps, o->idle_ms);
-	pump_source_start(c->in);
+		relay_session_set_idle(ps, o->idle_ms);
+	relay_source_start(c->in);
 }
 
 static void
-listen_accept(struct pump *p, int lfd, void *arg)
+listen_accept(struct loop *p, int lfd, void *arg)
 {
 	struct listen_run *run = arg;
 	char name[ADDR_NAMELEN];
@@ -289,15 +290,15 @@ listen_accept(struct pump *p, int lfd, void *arg)
 		if (fd == -1) {
 			if (starved) {
 				listen_watch(run, false);
-				pump_timer_arm(p, &run->accept_retry,
-				    pump_now() + CMD_ACCEPT_PAUSE_MS);
+				loop_timer_arm(p, &run->accept_retry,
+				    loop_now() + CMD_ACCEPT_PAUSE_MS);
 			}
 			return;
 		}
 		log_info(1, "connection from %s", name);
 		if (!run->served) {
 			run->served = true;
-			pump_timer_disarm(p, &run->accept_deadline);
+			loop_timer_disarm(p, &run->accept_deadline);
 		}
 		if (!run->o->keep) {
 			listen_watch(run, false);
@@ -305,7 +306,7 @@ listen_accept(struct pump *p, int lfd, void *arg)
 			if (session_start(&run->ctx, fd, name,
 			    listen_single_done, run) == NULL) {
 				close(fd);
-				pump_stop(p, 1);
+				loop_stop(p, 1);
 			}
 			return;
 		}
@@ -363,31 +364,31 @@ cmd_listen_exec(struct sockt_opts *o)
 	run.o = o;
 	if (listen_open(&run, &err, &usage) == -1)
 		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
-	run.pump = pump_new();
-	if (run.pump == NULL) {
+	run.loop = loop_new();
+	if (run.loop == NULL) {
 		sock_listeners_close(&run.ls);
-		return cmd_fail(log_fmt("pump: %s", strerror(errno)));
+		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
-	if (session_ctx_open(&run.ctx, run.pump, o, &err) == -1 ||
+	if (session_ctx_open(&run.ctx, run.loop, o, &err) == -1 ||
 	    cmd_report_listening(o, &run.ls, o->unix_socket ? o->argv[0] :
 	    NULL, &err) == -1) {
 		run.status = cmd_fail(err);
 		goto out;
 	}
-	pump_timer_init(&run.accept_deadline, listen_timeout, &run);
-	pump_timer_init(&run.accept_retry, listen_retry, &run);
+	loop_timer_init(&run.accept_deadline, listen_timeout, &run);
+	loop_timer_init(&run.accept_retry, listen_retry, &run);
 	if (o->timeout_ms >= 0)
-		pump_timer_arm(run.pump, &run.accept_deadline, pump_now() +
+		loop_timer_arm(run.loop, &run.accept_deadline, loop_now() +
 		    (uint64_t)o->timeout_ms);
 	if (o->keep)
 		listen_hub_open(&run);
 	listen_watch(&run, true);
-	run.status = pump_run(run.pump);
+	run.status = loop_run(run.loop);
 out:
-	sig = pump_caught_signal(run.pump);
+	sig = loop_caught_signal(run.loop);
 	sock_listeners_close(&run.ls);
 	session_ctx_close(&run.ctx);
-	pump_free(run.pump);
+	loop_free(run.loop);
 	cmd_die_by_signal(sig);
 	return run.status;
 }

@@ -35,7 +35,8 @@
 #include "digest.h"
 #include "http.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "sock.h"
 
 #ifndef PACKAGE_VERSION
@@ -93,22 +94,22 @@ struct serve_job {
 	struct serve_conn	*waiters;
 	int			 tries;
 	bool			 settling;	/* timer armed, not hashing */
-	struct pump_timer	 settle;
+	struct loop_timer	 settle;
 	struct serve_job	*next;
 };
 
 struct serve_run {
 	struct sockt_opts	*o;
-	struct pump		*pump;
+	struct loop		*loop;
 	struct sock_listeners	 ls;
 	struct serve_root	*roots;
 	size_t			 nroots;
 	struct digest_cache	*cache;
 	struct serve_job	*jobs;
-	struct pump_timer	 hash_tick;
+	struct loop_timer	 hash_tick;
 	struct serve_list	*lists;		/* listings being read */
-	struct pump_timer	 list_tick;
-	struct pump_timer	 accept_retry;
+	struct loop_timer	 list_tick;
+	struct loop_timer	 accept_retry;
 	struct serve_conn	*conns;
 	size_t			 nconns;
 	bool			 accepting;
@@ -147,7 +148,7 @@ struct serve_conn {
 	off_t			 body_start;	/* body_off when sending began */
 	bool			 keep_alive;
 	int			 status;	/* of the response, for -v */
-	struct pump_timer	 timer;		/* idle, head or linger */
+	struct loop_timer	 timer;		/* idle, head or linger */
 	struct serve_job	*job;
 	struct serve_conn	*next_waiter;
 	struct serve_list	*list;		/* SERVE_LIST */
@@ -155,8 +156,8 @@ struct serve_conn {
 	struct serve_conn	*next;
 };
 
-static void	serve_conn_read(struct pump *, int, void *);
-static void	serve_conn_write(struct pump *, int, void *);
+static void	serve_conn_read(struct loop *, int, void *);
+static void	serve_conn_write(struct loop *, int, void *);
 static void	serve_conn_process(struct serve_conn *);
 static void	serve_conn_file_ready(struct serve_conn *);
 static void	serve_conn_simple(struct serve_conn *, int, const char *);
@@ -613,7 +614,7 @@ serve_list_answer(struct serve_list *l)
 
 /* Read a slice of every listing under way; called between polls. */
 static void
-serve_list_tick(struct pump *p, void *arg)
+serve_list_tick(struct loop *p, void *arg)
 {
 	struct serve_run *run = arg;
 	struct serve_list *l, *next;
@@ -627,7 +628,7 @@ serve_list_tick(struct pump *p, void *arg)
 			serve_list_answer(l);
 	}
 	if (run->lists != NULL)
-		pump_timer_arm(p, &run->list_tick, pump_now());
+		loop_timer_arm(p, &run->list_tick, loop_now());
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -640,7 +641,7 @@ static void
 serve_check_finished(struct serve_run *run)
 {
 	if (run->finishing && run->nconns == 0)
-		pump_stop(run->pump, run->status);
+		loop_stop(run->loop, run->status);
 }
 
 /* Take C off the waiters of the digest job it waits for, if any. */
@@ -683,9 +684,9 @@ serve_conn_free(struct serve_conn *c)
 {
 	struct serve_run *run = c->run;
 
-	pump_timer_disarm(run->pump, &c->timer);
+	loop_timer_disarm(run->loop, &c->timer);
 	serve_conn_reset(c);
-	pump_forget(run->pump, c->fd);
+	loop_forget(run->loop, c->fd);
 	close(c->fd);
 	free(c->in);
 	if (c->prev != NULL)
@@ -765,14 +766,14 @@ serve_conn_arm(struct serve_conn *c)
 	else if (c->state == SERVE_DIGEST || c->state == SERVE_LIST)
 		when = 0;	/* hashing is our delay, not the client's */
 	if (when == 0)
-		pump_timer_disarm(run->pump, &c->timer);
+		loop_timer_disarm(run->loop, &c->timer);
 	else
-		pump_timer_arm(run->pump, &c->timer, when);
+		loop_timer_arm(run->loop, &c->timer, when);
 }
 
 /* Our last byte is out: half-close, read what is left, then close. */
 static void
-serve_conn_linger_read(struct pump *p, int fd, void *arg)
+serve_conn_linger_read(struct loop *p, int fd, void *arg)
 {
 	struct serve_conn *c = arg;
 	char junk[4096];
@@ -805,19 +806,19 @@ serve_conn_linger(struct serve_conn *c)
 	c->in = NULL;
 	c->inlen = 0;
 	c->state = SERVE_LINGER;
-	pump_cancel_write(run->pump, c->fd);
+	loop_cancel_write(run->loop, c->fd);
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		serve_conn_free(c);
 		return;
 	}
-	c->active = pump_now();
+	c->active = loop_now();
 	serve_conn_arm(c);
-	pump_want_read(run->pump, c->fd, serve_conn_linger_read, c);
+	loop_want_read(run->loop, c->fd, serve_conn_linger_read, c);
 }
 
 /* C's deadline: a head still incomplete gets 408, else C is closed. */
 static void
-serve_conn_timeout(struct pump *p, void *arg)
+serve_conn_timeout(struct loop *p, void *arg)
 {
 	struct serve_conn *c = arg;
 
@@ -867,9 +868,9 @@ serve_conn_send(struct serve_conn *c)
 	c->state = SERVE_SEND;
 	c->outoff = 0;
 	c->body_start = c->body_off;
-	pump_cancel_read(run->pump, c->fd);
-	pump_want_write(run->pump, c->fd, serve_conn_write, c);
-	c->active = pump_now();
+	loop_cancel_read(run->loop, c->fd);
+	loop_want_write(run->loop, c->fd, serve_conn_write, c);
+	c->active = loop_now();
 	serve_conn_arm(c);
 }
 
@@ -1073,7 +1074,7 @@ serve_job_free(struct serve_job *j)
 			*pp = j->next;
 			break;
 		}
-	pump_timer_disarm(run->pump, &j->settle);
+	loop_timer_disarm(run->loop, &j->settle);
 	digest_job_free(j->job);
 	free(j);
 }
@@ -1101,7 +1102,7 @@ serve_job_finish(struct serve_job *j, int status)
 
 /* The racy window of J's file has passed: hash it again. */
 static void
-serve_job_settled(struct pump *p, void *arg)
+serve_job_settled(struct loop *p, void *arg)
 {
 	struct serve_job *j = arg;
 
@@ -1113,7 +1114,7 @@ serve_job_settled(struct pump *p, void *arg)
 
 /* Hash a slice of every running job; called between polls. */
 static void
-serve_hash_tick(struct pump *p, void *arg)
+serve_hash_tick(struct loop *p, void *arg)
 {
 	struct serve_run *run = arg;
 	struct serve_job *j, *next;
@@ -1154,7 +1155,7 @@ serve_hash_tick(struct pump *p, void *arg)
 			}
 			if (s == DIGEST_STEP_DONE) {
 				j->settling = true;
-				pump_timer_arm(run->pump, &j->settle, pump_now() +
+				loop_timer_arm(run->loop, &j->settle, loop_now() +
 				    wait_ms);
 			} else
 				digest_job_restart(j->job);
@@ -1172,10 +1173,10 @@ serve_hash_arm(struct serve_run *run)
 
 	for (j = run->jobs; j != NULL; j = j->next)
 		if (!j->settling) {
-			pump_timer_arm(run->pump, &run->hash_tick, pump_now());
+			loop_timer_arm(run->loop, &run->hash_tick, loop_now());
 			return;
 		}
-	pump_timer_disarm(run->pump, &run->hash_tick);
+	loop_timer_disarm(run->loop, &run->hash_tick);
 }
 
 /*
@@ -1218,7 +1219,7 @@ serve_conn_file_ready(struct serve_conn *c)
 			return;
 		}
 		j->run = run;
-		pump_timer_init(&j->settle, serve_job_settled, j);
+		loop_timer_init(&j->settle, serve_job_settled, j);
 		j->next = run->jobs;
 		run->jobs = j;
 		log_info(2, "hashing /%s", log_escape(c->path,
@@ -1259,7 +1260,7 @@ serve_conn_list(struct serve_conn *c, struct serve_root *root, int dfd)
 	c->list = l;
 	c->state = SERVE_LIST;
 	serve_conn_arm(c);
-	pump_timer_arm(run->pump, &run->list_tick, pump_now());
+	loop_timer_arm(run->loop, &run->list_tick, loop_now());
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -1347,14 +1348,14 @@ serve_conn_process(struct serve_conn *c)
  * until the response is out.
  */
 static void
-serve_conn_read(struct pump *p, int fd, void *arg)
+serve_conn_read(struct loop *p, int fd, void *arg)
 {
 	struct serve_conn *c = arg;
 	bool waiting = c->state == SERVE_DIGEST || c->state == SERVE_LIST;
 	ssize_t n;
 
 	if (waiting && c->inlen == HTTP_MAX_HEAD) {
-		pump_cancel_read(p, fd);
+		loop_cancel_read(p, fd);
 		return;
 	}
 	if (c->in == NULL) {
@@ -1369,7 +1370,7 @@ serve_conn_read(struct pump *p, int fd, void *arg)
 		return;
 	if (n == 0 && waiting) {
 		/* A client may half-close and still wait for its answer. */
-		pump_cancel_read(p, fd);
+		loop_cancel_read(p, fd);
 		return;
 	}
 	if (n <= 0) {
@@ -1379,11 +1380,11 @@ serve_conn_read(struct pump *p, int fd, void *arg)
 		return;
 	}
 	if (c->inlen == 0)
-		c->req_started = pump_now();
+		c->req_started = loop_now();
 	c->inlen += (size_t)n;
 	if (waiting)
 		return;
-	c->active = pump_now();
+	c->active = loop_now();
 	serve_conn_process(c);
 }
 
@@ -1436,9 +1437,9 @@ serve_conn_sent(struct serve_conn *c)
 	c->inlen -= c->reqlen;
 	c->reqlen = 0;
 	c->state = SERVE_READ;
-	c->req_started = pump_now();
-	pump_cancel_write(run->pump, c->fd);
-	pump_want_read(run->pump, c->fd, serve_conn_read, c);
+	c->req_started = loop_now();
+	loop_cancel_write(run->loop, c->fd);
+	loop_want_read(run->loop, c->fd, serve_conn_read, c);
 	serve_conn_process(c);
 }
 
@@ -1447,7 +1448,7 @@ serve_conn_sent(struct serve_conn *c)
  * per wakeup so one fast client cannot starve the others.
  */
 static void
-serve_conn_write(struct pump *p, int fd, void *arg)
+serve_conn_write(struct loop *p, int fd, void *arg)
 {
 	struct serve_conn *c = arg;
 	size_t budget = SERVE_SEND_SLICE;
@@ -1467,7 +1468,7 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 			goto fail;
 		}
 		c->outoff += (size_t)n;
-		c->active = pump_now();
+		c->active = loop_now();
 	}
 	while (c->body_off < c->body_end && budget > 0) {
 		off = c->body_off;
@@ -1485,7 +1486,7 @@ serve_conn_write(struct pump *p, int fd, void *arg)
 		}
 		c->body_off = off;
 		budget -= (size_t)n;
-		c->active = pump_now();
+		c->active = loop_now();
 	}
 	serve_conn_arm(c);
 	if (c->body_off < c->body_end)
@@ -1513,8 +1514,8 @@ serve_conn_raw(struct serve_conn *c)
 	c->body_off = 0;
 	c->body_end = st.st_size;
 	c->state = SERVE_SEND;
-	c->active = pump_now();
-	pump_want_write(run->pump, c->fd, serve_conn_write, c);
+	c->active = loop_now();
+	loop_want_write(run->loop, c->fd, serve_conn_write, c);
 	serve_conn_arm(c);
 }
 
@@ -1532,8 +1533,8 @@ serve_conn_new(struct serve_run *run, int fd, const char *name)
 	c->fd = fd;
 	c->file = -1;
 	strlcpy(c->name, name, sizeof c->name);
-	c->active = pump_now();
-	pump_timer_init(&c->timer, serve_conn_timeout, c);
+	c->active = loop_now();
+	loop_timer_init(&c->timer, serve_conn_timeout, c);
 	c->next = run->conns;
 	if (run->conns != NULL)
 		run->conns->prev = c;
@@ -1546,24 +1547,24 @@ serve_conn_new(struct serve_run *run, int fd, const char *name)
 		return;
 	}
 	c->state = SERVE_READ;
-	pump_want_read(run->pump, fd, serve_conn_read, c);
+	loop_want_read(run->loop, fd, serve_conn_read, c);
 	serve_conn_arm(c);
 }
 
 /* ---- accepting --------------------------------------------------------- */
 
-static void	serve_accept(struct pump *, int, void *);
+static void	serve_accept(struct loop *, int, void *);
 
 static void
 serve_accept_watch(struct serve_run *run, bool on)
 {
 	run->accepting = on;
-	cmd_watch_listeners(run->pump, &run->ls, on, serve_accept, run);
+	cmd_watch_listeners(run->loop, &run->ls, on, serve_accept, run);
 }
 
 /* Out of descriptors a moment ago: accept again. */
 static void
-serve_accept_retry(struct pump *p, void *arg)
+serve_accept_retry(struct loop *p, void *arg)
 {
 	struct serve_run *run = arg;
 
@@ -1577,7 +1578,7 @@ serve_accept_retry(struct pump *p, void *arg)
  * access list and --max-conns, as listen does.
  */
 static void
-serve_accept(struct pump *p, int lfd, void *arg)
+serve_accept(struct loop *p, int lfd, void *arg)
 {
 	struct serve_run *run = arg;
 	char name[ADDR_STRLEN];
@@ -1590,8 +1591,8 @@ serve_accept(struct pump *p, int lfd, void *arg)
 		if (fd == -1) {
 			if (starved) {
 				serve_accept_watch(run, false);
-				pump_timer_arm(p, &run->accept_retry,
-				    pump_now() + CMD_ACCEPT_PAUSE_MS);
+				loop_timer_arm(p, &run->accept_retry,
+				    loop_now() + CMD_ACCEPT_PAUSE_MS);
 			}
 			return;
 		}
@@ -1755,7 +1756,7 @@ serve_hash_roots(struct serve_run *run, char **errp)
 			    strerror(errno));
 			return -1;
 		}
-		t0 = pump_now();
+		t0 = loop_now();
 		if (digest_file(fd, &k, d, &err) == -1) {
 			/* Not fatal: the first request will hash it. */
 			log_info(1, "%s: %s", run->roots[i].arg, err);
@@ -1764,7 +1765,7 @@ serve_hash_roots(struct serve_run *run, char **errp)
 		} else {
 			digest_cache_put(run->cache, &k, d);
 			log_info(2, "%s: hashed in %llu ms", run->roots[i].arg,
-			    (unsigned long long)(pump_now() - t0));
+			    (unsigned long long)(loop_now() - t0));
 		}
 		close(fd);
 	}
@@ -1790,15 +1791,15 @@ serve_cleanup(struct serve_run *run)
 	size_t i;
 
 	while (run->conns != NULL) {
-		run->finishing = false;	/* no pump_stop from here */
+		run->finishing = false;	/* no loop_stop from here */
 		serve_conn_free(run->conns);
 	}
 	while (run->jobs != NULL)
 		serve_job_free(run->jobs);
-	if (run->pump != NULL) {
-		pump_timer_disarm(run->pump, &run->hash_tick);
-		pump_timer_disarm(run->pump, &run->list_tick);
-		pump_timer_disarm(run->pump, &run->accept_retry);
+	if (run->loop != NULL) {
+		loop_timer_disarm(run->loop, &run->hash_tick);
+		loop_timer_disarm(run->loop, &run->list_tick);
+		loop_timer_disarm(run->loop, &run->accept_retry);
 	}
 	sock_listeners_close(&run->ls);
 	for (i = 0; i < run->nroots; i++) {
@@ -1836,25 +1837,25 @@ cmd_serve_file_exec(struct sockt_opts *o)
 		return cmd_fail(err);
 	}
 	addr_endpoint_free(&ep);
-	run.pump = pump_new();
-	if (run.pump == NULL) {
+	run.loop = loop_new();
+	if (run.loop == NULL) {
 		serve_cleanup(&run);
-		return cmd_fail(log_fmt("pump: %s", strerror(errno)));
+		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
-	pump_timer_init(&run.hash_tick, serve_hash_tick, &run);
-	pump_timer_init(&run.list_tick, serve_list_tick, &run);
-	pump_timer_init(&run.accept_retry, serve_accept_retry, &run);
+	loop_timer_init(&run.hash_tick, serve_hash_tick, &run);
+	loop_timer_init(&run.list_tick, serve_list_tick, &run);
+	loop_timer_init(&run.accept_retry, serve_accept_retry, &run);
 	if ((!o->raw && serve_hash_roots(&run, &err) == -1) ||
 	    cmd_report_listening(o, &run.ls, NULL, &err) == -1) {
 		run.status = cmd_fail(err);
 		goto out;
 	}
 	serve_accept_watch(&run, true);
-	run.status = pump_run(run.pump);
+	run.status = loop_run(run.loop);
 out:
-	sig = pump_caught_signal(run.pump);
+	sig = loop_caught_signal(run.loop);
 	serve_cleanup(&run);
-	pump_free(run.pump);
+	loop_free(run.loop);
 	cmd_die_by_signal(sig);
 	return run.status;
 }

@@ -20,7 +20,8 @@
 #include "cmd.h"
 #include "cmd-util.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "session.h"
 #include "sock.h"
 #include "udp.h"
@@ -67,7 +68,7 @@ struct recv_peer {
 
 struct recv_run {
 	struct sockt_opts	*o;
-	struct pump		*pump;
+	struct loop		*loop;
 	struct session_ctx	 ctx;
 	struct sock_listeners	 ls;
 	bool			 writing[8];	/* per listener: POLLOUT */
@@ -89,9 +90,9 @@ struct recv_run {
 	bool			 feed_blocked;
 	bool			 stdin_ended;
 	bool			 finishing;
-	struct pump_timer	 first;		/* -w */
-	struct pump_timer	 idle;		/* -i */
-	struct pump_timer	 quit;		/* -q */
+	struct loop_timer	 first;		/* -w */
+	struct loop_timer	 idle;		/* -i */
+	struct loop_timer	 quit;		/* -q */
 	uint64_t		 active;
 	uint64_t		 datagrams;
 	uint64_t		 bytes;
@@ -100,9 +101,9 @@ struct recv_run {
 };
 
 static void	recv_watch(struct recv_run *);
-static void	recv_readable(struct pump *, int, void *);
-static void	recv_writable(struct pump *, int, void *);
-static void	recv_stdin(struct pump *, int, void *);
+static void	recv_readable(struct loop *, int, void *);
+static void	recv_writable(struct loop *, int, void *);
+static void	recv_stdin(struct loop *, int, void *);
 
 /* Nothing is left to deliver: the pump may stop. */
 static void
@@ -110,7 +111,7 @@ recv_maybe_stop(struct recv_run *run)
 {
 	if (run->finishing && !udp_out_busy(&run->out) &&
 	    run->echo_off >= run->necho)
-		pump_stop(run->pump, run->status);
+		loop_stop(run->loop, run->status);
 }
 
 /*
@@ -127,9 +128,9 @@ recv_finish(struct recv_run *run, int status, char *msg)
 			log_error("%s", msg);
 	}
 	free(msg);
-	pump_timer_disarm(run->pump, &run->first);
-	pump_timer_disarm(run->pump, &run->idle);
-	pump_timer_disarm(run->pump, &run->quit);
+	loop_timer_disarm(run->loop, &run->first);
+	loop_timer_disarm(run->loop, &run->idle);
+	loop_timer_disarm(run->loop, &run->quit);
 	recv_watch(run);
 	recv_maybe_stop(run);
 }
@@ -151,19 +152,19 @@ recv_watch(struct recv_run *run)
 	if (recv != run->receiving) {
 		for (i = 0; i < run->ls.nfds; i++) {
 			if (recv)
-				pump_want_read(run->pump, run->ls.fds[i],
+				loop_want_read(run->loop, run->ls.fds[i],
 				    recv_readable, run);
 			else
-				pump_cancel_read(run->pump, run->ls.fds[i]);
+				loop_cancel_read(run->loop, run->ls.fds[i]);
 		}
 		run->receiving = recv;
 	}
 	if (feed != run->feeding) {
 		if (feed)
-			pump_want_read(run->pump, run->feed.fd, recv_stdin,
+			loop_want_read(run->loop, run->feed.fd, recv_stdin,
 			    run);
 		else
-			pump_cancel_read(run->pump, run->feed.fd);
+			loop_cancel_read(run->loop, run->feed.fd);
 		run->feeding = feed;
 	}
 	for (i = 0; i < run->ls.nfds; i++) {
@@ -174,9 +175,9 @@ recv_watch(struct recv_run *run)
 		if (write == run->writing[i])
 			continue;
 		if (write)
-			pump_want_write(run->pump, fd, recv_writable, run);
+			loop_want_write(run->loop, fd, recv_writable, run);
 		else
-			pump_cancel_write(run->pump, fd);
+			loop_cancel_write(run->loop, fd);
 		run->writing[i] = write;
 	}
 }
@@ -232,7 +233,7 @@ recv_echo_queue(struct recv_run *run, const struct sockaddr *sa,
 {
 	struct udp_dgram *d;
 
-	switch (udp_echo_check(&run->echo_limit, sa, salen, pump_now())) {
+	switch (udp_echo_check(&run->echo_limit, sa, salen, loop_now())) {
 	case UDP_ECHO_OK:
 		d = &run->echo[run->necho++];
 		d->data = data;
@@ -262,7 +263,7 @@ recv_stdin_ended(struct recv_run *run)
 	run->stdin_ended = true;
 	log_info(2, "stdin ended");
 	if (run->o->quit_ms >= 0)
-		pump_timer_arm(run->pump, &run->quit, pump_now() +
+		loop_timer_arm(run->loop, &run->quit, loop_now() +
 		    (uint64_t)run->o->quit_ms);
 }
 
@@ -302,7 +303,7 @@ recv_feed_flush(struct recv_run *run)
 		for (i = 0; i < n; i++)
 			log_tap_data(&run->ctx.tap, LOG_SENT, d[i].data,
 			    d[i].len);
-		run->active = pump_now();
+		run->active = loop_now();
 		udp_feed_consume(&run->feed, d, (size_t)n);
 	}
 	if (!run->feed_blocked && !run->stdin_ended &&
@@ -312,7 +313,7 @@ recv_feed_flush(struct recv_run *run)
 }
 
 static void
-recv_stdin(struct pump *p, int fd, void *arg)
+recv_stdin(struct loop *p, int fd, void *arg)
 {
 	struct recv_run *run = arg;
 
@@ -328,7 +329,7 @@ recv_stdin(struct pump *p, int fd, void *arg)
 }
 
 static void
-recv_writable(struct pump *p, int fd, void *arg)
+recv_writable(struct loop *p, int fd, void *arg)
 {
 	struct recv_run *run = arg;
 
@@ -380,7 +381,7 @@ recv_out_error(struct recv_run *run, int err)
 {
 	if (err == EPIPE) {
 		run->sig = SIGPIPE;
-		pump_stop(run->pump, 128 + SIGPIPE);
+		loop_stop(run->loop, 128 + SIGPIPE);
 		return;
 	}
 	recv_finish(run, 1, log_fmt("write to stdout: %s", strerror(err)));
@@ -392,7 +393,7 @@ recv_out_error(struct recv_run *run, int err)
  * lines go to.
  */
 static void
-recv_readable(struct pump *p, int fd, void *arg)
+recv_readable(struct loop *p, int fd, void *arg)
 {
 	struct recv_run *run = arg;
 	const struct sockt_opts *o = run->o;
@@ -470,8 +471,8 @@ recv_readable(struct pump *p, int fd, void *arg)
 				    "address", name);
 			run->datagrams++;
 			run->bytes += len;
-			run->active = pump_now();
-			pump_timer_disarm(run->pump, &run->first);
+			run->active = loop_now();
+			loop_timer_disarm(run->loop, &run->first);
 		}
 		if (udp_out_writev(&run->out, iov, niov) == -1) {
 			free(msg);
@@ -509,7 +510,7 @@ recv_out_done(void *arg, int err)
 }
 
 static void
-recv_first_timeout(struct pump *p, void *arg)
+recv_first_timeout(struct loop *p, void *arg)
 {
 	struct recv_run *run = arg;
 
@@ -519,13 +520,13 @@ recv_first_timeout(struct pump *p, void *arg)
 }
 
 static void
-recv_idle(struct pump *p, void *arg)
+recv_idle(struct loop *p, void *arg)
 {
 	struct recv_run *run = arg;
 	uint64_t deadline = run->active + (uint64_t)run->o->idle_ms;
 
-	if (pump_now() < deadline) {
-		pump_timer_arm(p, &run->idle, deadline);
+	if (loop_now() < deadline) {
+		loop_timer_arm(p, &run->idle, deadline);
 		return;
 	}
 	recv_finish(run, 1, log_fmt("idle timeout: no traffic for %d.%03d s",
@@ -533,7 +534,7 @@ recv_idle(struct pump *p, void *arg)
 }
 
 static void
-recv_quit(struct pump *p, void *arg)
+recv_quit(struct loop *p, void *arg)
 {
 	(void)p;
 	log_info(2, "-q: quitting after the end of stdin");
@@ -653,12 +654,12 @@ cmd_udp_recv_exec(struct sockt_opts *o)
 		sock_listeners_close(&run.ls);
 		return cmd_fail(err);
 	}
-	run.pump = pump_new();
-	if (run.pump == NULL) {
+	run.loop = loop_new();
+	if (run.loop == NULL) {
 		sock_listeners_close(&run.ls);
-		return cmd_fail(log_fmt("pump: %s", strerror(errno)));
+		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
-	if (session_ctx_open(&run.ctx, run.pump, o, &err) == -1) {
+	if (session_ctx_open(&run.ctx, run.loop, o, &err) == -1) {
 		run.status = cmd_fail(err);
 		goto out;
 	}
@@ -668,29 +669,29 @@ cmd_udp_recv_exec(struct sockt_opts *o)
 	}
 	udp_feed_init(&run.feed, run.ctx.in_fd, run.ctx.in_kind,
 	    UDP_SPLIT_LINES, 0, UDP_DGRAM_MAX);
-	udp_out_init(&run.out, run.pump, run.ctx.out_fd, run.ctx.out_kind,
+	udp_out_init(&run.out, run.loop, run.ctx.out_fd, run.ctx.out_kind,
 	    recv_out_done, &run);
-	pump_timer_init(&run.first, recv_first_timeout, &run);
-	pump_timer_init(&run.idle, recv_idle, &run);
-	pump_timer_init(&run.quit, recv_quit, &run);
+	loop_timer_init(&run.first, recv_first_timeout, &run);
+	loop_timer_init(&run.idle, recv_idle, &run);
+	loop_timer_init(&run.quit, recv_quit, &run);
 	if (cmd_report_listening(o, &run.ls, o->unix_socket ? o->argv[0] :
 	    NULL, &err) == -1) {
 		run.status = cmd_fail(err);
 		goto out;
 	}
-	run.active = pump_now();
+	run.active = loop_now();
 	if (o->timeout_ms >= 0)
-		pump_timer_arm(run.pump, &run.first, run.active +
+		loop_timer_arm(run.loop, &run.first, run.active +
 		    (uint64_t)o->timeout_ms);
 	if (o->idle_ms > 0)
-		pump_timer_arm(run.pump, &run.idle, run.active +
+		loop_timer_arm(run.loop, &run.idle, run.active +
 		    (uint64_t)o->idle_ms);
 	recv_watch(&run);
-	run.status = pump_run(run.pump);
+	run.status = loop_run(run.loop);
 	log_info(1, "received %llu datagrams (%llu bytes)",
 	    (unsigned long long)run.datagrams, (unsigned long long)run.bytes);
 out:
-	sig = run.sig ? run.sig : pump_caught_signal(run.pump);
+	sig = run.sig ? run.sig : loop_caught_signal(run.loop);
 	udp_out_free(&run.out);
 	udp_feed_free(&run.feed);
 	udp_rx_free(&run.rx);
@@ -698,7 +699,7 @@ out:
 		close(run.ctx.out_fd);
 	run.ctx.out_fd = -1;
 	session_ctx_close(&run.ctx);
-	pump_free(run.pump);
+	loop_free(run.loop);
 	sock_listeners_close(&run.ls);
 	cmd_die_by_signal(sig);
 	return run.status;

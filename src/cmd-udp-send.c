@@ -17,7 +17,8 @@
 #include "cmd.h"
 #include "cmd-util.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "session.h"
 #include "udp.h"
 
@@ -53,7 +54,7 @@ const struct cmd_entry cmd_udp_send_entry = {
 
 struct send_run {
 	struct sockt_opts	*o;
-	struct pump		*pump;
+	struct loop		*loop;
 	struct session_ctx	 ctx;
 	int			 fd;
 	int			 family;
@@ -70,8 +71,8 @@ struct send_run {
 	bool			 blocked;	/* the socket took no more */
 	bool			 all_sent;
 	bool			 finishing;
-	struct pump_timer	 quit;
-	struct pump_timer	 idle;
+	struct loop_timer	 quit;
+	struct loop_timer	 idle;
 	int			 quit_ms;
 	uint64_t		 active;
 	uint64_t		 sent;
@@ -83,9 +84,9 @@ struct send_run {
 };
 
 static void	send_watch(struct send_run *);
-static void	send_readable(struct pump *, int, void *);
-static void	send_writable(struct pump *, int, void *);
-static void	send_stdin(struct pump *, int, void *);
+static void	send_readable(struct loop *, int, void *);
+static void	send_writable(struct loop *, int, void *);
+static void	send_stdin(struct loop *, int, void *);
 
 /*
  * End with STATUS once stdout has taken what was received.  MSG, when
@@ -101,11 +102,11 @@ send_finish(struct send_run *run, int status, char *msg)
 			log_error("%s", msg);
 	}
 	free(msg);
-	pump_timer_disarm(run->pump, &run->quit);
-	pump_timer_disarm(run->pump, &run->idle);
+	loop_timer_disarm(run->loop, &run->quit);
+	loop_timer_disarm(run->loop, &run->idle);
 	send_watch(run);
 	if (!udp_out_busy(&run->out))
-		pump_stop(run->pump, run->status);
+		loop_stop(run->loop, run->status);
 }
 
 /* A socket error: "send DEST: reason", with a hint where one helps. */
@@ -131,24 +132,24 @@ send_watch(struct send_run *run)
 	write = !run->finishing && run->blocked;
 	if (feed != run->feeding) {
 		if (feed)
-			pump_want_read(run->pump, run->feed.fd, send_stdin,
+			loop_want_read(run->loop, run->feed.fd, send_stdin,
 			    run);
 		else
-			pump_cancel_read(run->pump, run->feed.fd);
+			loop_cancel_read(run->loop, run->feed.fd);
 		run->feeding = feed;
 	}
 	if (recv != run->receiving) {
 		if (recv)
-			pump_want_read(run->pump, run->fd, send_readable, run);
+			loop_want_read(run->loop, run->fd, send_readable, run);
 		else
-			pump_cancel_read(run->pump, run->fd);
+			loop_cancel_read(run->loop, run->fd);
 		run->receiving = recv;
 	}
 	if (write != run->writing) {
 		if (write)
-			pump_want_write(run->pump, run->fd, send_writable, run);
+			loop_want_write(run->loop, run->fd, send_writable, run);
 		else
-			pump_cancel_write(run->pump, run->fd);
+			loop_cancel_write(run->loop, run->fd);
 		run->writing = write;
 	}
 }
@@ -167,7 +168,7 @@ send_all_sent(struct send_run *run)
 		send_finish(run, 0, NULL);
 		return;
 	}
-	pump_timer_arm(run->pump, &run->quit, pump_now() +
+	loop_timer_arm(run->loop, &run->quit, loop_now() +
 	    (uint64_t)run->quit_ms);
 }
 
@@ -222,7 +223,7 @@ send_flush(struct send_run *run)
 			run->sent_bytes += d[i].len;
 		}
 		run->sent += (uint64_t)n;
-		run->active = pump_now();
+		run->active = loop_now();
 		udp_feed_consume(&run->feed, d, (size_t)n);
 	}
 	if (!run->blocked && !run->all_sent && udp_feed_done(&run->feed))
@@ -231,7 +232,7 @@ send_flush(struct send_run *run)
 }
 
 static void
-send_stdin(struct pump *p, int fd, void *arg)
+send_stdin(struct loop *p, int fd, void *arg)
 {
 	struct send_run *run = arg;
 
@@ -247,7 +248,7 @@ send_stdin(struct pump *p, int fd, void *arg)
 }
 
 static void
-send_writable(struct pump *p, int fd, void *arg)
+send_writable(struct loop *p, int fd, void *arg)
 {
 	(void)p;
 	(void)fd;
@@ -256,7 +257,7 @@ send_writable(struct pump *p, int fd, void *arg)
 
 /* Replies: each datagram's payload to stdout, unchanged. */
 static void
-send_readable(struct pump *p, int fd, void *arg)
+send_readable(struct loop *p, int fd, void *arg)
 {
 	struct send_run *run = arg;
 	const struct sockt_opts *o = run->o;
@@ -303,11 +304,11 @@ send_readable(struct pump *p, int fd, void *arg)
 			run->reply_bytes += len;
 		}
 		run->replies += (uint64_t)i;
-		run->active = pump_now();
+		run->active = loop_now();
 		if (udp_out_writev(&run->out, iov, i) == -1) {
 			if (errno == EPIPE) {
 				run->sig = SIGPIPE;
-				pump_stop(run->pump, 128 + SIGPIPE);
+				loop_stop(run->loop, 128 + SIGPIPE);
 				free(msg);
 				return;
 			}
@@ -340,7 +341,7 @@ send_out_done(void *arg, int err)
 
 	if (err == EPIPE) {
 		run->sig = SIGPIPE;
-		pump_stop(run->pump, 128 + SIGPIPE);
+		loop_stop(run->loop, 128 + SIGPIPE);
 		return;
 	}
 	if (err != 0) {
@@ -349,14 +350,14 @@ send_out_done(void *arg, int err)
 		return;
 	}
 	if (run->finishing)
-		pump_stop(run->pump, run->status);
+		loop_stop(run->loop, run->status);
 	else
 		send_watch(run);
 }
 
 /* -q passed after stdin was sent: done, unless --count replies are due. */
 static void
-send_quit(struct pump *p, void *arg)
+send_quit(struct loop *p, void *arg)
 {
 	struct send_run *run = arg;
 	const struct sockt_opts *o = run->o;
@@ -379,13 +380,13 @@ send_quit(struct pump *p, void *arg)
 }
 
 static void
-send_idle(struct pump *p, void *arg)
+send_idle(struct loop *p, void *arg)
 {
 	struct send_run *run = arg;
 	uint64_t deadline = run->active + (uint64_t)run->o->idle_ms;
 
-	if (pump_now() < deadline) {
-		pump_timer_arm(p, &run->idle, deadline);
+	if (loop_now() < deadline) {
+		loop_timer_arm(p, &run->idle, deadline);
 		return;
 	}
 	send_finish(run, 1, log_fmt("idle timeout: no traffic for %d.%03d s",
@@ -565,12 +566,12 @@ cmd_udp_send_exec(struct sockt_opts *o)
 		goto out;
 	}
 	log_info(1, "sending to %s", run.name);
-	run.pump = pump_new();
-	if (run.pump == NULL) {
-		run.status = cmd_fail(log_fmt("pump: %s", strerror(errno)));
+	run.loop = loop_new();
+	if (run.loop == NULL) {
+		run.status = cmd_fail(log_fmt("loop: %s", strerror(errno)));
 		goto out;
 	}
-	if (session_ctx_open(&run.ctx, run.pump, o, &err) == -1) {
+	if (session_ctx_open(&run.ctx, run.loop, o, &err) == -1) {
 		run.status = cmd_fail(err);
 		goto out;
 	}
@@ -582,33 +583,33 @@ cmd_udp_send_exec(struct sockt_opts *o)
 	    UDP_SPLIT_LINES;
 	udp_feed_init(&run.feed, run.ctx.in_fd, run.ctx.in_kind, mode,
 	    (size_t)o->size, udp_max_payload(run.family));
-	udp_out_init(&run.out, run.pump, run.ctx.out_fd, run.ctx.out_kind,
+	udp_out_init(&run.out, run.loop, run.ctx.out_fd, run.ctx.out_kind,
 	    send_out_done, &run);
-	pump_timer_init(&run.quit, send_quit, &run);
-	pump_timer_init(&run.idle, send_idle, &run);
+	loop_timer_init(&run.quit, send_quit, &run);
+	loop_timer_init(&run.idle, send_idle, &run);
 	run.quit_ms = o->given[OPT_QUIT] ? o->quit_ms : SEND_QUIT_DEFAULT_MS;
-	run.active = pump_now();
+	run.active = loop_now();
 	if (o->idle_ms > 0)
-		pump_timer_arm(run.pump, &run.idle, run.active +
+		loop_timer_arm(run.loop, &run.idle, run.active +
 		    (uint64_t)o->idle_ms);
 	send_flush(&run);	/* no stdin at all: nothing to send */
-	run.status = pump_run(run.pump);
+	run.status = loop_run(run.loop);
 	log_info(1, "sent %llu datagrams (%llu bytes), received %llu "
 	    "(%llu bytes)", (unsigned long long)run.sent,
 	    (unsigned long long)run.sent_bytes,
 	    (unsigned long long)run.replies,
 	    (unsigned long long)run.reply_bytes);
 out:
-	sig = run.sig ? run.sig : run.pump ? pump_caught_signal(run.pump) : 0;
+	sig = run.sig ? run.sig : run.loop ? loop_caught_signal(run.loop) : 0;
 	udp_out_free(&run.out);
 	udp_feed_free(&run.feed);
 	udp_rx_free(&run.rx);
 	if (run.ctx.out_fd > STDERR_FILENO)
 		close(run.ctx.out_fd);
 	run.ctx.out_fd = -1;
-	if (run.pump != NULL)
+	if (run.loop != NULL)
 		session_ctx_close(&run.ctx);
-	pump_free(run.pump);
+	loop_free(run.loop);
 	close(run.fd);
 	if (run.bound != NULL) {
 		unlink(run.bound);

@@ -10,7 +10,8 @@
 #include <stddef.h>
 
 #include "options.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "sock.h"
 
 int	 cmd_usage_error(const struct sockt_opts *, char *);
@@ -20,8 +21,8 @@ int	 cmd_report_listening(const struct sockt_opts *,
 void	 cmd_die_by_signal(int);
 bool	 cmd_admit(const struct sockt_opts *, const struct sockaddr *,
 	     const char *, size_t);
-void	 cmd_watch_listeners(struct pump *, const struct sock_listeners *,
-	     bool, pump_io_fn *, void *);
+void	 cmd_watch_listeners(struct loop *, const struct sock_listeners *,
+	     bool, loop_io_fn *, void *);
 int	 cmd_accept(const struct sockt_opts *, int, size_t, char *, size_t,
 	     bool *);
 

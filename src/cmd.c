@@ -135,16 +135,16 @@ cmd_admit(const struct sockt_opts *o, const struct sockaddr *sa,
 
 /* Start (ON) or stop calling FN(ARG) when a listener of LS has clients. */
 void
-cmd_watch_listeners(struct pump *p, const struct sock_listeners *ls, bool on,
-    pump_io_fn *fn, void *arg)
+cmd_watch_listeners(struct loop *p, const struct sock_listeners *ls, bool on,
+    loop_io_fn *fn, void *arg)
 {
 	size_t i;
 
 	for (i = 0; i < ls->nfds; i++) {
 		if (on)
-			pump_want_read(p, ls->fds[i], fn, arg);
+			loop_want_read(p, ls->fds[i], fn, arg);
 		else
-			pump_cancel_read(p, ls->fds[i]);
+			loop_cancel_read(p, ls->fds[i]);
 	}
 }
 

@@ -24,7 +24,8 @@
 
 #include "addr.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "scan.h"
 #include "sock.h"
 
@@ -41,7 +42,7 @@ struct probe {
 	int			 err;		/* last failure */
 	int			 backoff;
 	enum { PROBE_IDLE, PROBE_RUNNING, PROBE_OPEN, PROBE_CLOSED } state;
-	struct pump_timer	 timer;		/* timeout, or the next retry */
+	struct loop_timer	 timer;		/* timeout, or the next retry */
 	struct probe		*stalled_next;	/* in scan's stalled queue */
 };
 
@@ -55,7 +56,7 @@ enum probe_try {
 
 struct scan {
 	const struct scan_spec	*spec;
-	struct pump		*pump;
+	struct loop		*loop;
 	struct probe		*probes;
 	size_t			 next;		/* next probe to start */
 	size_t			 printed;	/* results printed so far */
@@ -144,12 +145,12 @@ static void
 probe_close(struct probe *pr)
 {
 	if (pr->fd != -1) {
-		pump_forget(pr->scan->pump, pr->fd);
+		loop_forget(pr->scan->loop, pr->fd);
 		close(pr->fd);
 		pr->fd = -1;
 		pr->scan->inflight--;
 	}
-	pump_timer_disarm(pr->scan->pump, &pr->timer);
+	loop_timer_disarm(pr->scan->loop, &pr->timer);
 }
 
 static void
@@ -163,7 +164,7 @@ probe_decide(struct probe *pr, bool open)
 	sc->active--;
 }
 
-static void	probe_writable(struct pump *, int, void *);
+static void	probe_writable(struct loop *, int, void *);
 
 /* AI or the first address after it of the -s source's family, or NULL. */
 static const struct addrinfo *
@@ -221,16 +222,16 @@ probe_try(struct probe *pr)
 	if (pr->ai == NULL)
 		return TRY_FAILED;
 	sc->inflight++;
-	pump_want_write(sc->pump, pr->fd, probe_writable, pr);
+	loop_want_write(sc->loop, pr->fd, probe_writable, pr);
 	if (sc->spec->timeout_ms >= 0) {
-		when = pump_now() + (uint64_t)sc->spec->timeout_ms;
+		when = loop_now() + (uint64_t)sc->spec->timeout_ms;
 		if (sc->deadline != 0 && when > sc->deadline)
 			when = sc->deadline;
-		pump_timer_arm(sc->pump, &pr->timer, when);
+		loop_timer_arm(sc->loop, &pr->timer, when);
 	} else if (sc->deadline != 0) {
 		/* The last try at the deadline still gets its answer. */
-		when = pump_now() + 2 * SCAN_BACKOFF_MIN;
-		pump_timer_arm(sc->pump, &pr->timer, when > sc->deadline ?
+		when = loop_now() + 2 * SCAN_BACKOFF_MIN;
+		loop_timer_arm(sc->loop, &pr->timer, when > sc->deadline ?
 		    when : sc->deadline);
 	}
 	return TRY_STARTED;
@@ -241,7 +242,7 @@ static void
 probe_failed(struct probe *pr)
 {
 	struct scan *sc = pr->scan;
-	uint64_t now = pump_now(), when;
+	uint64_t now = loop_now(), when;
 
 	if (sc->deadline != 0 && now < sc->deadline) {
 		log_info(1, "connect %s:%u: %s: retrying", sc->spec->host,
@@ -251,7 +252,7 @@ probe_failed(struct probe *pr)
 		if (pr->backoff > SCAN_BACKOFF_MAX)
 			pr->backoff = SCAN_BACKOFF_MAX;
 		when = now + (uint64_t)pr->backoff;
-		pump_timer_arm(sc->pump, &pr->timer, when < sc->deadline ?
+		loop_timer_arm(sc->loop, &pr->timer, when < sc->deadline ?
 		    when : sc->deadline);
 		return;
 	}
@@ -313,9 +314,9 @@ scan_pump(struct scan *sc)
 	sc->pumping = false;
 	scan_flush(sc);
 	if (sc->fatal != NULL)
-		pump_stop(sc->pump, 1);
+		loop_stop(sc->loop, 1);
 	else if (sc->active == 0 && sc->next == sc->spec->nports)
-		pump_stop(sc->pump, 0);
+		loop_stop(sc->loop, 0);
 }
 
 /* This address failed after it started: the next one, or give up. */
@@ -329,7 +330,7 @@ probe_address_failed(struct probe *pr, int err)
 }
 
 static void
-probe_writable(struct pump *p, int fd, void *arg)
+probe_writable(struct loop *p, int fd, void *arg)
 {
 	struct probe *pr = arg;
 	int err = sock_connect_result(fd);
@@ -346,7 +347,7 @@ probe_writable(struct pump *p, int fd, void *arg)
 
 /* The timer: a probe timed out, or a --wait retry is due. */
 static void
-probe_timer(struct pump *p, void *arg)
+probe_timer(struct loop *p, void *arg)
 {
 	struct probe *pr = arg;
 
@@ -364,7 +365,7 @@ probe_timer(struct pump *p, void *arg)
  * says why (the connect error for a single port).
  */
 int
-scan_run(struct pump *p, const struct scan_spec *spec, char **errp)
+scan_run(struct loop *p, const struct scan_spec *spec, char **errp)
 {
 	const struct addrinfo *ai;
 	struct scan sc;
@@ -385,7 +386,7 @@ scan_run(struct pump *p, const struct scan_spec *spec, char **errp)
 	}
 	memset(&sc, 0, sizeof sc);
 	sc.spec = spec;
-	sc.pump = p;
+	sc.loop = p;
 	sc.probes = calloc(spec->nports, sizeof *sc.probes);
 	if (sc.probes == NULL) {
 		*errp = log_fmt("%s", strerror(errno));
@@ -395,19 +396,19 @@ scan_run(struct pump *p, const struct scan_spec *spec, char **errp)
 		sc.probes[i].scan = &sc;
 		sc.probes[i].port = spec->ports[i];
 		sc.probes[i].fd = -1;
-		pump_timer_init(&sc.probes[i].timer, probe_timer,
+		loop_timer_init(&sc.probes[i].timer, probe_timer,
 		    &sc.probes[i]);
 	}
 	if (spec->wait_ms >= 0)
-		sc.deadline = pump_now() + (uint64_t)spec->wait_ms;
+		sc.deadline = loop_now() + (uint64_t)spec->wait_ms;
 	scan_pump(&sc);
-	r = pump_run(p);
+	r = loop_run(p);
 	for (i = 0; i < spec->nports; i++)
 		probe_close(&sc.probes[i]);
 	if (sc.fatal != NULL) {
 		*errp = sc.fatal;
 		r = -1;
-	} else if (r != 0 && pump_caught_signal(p) == 0)
+	} else if (r != 0 && loop_caught_signal(p) == 0)
 		*errp = log_fmt("scan interrupted");
 	else if (sc.open == 0 && spec->nports == 1)
 		*errp = log_fmt("connect %s:%u: %s", spec->host, spec->ports[0],

@@ -11,7 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 
 struct scan_spec {
 	const char		*host;		/* for messages */
@@ -25,6 +26,6 @@ struct scan_spec {
 	FILE			*out;		/* "PORT open" lines */
 };
 
-int	 scan_run(struct pump *, const struct scan_spec *, char **);
+int	 scan_run(struct loop *, const struct scan_spec *, char **);
 
 #endif

@@ -17,7 +17,8 @@
 
 #include "log.h"
 #include "options.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "session.h"
 #include "sock.h"
 
@@ -26,17 +27,17 @@
 
 struct session_state {
 	struct session_ctx	*ctx;
-	struct pump_session	*ps;
+	struct relay_session	*ps;
 	int			 fd;
 	char			*peer;
-	struct pump_source	*sock_in;	/* peer -> us */
-	struct pump_sink	*sock_out;	/* us -> peer */
-	struct pump_source	*stdin_src;
-	struct pump_timer	 quit;		/* -q after stdin EOF */
-	struct pump_timer	 deliver;	/* --send-only, after EOF */
+	struct relay_source	*sock_in;	/* peer -> us */
+	struct relay_sink	*sock_out;	/* us -> peer */
+	struct relay_source	*stdin_src;
+	struct loop_timer	 quit;		/* -q after stdin EOF */
+	struct loop_timer	 deliver;	/* --send-only, after EOF */
 	size_t			 undelivered;	/* at the last progress */
 	uint64_t		 progress;	/* its time */
-	pump_done_fn		*done;
+	relay_done_fn		*done;
 	void			*arg;
 };
 
@@ -47,10 +48,10 @@ session_progress_print(struct session_ctx *ctx, bool last)
 	char rx[16], tx[16], rate[16];
 
 	if (ctx->counted_in != NULL)
-		in = pump_source_bytes(ctx->counted_in);
+		in = relay_source_bytes(ctx->counted_in);
 	if (ctx->counted_out != NULL)
-		out = pump_source_bytes(ctx->counted_out);
-	ms = pump_now() - ctx->started;
+		out = relay_source_bytes(ctx->counted_out);
+	ms = loop_now() - ctx->started;
 	/* The lengths make autoscale pick a unit: "2.9MB", "512B", "1.4GB/s". */
 	humanize_number(rx, 6, (int64_t)in, "B", HN_AUTOSCALE,
 	    HN_DECIMAL | HN_NOSPACE);
@@ -64,12 +65,12 @@ session_progress_print(struct session_ctx *ctx, bool last)
 }
 
 static void
-session_progress_tick(struct pump *p, void *arg)
+session_progress_tick(struct loop *p, void *arg)
 {
 	struct session_ctx *ctx = arg;
 
 	session_progress_print(ctx, false);
-	pump_timer_arm(p, &ctx->progress, pump_now() + 1000);
+	loop_timer_arm(p, &ctx->progress, loop_now() + 1000);
 }
 
 /* The final -P line, once the data has stopped moving. */
@@ -78,7 +79,7 @@ session_progress_end(struct session_ctx *ctx)
 {
 	if (!ctx->opts->progress || ctx->started == 0)
 		return;
-	pump_timer_disarm(ctx->pump, &ctx->progress);
+	loop_timer_disarm(ctx->loop, &ctx->progress);
 	session_progress_print(ctx, true);
 	ctx->started = 0;
 }
@@ -89,14 +90,15 @@ session_progress_end(struct session_ctx *ctx)
  * group (a background job must never be stopped by SIGTTIN).
  */
 int
-session_ctx_open(struct session_ctx *ctx, struct pump *p,
+session_ctx_open(struct session_ctx *ctx, struct loop *p,
     const struct sockt_opts *o, char **errp)
 {
 	pid_t fg;
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->opts = o;
-	ctx->pump = p;
+	ctx->loop = p;
+	ctx->relay = relay_new(p);
 	ctx->in_fd = ctx->out_fd = -1;
 	if (log_tap_open(&ctx->tap, o->hexdump, o->output, errp) == -1)
 		goto fail;
@@ -114,14 +116,14 @@ session_ctx_open(struct session_ctx *ctx, struct pump *p,
 			log_info(1, "stdin is a terminal in use by another "
 			    "job: not reading it");
 		} else {
-			ctx->in_fd = pump_stdio_open(STDIN_FILENO, 0,
+			ctx->in_fd = fd_stdio_open(STDIN_FILENO, 0,
 			    &ctx->in_kind);
-			ctx->in_tty = ctx->in_kind == PUMP_KIND_TTY;
+			ctx->in_tty = ctx->in_kind == FD_TTY;
 		}
 	}
 	if (!o->send_only)
-		ctx->out_fd = pump_stdio_open(STDOUT_FILENO, 1, &ctx->out_kind);
-	pump_timer_init(&ctx->progress, session_progress_tick, ctx);
+		ctx->out_fd = fd_stdio_open(STDOUT_FILENO, 1, &ctx->out_kind);
+	loop_timer_init(&ctx->progress, session_progress_tick, ctx);
 	return 0;
 fail:
 	session_ctx_close(ctx);
@@ -136,10 +138,12 @@ session_ctx_close(struct session_ctx *ctx)
 		close(ctx->in_fd);
 	ctx->in_fd = -1;
 	log_tap_close(&ctx->tap);
+	relay_free(ctx->relay);
+	ctx->relay = NULL;
 }
 
 /*
- * pump_tap_fn for data received from the peer (-x and -o); a file that
+ * relay_tap_fn for data received from the peer (-x and -o); a file that
  * cannot be written fails the session.
  */
 int
@@ -151,7 +155,7 @@ session_tap(void *arg, const void *data, size_t len, char **errp)
 	return log_tap_check(&ctx->tap, errp);
 }
 
-/* pump_tap_fn for data sent to the peer (-x only). */
+/* relay_tap_fn for data sent to the peer (-x only). */
 int
 session_tap_sent(void *arg, const void *data, size_t len, char **errp)
 {
@@ -163,13 +167,13 @@ session_tap_sent(void *arg, const void *data, size_t len, char **errp)
 
 /* -q expired: stop reading the peer; what it sent still reaches stdout. */
 static void
-session_quit_fire(struct pump *p, void *arg)
+session_quit_fire(struct loop *p, void *arg)
 {
 	struct session_state *st = arg;
 
 	(void)p;
 	log_info(2, "-q: quitting without waiting for the peer");
-	pump_source_close(st->sock_in);
+	relay_source_close(st->sock_in);
 }
 
 /* All of stdin reached the peer (and the socket is half-closed). */
@@ -180,7 +184,7 @@ session_sent_all(void *arg)
 	const struct sockt_opts *o = st->ctx->opts;
 
 	if (o->quit_ms >= 0)
-		pump_timer_arm(st->ctx->pump, &st->quit, pump_now() +
+		loop_timer_arm(st->ctx->loop, &st->quit, loop_now() +
 		    (uint64_t)o->quit_ms);
 }
 
@@ -192,25 +196,25 @@ session_sent_all(void *arg)
  * still sending.  No progress for -w (else SESSION_DELIVER_MS) fails it.
  */
 static void
-session_deliver_fire(struct pump *p, void *arg)
+session_deliver_fire(struct loop *p, void *arg)
 {
 	struct session_state *st = arg;
 	const struct sockt_opts *o = st->ctx->opts;
 	int limit = o->timeout_ms >= 0 ? o->timeout_ms : SESSION_DELIVER_MS;
 	size_t unacked, left;
-	uint64_t now = pump_now();
+	uint64_t now = loop_now();
 	char *msg;
 
 	if (sock_unacked(st->fd, &unacked) == -1) {
 		msg = log_fmt("%s: %s", st->peer, strerror(errno));
-		pump_session_end(st->ps, 1, msg);
+		relay_session_end(st->ps, 1, msg);
 		free(msg);
 		return;
 	}
-	left = pump_sink_pending(st->sock_out) + unacked;
-	if (pump_sink_done(st->sock_out) && left == 0) {
+	left = relay_sink_queued(st->sock_out) + unacked;
+	if (relay_sink_done(st->sock_out) && left == 0) {
 		log_info(2, "--send-only: the peer acknowledged every byte");
-		pump_session_end(st->ps, 0, NULL);
+		relay_session_end(st->ps, 0, NULL);
 		return;
 	}
 	if (left < st->undelivered) {
@@ -221,11 +225,11 @@ session_deliver_fire(struct pump *p, void *arg)
 		    "no progress for %d.%03d s%s", st->peer, left,
 		    limit / 1000, limit % 1000, o->timeout_ms >= 0 ?
 		    " (-w)" : "");
-		pump_session_end(st->ps, 1, msg);
+		relay_session_end(st->ps, 1, msg);
 		free(msg);
 		return;
 	}
-	pump_timer_arm(p, &st->deliver, now + SESSION_DELIVER_POLL_MS);
+	loop_timer_arm(p, &st->deliver, now + SESSION_DELIVER_POLL_MS);
 }
 
 /* stdin ended: under --send-only, wait for the peer to have it all. */
@@ -239,8 +243,8 @@ session_stdin_eof(void *arg)
 	log_info(2, "--send-only: stdin ended; waiting until the peer has "
 	    "every byte");
 	st->undelivered = SIZE_MAX;
-	st->progress = pump_now();
-	pump_timer_arm(st->ctx->pump, &st->deliver, pump_now());
+	st->progress = loop_now();
+	loop_timer_arm(st->ctx->loop, &st->deliver, loop_now());
 }
 
 /* The peer closed: at a terminal, the session ends with it. */
@@ -251,17 +255,17 @@ session_peer_eof(void *arg)
 
 	log_info(2, "the peer closed its side");
 	if (st->stdin_src != NULL && st->ctx->in_tty)
-		pump_source_close(st->stdin_src);
+		relay_source_close(st->stdin_src);
 }
 
 static void
-session_done(struct pump_session *ps, int status, const char *msg,
+session_done(struct relay_session *ps, int status, const char *msg,
     void *arg)
 {
 	struct session_state *st = arg;
 
-	pump_timer_disarm(st->ctx->pump, &st->quit);
-	pump_timer_disarm(st->ctx->pump, &st->deliver);
+	loop_timer_disarm(st->ctx->loop, &st->quit);
+	loop_timer_disarm(st->ctx->loop, &st->deliver);
 	if (st->ctx->counted_in == st->sock_in) {
 		session_progress_end(st->ctx);
 		st->ctx->counted_in = st->ctx->counted_out = NULL;
@@ -276,13 +280,13 @@ session_done(struct pump_session *ps, int status, const char *msg,
  * Pump the connected socket FD (named PEER in messages) to and from stdio.
  * The session owns FD.  DONE runs once with the final status.
  */
-struct pump_session *
+struct relay_session *
 session_start(struct session_ctx *ctx, int fd, const char *peer,
-    pump_done_fn *done, void *arg)
+    relay_done_fn *done, void *arg)
 {
 	const struct sockt_opts *o = ctx->opts;
 	struct session_state *st;
-	struct pump_sink *sock_out = NULL, *out;
+	struct relay_sink *sock_out = NULL, *out;
 	unsigned flags;
 
 	st = calloc(1, sizeof *st);
@@ -294,57 +298,57 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 	st->fd = fd;
 	st->done = done;
 	st->arg = arg;
-	pump_timer_init(&st->quit, session_quit_fire, st);
-	pump_timer_init(&st->deliver, session_deliver_fire, st);
-	st->ps = pump_session_new(ctx->pump, session_done, st);
-	pump_session_own_fd(st->ps, fd);
+	loop_timer_init(&st->quit, session_quit_fire, st);
+	loop_timer_init(&st->deliver, session_deliver_fire, st);
+	st->ps = relay_session_new(ctx->relay, session_done, st);
+	relay_session_own_fd(st->ps, fd);
 
-	st->sock_in = pump_source_new(st->ps, fd, PUMP_KIND_SOCKET, peer,
-	    o->send_only ? PUMP_SOURCE_DISCARD : 0);
-	pump_source_on_eof(st->sock_in, session_peer_eof, st);
+	st->sock_in = relay_source_new(st->ps, fd, FD_SOCKET, peer,
+	    o->send_only ? RELAY_SOURCE_DISCARD : 0);
+	relay_source_on_eof(st->sock_in, session_peer_eof, st);
 	if (ctx->tapping)
-		pump_source_tap(st->sock_in, session_tap, ctx);
+		relay_source_tap(st->sock_in, session_tap, ctx);
 
 	if (ctx->in_fd != -1 || o->recv_only) {
-		flags = o->no_shutdown ? 0 : PUMP_SINK_SHUTDOWN;
-		sock_out = pump_sink_new(st->ps, fd, PUMP_KIND_SOCKET, peer,
+		flags = o->no_shutdown ? 0 : RELAY_SINK_SHUTDOWN;
+		sock_out = relay_sink_new(st->ps, fd, FD_SOCKET, peer,
 		    flags);
-		pump_sink_on_done(sock_out, session_sent_all, st);
+		relay_sink_on_done(sock_out, session_sent_all, st);
 		st->sock_out = sock_out;
 	}
 	if (ctx->in_fd != -1) {
-		st->stdin_src = pump_source_new(st->ps, ctx->in_fd,
+		st->stdin_src = relay_source_new(st->ps, ctx->in_fd,
 		    ctx->in_kind, "stdin", 0);
-		pump_source_on_eof(st->stdin_src, session_stdin_eof, st);
+		relay_source_on_eof(st->stdin_src, session_stdin_eof, st);
 		if (ctx->tap.hexdump != NULL)
-			pump_source_tap(st->stdin_src, session_tap_sent, ctx);
-		pump_link(st->stdin_src, sock_out);
+			relay_source_tap(st->stdin_src, session_tap_sent, ctx);
+		relay_link(st->stdin_src, sock_out);
 		/* stdin is read by one session only, which closes it */
 		if (ctx->in_fd > STDERR_FILENO)
-			pump_session_own_fd(st->ps, ctx->in_fd);
+			relay_session_own_fd(st->ps, ctx->in_fd);
 		ctx->in_fd = -1;
 	} else if (sock_out != NULL)
-		pump_sink_end(sock_out);
+		relay_sink_end(sock_out);
 
 	if (ctx->out_fd != -1) {
-		out = pump_sink_new(st->ps, ctx->out_fd, ctx->out_kind, "stdout",
-		    PUMP_SINK_CLOSE | PUMP_SINK_STDOUT);
-		pump_sink_close_also(out, STDOUT_FILENO);
-		pump_link(st->sock_in, out);
+		out = relay_sink_new(st->ps, ctx->out_fd, ctx->out_kind, "stdout",
+		    RELAY_SINK_CLOSE | RELAY_SINK_STDOUT);
+		relay_sink_close_also(out, STDOUT_FILENO);
+		relay_link(st->sock_in, out);
 		ctx->out_fd = -1;
 	}
 	if (o->idle_ms > 0)
-		pump_session_set_idle(st->ps, o->idle_ms);
+		relay_session_set_idle(st->ps, o->idle_ms);
 	if (o->progress) {
 		ctx->counted_in = st->sock_in;
 		ctx->counted_out = st->stdin_src;
-		ctx->started = pump_now();
+		ctx->started = loop_now();
 		if (isatty(STDERR_FILENO))
-			pump_timer_arm(ctx->pump, &ctx->progress,
+			loop_timer_arm(ctx->loop, &ctx->progress,
 			    ctx->started + 1000);
 	}
 	if (st->stdin_src != NULL)
-		pump_source_start(st->stdin_src);
-	pump_source_start(st->sock_in);
+		relay_source_start(st->stdin_src);
+	relay_source_start(st->sock_in);
 	return st->ps;
 }

@@ -11,32 +11,34 @@
 
 #include "log.h"
 #include "options.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 
 /* The local side: stdio as opened for the pump, once per process. */
 struct session_ctx {
 	const struct sockt_opts	*opts;
-	struct pump		*pump;
+	struct loop		*loop;
+	struct relay		*relay;		/* the sessions' relays */
 	int			 in_fd;		/* -1: stdin is not read */
-	enum pump_kind		 in_kind;
+	enum fd_kind		 in_kind;
 	bool			 in_tty;
 	int			 out_fd;	/* -1: nothing goes to stdout */
-	enum pump_kind		 out_kind;
+	enum fd_kind		 out_kind;
 	struct log_tap		 tap;
 	bool			 tapping;
-	struct pump_timer	 progress;
+	struct loop_timer	 progress;
 	uint64_t		 started;
-	struct pump_source	*counted_in;	/* for -P */
-	struct pump_source	*counted_out;
+	struct relay_source	*counted_in;	/* for -P */
+	struct relay_source	*counted_out;
 };
 
-int	 session_ctx_open(struct session_ctx *, struct pump *,
+int	 session_ctx_open(struct session_ctx *, struct loop *,
 	     const struct sockt_opts *, char **);
 void	 session_ctx_close(struct session_ctx *);
 int	 session_tap(void *, const void *, size_t, char **);
 int	 session_tap_sent(void *, const void *, size_t, char **);
-struct pump_session *session_start(struct session_ctx *, int, const char *,
-	     pump_done_fn *, void *);
+struct relay_session *session_start(struct session_ctx *, int, const char *,
+	     relay_done_fn *, void *);
 void	 session_progress_end(struct session_ctx *);
 
 #endif

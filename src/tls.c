@@ -77,7 +77,8 @@ tls_key_pin(EVP_PKEY *key, char *pin, size_t size)
 	}
 	OPENSSL_free(der);
 	EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen);
-	snprintf(pin, size, "%s%s", TLS_PIN_PREFIX, b64);
+	strlcpy(pin, TLS_PIN_PREFIX, size);
+	strlcat(pin, b64, size);
 	return 0;
 }
 

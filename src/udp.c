@@ -19,7 +19,8 @@
 
 #include "addr.h"
 #include "log.h"
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 #include "udp.h"
 
 #define UDP_FEED_CAP	(4 * UDP_DGRAM_MAX)	/* stdin buffer */
@@ -189,7 +190,7 @@ udp_rx_from(const struct udp_rx *rx, size_t i, socklen_t *len)
  * read.  An FD of -1 is an empty stdin that yields no datagram at all.
  */
 void
-udp_feed_init(struct udp_feed *f, int fd, enum pump_kind kind,
+udp_feed_init(struct udp_feed *f, int fd, enum fd_kind kind,
     enum udp_split mode, size_t size, size_t max)
 {
 	memset(f, 0, sizeof *f);
@@ -244,7 +245,7 @@ udp_feed_fill(struct udp_feed *f)
 		f->head = 0;
 	}
 	do {
-		if (f->kind == PUMP_KIND_SOCKET)
+		if (f->kind == FD_SOCKET)
 			n = recv(f->fd, f->buf + f->tail, f->cap - f->tail,
 			    MSG_DONTWAIT);
 		else
@@ -362,11 +363,11 @@ udp_feed_done(const struct udp_feed *f)
 /* ---- the stdout queue ------------------------------------------------- */
 
 void
-udp_out_init(struct udp_out *o, struct pump *p, int fd, enum pump_kind kind,
+udp_out_init(struct udp_out *o, struct loop *p, int fd, enum fd_kind kind,
     udp_out_fn *fn, void *arg)
 {
 	memset(o, 0, sizeof *o);
-	o->pump = p;
+	o->loop = p;
 	o->fd = fd;
 	o->kind = kind;
 	o->fn = fn;
@@ -380,7 +381,7 @@ udp_out_write(struct udp_out *o, const struct iovec *iov, int n)
 	ssize_t r;
 
 	do {
-		if (o->kind == PUMP_KIND_SOCKET) {
+		if (o->kind == FD_SOCKET) {
 			memset(&msg, 0, sizeof msg);
 			msg.msg_iov = (struct iovec *)iov;
 			msg.msg_iovlen = (size_t)n;
@@ -422,7 +423,7 @@ udp_out_queue(struct udp_out *o, const char *data, size_t len)
 }
 
 static void
-udp_out_ready(struct pump *p, int fd, void *arg)
+udp_out_ready(struct loop *p, int fd, void *arg)
 {
 	struct udp_out *o = arg;
 	struct iovec iov;
@@ -437,7 +438,7 @@ udp_out_ready(struct pump *p, int fd, void *arg)
 			if (errno == EAGAIN)
 				return;
 			err = errno;
-			pump_cancel_write(p, fd);
+			loop_cancel_write(p, fd);
 			o->off = o->len = 0;
 			o->fn(o->arg, err);
 			return;
@@ -445,7 +446,7 @@ udp_out_ready(struct pump *p, int fd, void *arg)
 		o->off += (size_t)n;
 	}
 	o->off = o->len = 0;
-	pump_cancel_write(p, fd);
+	loop_cancel_write(p, fd);
 	o->fn(o->arg, 0);
 }
 
@@ -488,7 +489,7 @@ udp_out_writev(struct udp_out *o, const struct iovec *iov, int n)
 	for (; i < n; i++)
 		if (udp_out_queue(o, v[i].iov_base, v[i].iov_len) == -1)
 			return -1;
-	pump_want_write(o->pump, o->fd, udp_out_ready, o);
+	loop_want_write(o->loop, o->fd, udp_out_ready, o);
 	return 0;
 }
 
@@ -503,7 +504,7 @@ void
 udp_out_free(struct udp_out *o)
 {
 	if (o->fd != -1 && udp_out_busy(o))
-		pump_cancel_write(o->pump, o->fd);
+		loop_cancel_write(o->loop, o->fd);
 	free(o->buf);
 	o->buf = NULL;
 	o->off = o->len = o->cap = 0;

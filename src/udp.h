@@ -20,7 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pump.h"
+#include "loop.h"
+#include "relay.h"
 
 #define UDP_DGRAM_MAX	65536	/* one receive buffer: any UDP datagram fits */
 #define UDP_BATCH	64	/* datagrams per recvmmsg() / sendmmsg() */
@@ -73,7 +74,7 @@ struct udp_feed {
 	size_t		 size;		/* UDP_SPLIT_SIZE: bytes per datagram */
 	size_t		 max;		/* the largest datagram allowed */
 	int		 fd;
-	enum pump_kind	 kind;
+	enum fd_kind	 kind;
 	char		*buf;
 	size_t		 cap;
 	size_t		 head;		/* first byte not yet sent */
@@ -83,7 +84,7 @@ struct udp_feed {
 	bool		 whole_sent;	/* UDP_SPLIT_WHOLE: the one datagram */
 };
 
-void	 udp_feed_init(struct udp_feed *, int, enum pump_kind, enum udp_split,
+void	 udp_feed_init(struct udp_feed *, int, enum fd_kind, enum udp_split,
 	     size_t, size_t);
 void	 udp_feed_free(struct udp_feed *);
 bool	 udp_feed_room(const struct udp_feed *);
@@ -102,9 +103,9 @@ bool	 udp_feed_done(const struct udp_feed *);
 typedef void	 udp_out_fn(void *, int);
 
 struct udp_out {
-	struct pump	*pump;
+	struct loop	*loop;
 	int		 fd;
-	enum pump_kind	 kind;
+	enum fd_kind	 kind;
 	char		*buf;
 	size_t		 off;
 	size_t		 len;
@@ -113,7 +114,7 @@ struct udp_out {
 	void		*arg;
 };
 
-void	 udp_out_init(struct udp_out *, struct pump *, int, enum pump_kind,
+void	 udp_out_init(struct udp_out *, struct loop *, int, enum fd_kind,
 	     udp_out_fn *, void *);
 int	 udp_out_writev(struct udp_out *, const struct iovec *, int);
 bool	 udp_out_busy(const struct udp_out *);
