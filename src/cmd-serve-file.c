@@ -567,7 +567,8 @@ serve_list_sort(struct serve_list *l)
 	struct serve_conn *c = l->conn;
 	char *base;
 
-	qsort(l->v, l->n, sizeof *l->v, serve_entry_cmp);
+	if (l->n > 1)	/* an empty directory has no array at all */
+		qsort(l->v, l->n, sizeof *l->v, serve_entry_cmp);
 	base = c->path[0] ? log_fmt("/%s/", c->path) : strdup("/");
 	if (base == NULL) {
 		log_error("out of memory");

@@ -281,6 +281,19 @@ sys.stdout.write(d.decode())'"
 	assert_output "deep"
 }
 
+@test "serve-file: an empty directory gets an empty listing, and the server lives on" {
+	mkdir -p "$T/d/empty"
+	printf 'x' >"$T/d/x"
+	serve srv 127.0.0.1 0 "$T/d"
+	run curl -sS -D "$T/h" "http://127.0.0.1:$PORT/empty/"
+	assert_success
+	assert_output ""
+	grep -q '^HTTP/1.1 200' "$T/h"
+	run curl -sS "http://127.0.0.1:$PORT/x"
+	assert_output "x"
+	alive "$SRV_PID"
+}
+
 @test "serve-file: FILE and DIR arguments are merged at /, the first name wins" {
 	mkdir -p "$T/d"
 	printf 'from-dir' >"$T/d/same"
