@@ -16,14 +16,6 @@ exec_bg() {
 	PORT=$(wait_port "$T/$name.port") || return 1
 }
 
-# same_bytes A B: files A and B hold the same bytes.
-same_bytes() {
-	[ -f "$1" ] || fail "$1 is missing"
-	[ -f "$2" ] || fail "$2 is missing"
-	[ "$(checksum "$1")" = "$(checksum "$2")" ] ||
-	    fail "$1 ($(wc -c <"$1") bytes) differs from $2 ($(wc -c <"$2") bytes)"
-}
-
 # children PID: the pids of PID's child processes, one a line.
 children() {
 	pgrep -P "$1" || true

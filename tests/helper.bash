@@ -116,6 +116,14 @@ checksum() {
 	sha256sum "$1" | cut -d' ' -f1
 }
 
+# same_bytes A B: files A and B both exist and hold the same bytes.
+same_bytes() {
+	[ -f "$1" ] || fail "$1 is missing"
+	[ -f "$2" ] || fail "$2 is missing"
+	[ "$(checksum "$1")" = "$(checksum "$2")" ] ||
+	    fail "$1 ($(wc -c <"$1") bytes) differs from $2 ($(wc -c <"$2") bytes)"
+}
+
 # random_file FILE BYTES: BYTES random bytes.
 random_file() {
 	head -c "$2" /dev/urandom >"$1"

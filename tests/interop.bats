@@ -23,13 +23,6 @@ setup() {
 	random_file "$T/b" "$SIZE"
 }
 
-# same_bytes A B: files A and B hold the same bytes.
-same_bytes() {
-	[ -f "$2" ] || fail "$2 is missing"
-	[ "$(checksum "$1")" = "$(checksum "$2")" ] ||
-	    fail "$1 ($(wc -c <"$1") bytes) differs from $2 ($(wc -c <"$2") bytes)"
-}
-
 # needs CMD: the peer under test must be installed (design section 5
 # runs interop tests against the peers that are there).
 needs() {

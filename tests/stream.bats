@@ -12,14 +12,6 @@ sockt() {
 }
 
 
-# same_bytes A B: files A and B hold the same bytes.
-same_bytes() {
-	[ -f "$1" ] || fail "$1 is missing"
-	[ -f "$2" ] || fail "$2 is missing"
-	[ "$(checksum "$1")" = "$(checksum "$2")" ] ||
-	    fail "$1 ($(wc -c <"$1") bytes) differs from $2 ($(wc -c <"$2") bytes)"
-}
-
 # exchange LISTEN_ARGS -- CONNECT_ARGS: listener and client both send a
 # random file; assert both exit 0 and each received the other's bytes.
 exchange() {

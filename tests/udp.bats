@@ -51,12 +51,6 @@ has_bytes() {
 	[ -f "$1" ] && [ "$(wc -c <"$1")" -ge "$2" ]
 }
 
-# same_bytes A B: files A and B hold the same bytes.
-same_bytes() {
-	[ "$(checksum "$1")" = "$(checksum "$2")" ] ||
-	    fail "$1 ($(wc -c <"$1") bytes) differs from $2 ($(wc -c <"$2") bytes)"
-}
-
 # closed_port HOST: a UDP port on HOST that was just in use and is not
 # any more (a udp-recv that received its one datagram and left).
 closed_port() {
