@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,7 @@
 
 #include "addr.h"
 #include "cmd.h"
-#include "cmd-util.h"
+#include "dial.h"
 #include "log.h"
 #include "loop.h"
 #include "relay.h"
@@ -51,8 +50,12 @@ const struct cmd_entry cmd_connect_entry = {
 };
 
 struct connect_run {
-	struct loop	*loop;
-	int		 status;
+	struct sockt_opts	*o;
+	struct loop		*loop;
+	struct session_ctx	 ctx;
+	struct session_spec	 spec;
+	struct tty_state	 tty;
+	int			 status;
 };
 
 static void
@@ -68,80 +71,46 @@ connect_done(struct relay_session *ps, int status, const char *msg,
 	loop_stop(run->loop, status);
 }
 
-/*
- * Connect as the options say, each attempt limited to TIMEOUT_MS; returns
- * the fd or -1 with *errp.
- */
-static int
-connect_open(struct sockt_opts *o, struct addr_endpoint *ep, int timeout_ms,
-    char *peer, size_t peerlen, char **errp)
+/* The dial ended: pump the connection to and from stdio, or fail. */
+static void
+connect_dialled(void *arg, int fd, const char *peer, const char *err)
 {
-	struct addrinfo *res = NULL, *src = NULL;
-	int fd = -1, flags = o->numeric ? AI_NUMERICHOST : 0;
+	struct connect_run *run = arg;
+	char *msg = NULL;
 
-	if (o->unix_socket) {
-		strlcpy(peer, o->argv[0], peerlen);
-		return sock_connect_unix(o->argv[0], SOCK_STREAM, timeout_ms,
-		    errp);
+	if (fd == -1) {
+		log_error("%s", err);
+		run->status = 1;
+		loop_stop(run->loop, 1);
+		return;
 	}
-	if (addr_resolve(ep->host, ep->port, o->family, SOCK_STREAM, flags,
-	    &res, errp) == -1)
-		goto out;
-	if (addr_resolve_source(o->source, o->port, o->family, flags, &src,
-	    errp) == -1)
-		goto out;
-	fd = sock_connect_timeout(res, src, SOCK_STREAM, timeout_ms, errp);
-	if (fd != -1) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof ss;
-
-		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-			addr_format((struct sockaddr *)&ss, len, peer, peerlen);
+	log_info(1, "connected to %s", peer);
+	/* --raw-tty: raw from here; restored on every way out of the loop */
+	if (run->o->raw_tty && tty_raw(STDIN_FILENO, &run->tty, &msg) == -1) {
+		close(fd);
+		run->status = cmd_fail(msg);
+		loop_stop(run->loop, 1);
+		return;
 	}
-out:
-	if (res != NULL)
-		freeaddrinfo(res);
-	if (src != NULL)
-		freeaddrinfo(src);
-	return fd;
+	session_start(&run->ctx, fd, peer, connect_done, run);
 }
 
-/*
- * connect_open(), and with --wait SECS again with a growing pause until
- * it succeeds or the time is up.  No attempt outlives the deadline.
- */
-static int
-connect_retry(struct sockt_opts *o, struct addr_endpoint *ep, char *peer,
-    size_t peerlen, char **errp)
+/* -z -U PATH: is anyone listening there?  0 if so. */
+static void
+connect_probed(void *arg, int fd, const char *peer, const char *err)
 {
-	uint64_t deadline = loop_now() + (uint64_t)o->wait_ms, now;
-	int fd, timeout = o->timeout_ms, pause = 50;
-	char *msg;
+	struct connect_run *run = arg;
 
-	for (;;) {
-		now = loop_now();
-		if (o->wait_ms >= 0 && (timeout < 0 ||
-		    now + (uint64_t)timeout > deadline))
-			timeout = now < deadline ? (int)(deadline - now) : 0;
-		fd = connect_open(o, ep, timeout, peer, peerlen, errp);
-		if (fd != -1 || o->wait_ms < 0)
-			return fd;
-		now = loop_now();
-		if (now >= deadline) {
-			msg = log_fmt("%s (gave up after --wait %d.%03d s)",
-			    *errp, o->wait_ms / 1000, o->wait_ms % 1000);
-			free(*errp);
-			*errp = msg;
-			return -1;
-		}
-		log_info(1, "%s: retrying", *errp);
-		free(*errp);
-		*errp = NULL;
-		poll(NULL, 0, (int)(deadline - now) < pause ?
-		    (int)(deadline - now) : pause);
-		pause = pause * 2 > 1000 ? 1000 : pause * 2;
-		timeout = o->timeout_ms;
+	(void)peer;
+	if (fd == -1) {
+		log_error("%s", err);
+		run->status = 1;
+	} else {
+		close(fd);
+		printf("%s open\n", run->o->argv[0]);
+		run->status = 0;
 	}
+	loop_stop(run->loop, run->status);
 }
 
 /*
@@ -179,17 +148,24 @@ connect_scan(struct sockt_opts *o)
 	struct scan_spec spec;
 	struct loop *p;
 	uint16_t *ports = NULL;
-	char *err = NULL, peer[ADDR_NAMELEN];
-	int n, fd, sig, status = 1;
+	char *err = NULL;
+	int n, sig, status = 1;
 
 	if (connect_check(o, &err) == -1)
 		return cmd_usage_error(o, err);
 	if (o->unix_socket) {
-		if ((fd = connect_retry(o, &ep, peer, sizeof peer, &err)) == -1)
-			return cmd_fail(err);
-		close(fd);
-		printf("%s open\n", o->argv[0]);
-		return 0;
+		struct connect_run run = { .o = o, .status = 1 };
+		struct dial_spec ds;
+
+		if ((run.loop = loop_new()) == NULL)
+			return cmd_fail(log_fmt("loop: %s", strerror(errno)));
+		cmd_dial_spec(o, NULL, NULL, &ds);
+		dial_start(run.loop, &ds, connect_probed, &run);
+		loop_run(run.loop);
+		sig = loop_caught_signal(run.loop);
+		loop_free(run.loop);
+		cmd_die_by_signal(sig);
+		return run.status;
 	}
 	memset(&spec, 0, sizeof spec);
 	if (addr_parse_endpoint(o->argc, o->argv, ADDR_CONNECT, NULL, &ep,
@@ -243,13 +219,12 @@ out:
 static int
 cmd_connect_exec(struct sockt_opts *o)
 {
-	struct connect_run run = { .status = 1 };
+	struct connect_run run = { .o = o, .status = 1 };
 	struct addr_endpoint ep = { NULL, NULL };
-	struct session_ctx ctx;
-	struct tty_state tty;
-	char peer[ADDR_NAMELEN], *err = NULL;
+	struct dial_spec ds;
+	char *err = NULL;
 	uint16_t port = 0;
-	int fd, sig;
+	int sig;
 
 	if (o->scan)
 		return connect_scan(o);
@@ -274,35 +249,23 @@ cmd_connect_exec(struct sockt_opts *o)
 	}
 	/* Open stdio and the -x/-o files first: no peer sees a connection
 	 * that sockt then drops because a file cannot be written. */
+	tty_state_init(&run.tty);
 	run.loop = loop_new();
-	if (run.loop == NULL || session_ctx_open(&ctx, run.loop, o, &err)
+	if (run.loop == NULL || session_ctx_open(&run.ctx, run.loop, cmd_session_spec(o, &run.spec), &err)
 	    == -1) {
 		addr_endpoint_free(&ep);
 		loop_free(run.loop);
-		return cmd_fail(err ? err : log_fmt("out of resources"));
+		return cmd_fail(err ? err : log_fmt("loop: %s",
+		    strerror(errno)));
 	}
-	fd = connect_retry(o, &ep, peer, sizeof peer, &err);
-	addr_endpoint_free(&ep);
-	if (fd == -1) {
-		session_ctx_close(&ctx);
-		loop_free(run.loop);
-		return cmd_fail(err);
-	}
-	log_info(1, "connected to %s", peer);
-	/* --raw-tty: raw from here; restored on every way out of the loop */
-	tty_state_init(&tty);
-	if (o->raw_tty && tty_raw(STDIN_FILENO, &tty, &err) == -1) {
-		close(fd);
-		run.status = cmd_fail(err);
-	} else if (session_start(&ctx, fd, peer, connect_done, &run) == NULL) {
-		close(fd);
-		run.status = cmd_fail(log_fmt("out of memory"));
-	} else
-		run.status = loop_run(run.loop);
-	tty_restore(&tty);
+	cmd_dial_spec(o, ep.host, ep.port, &ds);
+	dial_start(run.loop, &ds, connect_dialled, &run);
+	run.status = loop_run(run.loop);
+	tty_restore(&run.tty);
 	sig = loop_caught_signal(run.loop);
-	session_ctx_close(&ctx);
+	session_ctx_close(&run.ctx);
 	loop_free(run.loop);
+	addr_endpoint_free(&ep);
 	cmd_die_by_signal(sig);
 	return run.status;
 }

@@ -70,6 +70,7 @@ struct recv_run {
 	struct sockt_opts	*o;
 	struct loop		*loop;
 	struct session_ctx	 ctx;
+	struct session_spec	 spec;
 	struct sock_listeners	 ls;
 	bool			 writing[8];	/* per listener: POLLOUT */
 	struct udp_rx		 rx;
@@ -659,7 +660,7 @@ cmd_udp_recv_exec(struct sockt_opts *o)
 		sock_listeners_close(&run.ls);
 		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
-	if (session_ctx_open(&run.ctx, run.loop, o, &err) == -1) {
+	if (session_ctx_open(&run.ctx, run.loop, cmd_session_spec(o, &run.spec), &err) == -1) {
 		run.status = cmd_fail(err);
 		goto out;
 	}

@@ -56,6 +56,7 @@ struct send_run {
 	struct sockt_opts	*o;
 	struct loop		*loop;
 	struct session_ctx	 ctx;
+	struct session_spec	 spec;
 	int			 fd;
 	int			 family;
 	struct sockaddr_storage	 dest;		/* unconnected: the target */
@@ -571,7 +572,7 @@ cmd_udp_send_exec(struct sockt_opts *o)
 		run.status = cmd_fail(log_fmt("loop: %s", strerror(errno)));
 		goto out;
 	}
-	if (session_ctx_open(&run.ctx, run.loop, o, &err) == -1) {
+	if (session_ctx_open(&run.ctx, run.loop, cmd_session_spec(o, &run.spec), &err) == -1) {
 		run.status = cmd_fail(err);
 		goto out;
 	}

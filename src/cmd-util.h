@@ -1,5 +1,6 @@
 /*
- * cmd-util.h - helpers shared by the cmd-*.c files (cmd.c).
+ * cmd-util.h - the accept helpers of cmd.c that listener.c replaces; they
+ * go once no subcommand uses them.  The rest is in cmd.h.
  */
 #ifndef SOCKT_CMD_UTIL_H
 #define SOCKT_CMD_UTIL_H
@@ -9,16 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "options.h"
+#include "cmd.h"
 #include "loop.h"
 #include "relay.h"
 #include "sock.h"
 
-int	 cmd_usage_error(const struct sockt_opts *, char *);
-int	 cmd_fail(char *);
 int	 cmd_report_listening(const struct sockt_opts *,
 	     const struct sock_listeners *, const char *, char **);
-void	 cmd_die_by_signal(int);
 bool	 cmd_admit(const struct sockt_opts *, const struct sockaddr *,
 	     const char *, size_t);
 void	 cmd_watch_listeners(struct loop *, const struct sock_listeners *,

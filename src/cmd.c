@@ -16,6 +16,9 @@
 #include "addr.h"
 #include "cmd.h"
 #include "cmd-util.h"
+#include "dial.h"
+#include "listener.h"
+#include "session.h"
 #include "log.h"
 
 /* Report a usage error found after parsing; returns exit status 2. */
@@ -25,6 +28,94 @@ cmd_usage_error(const struct sockt_opts *o, char *msg)
 	log_error("%s (see 'sockt %s --help')", msg, o->cmd->name);
 	free(msg);
 	return 2;
+}
+
+/*
+ * The dial of an outgoing stream connection as the options say: to HOST
+ * PORT, or with -U to the PATH argument; -n, -4/-6, -s/-p, -w, --wait.
+ */
+void
+cmd_dial_spec(const struct sockt_opts *o, const char *host, const char *port,
+    struct dial_spec *ds)
+{
+	memset(ds, 0, sizeof *ds);
+	if (o->unix_socket)
+		ds->unix_path = o->argv[0];
+	ds->host = host;
+	ds->port = port;
+	ds->family = o->family;
+	ds->numeric = o->numeric;
+	ds->source = o->source;
+	ds->source_port = o->port;
+	ds->timeout_ms = o->timeout_ms;
+	ds->wait_ms = o->wait_ms;
+}
+
+/*
+ * The listening endpoint of the positional arguments: -U PATH, or
+ * [ADDRESS] PORT (or -p PORT), with the admission options; BIND says what
+ * no ADDRESS means.  The strings stay in EP (freed by the caller) and
+ * argv.  Returns -1 with *errp on a usage error.
+ */
+int
+cmd_listener_spec(const struct sockt_opts *o, enum listener_bind bind,
+    struct addr_endpoint *ep, struct listener_spec *ls, char **errp)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint16_t port;
+
+	memset(ls, 0, sizeof *ls);
+	ep->host = ep->port = NULL;
+	if (o->unix_socket) {
+		if (o->argc != 1) {
+			*errp = log_fmt(o->argc == 0 ? "missing PATH" :
+			    "too many arguments: '%s'", o->argv[o->argc > 1]);
+			return -1;
+		}
+		if (addr_unix(o->argv[0], &ss, &len, errp) == -1)
+			return -1;
+		ls->unix_path = o->argv[0];
+	} else {
+		if (addr_parse_endpoint(o->argc, o->argv, ADDR_LISTEN, o->port,
+		    ep, errp) == -1)
+			return -1;
+		if (addr_parse_port(ep->port, "tcp", &port, errp) == -1) {
+			addr_endpoint_free(ep);
+			return -1;
+		}
+		ls->host = ep->host;
+		ls->port = ep->port;
+	}
+	ls->bind = bind;
+	ls->family = o->family;
+	ls->numeric = o->numeric;
+	ls->acl = &o->acl;
+	ls->max_conns = o->max_conns;
+	ls->first_ms = o->timeout_ms;
+	ls->port_file = o->port_file;
+	return 0;
+}
+
+/* What the stdio sessions of listen and connect do, from the options. */
+const struct session_spec *
+cmd_session_spec(const struct sockt_opts *o, struct session_spec *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	ss->read_stdin = !o->no_stdin && !o->recv_only;
+	ss->send_only = o->send_only;
+	ss->recv_only = o->recv_only;
+	ss->shutdown = !o->no_shutdown;
+	ss->quit_ms = o->quit_ms;
+	ss->idle_ms = o->idle_ms;
+	ss->ack_ms = o->timeout_ms >= 0 ? o->timeout_ms : CMD_ACK_MS;
+	ss->ack_by_w = o->timeout_ms >= 0;
+	ss->hexdump = o->hexdump;
+	ss->output = o->output;
+	ss->progress = o->progress;
+	ss->stdout_closed = o->stdout_closed;
+	ss->broker = o->broker;
+	return ss;
 }
 
 /* Report a runtime error; returns exit status 1. */

@@ -29,4 +29,22 @@ extern const struct cmd_entry cmd_serve_file_entry;
 extern const struct cmd_entry cmd_udp_recv_entry;
 extern const struct cmd_entry cmd_udp_send_entry;
 
+#include "addr.h"
+#include "listener.h"
+
+#define CMD_ACK_MS	30000	/* --send-only: no progress fails, without -w */
+
+struct dial_spec;
+struct session_spec;
+
+int	 cmd_usage_error(const struct sockt_opts *, char *);
+int	 cmd_fail(char *);
+void	 cmd_die_by_signal(int);
+void	 cmd_dial_spec(const struct sockt_opts *, const char *, const char *,
+	     struct dial_spec *);
+int	 cmd_listener_spec(const struct sockt_opts *, enum listener_bind,
+	     struct addr_endpoint *, struct listener_spec *, char **);
+const struct session_spec *cmd_session_spec(const struct sockt_opts *,
+	     struct session_spec *);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +34,8 @@ struct dial {
 	char			*err;		/* the last failure */
 	uint64_t		 deadline;	/* --wait, 0: none */
 	int			 pause_ms;
-	struct loop_timer	 timer;		/* start, attempt, pause */
+	struct loop_timer	 start;		/* the next attempt */
+	struct loop_timer	 timer;		/* this attempt's limit */
 };
 
 static void	dial_attempt(struct loop *, void *);
@@ -89,7 +91,7 @@ dial_failed(struct dial *d)
 	}
 	log_info(1, "%s: retrying", d->err);
 	left = d->deadline - now;
-	loop_timer_arm(d->loop, &d->timer, now + ((uint64_t)d->pause_ms <
+	loop_timer_arm(d->loop, &d->start, now + ((uint64_t)d->pause_ms <
 	    left ? (uint64_t)d->pause_ms : left));
 	d->pause_ms = d->pause_ms * 2 > DIAL_PAUSE_MAX_MS ? DIAL_PAUSE_MAX_MS :
 	    d->pause_ms * 2;
@@ -124,11 +126,18 @@ dial_writable(struct loop *l, int fd, void *arg)
 	dial_settle(arg, sock_connect_result(fd));
 }
 
+/* Time is up, unless the connect has settled meanwhile: then that. */
 static void
 dial_timeout(struct loop *l, void *arg)
 {
+	struct dial *d = arg;
+	struct pollfd pfd = { .fd = d->fd, .events = POLLOUT };
+
 	(void)l;
-	dial_settle(arg, ETIMEDOUT);
+	if (poll(&pfd, 1, 0) == 1)
+		dial_settle(d, sock_connect_result(d->fd));
+	else
+		dial_settle(d, ETIMEDOUT);
 }
 
 /*
@@ -164,7 +173,6 @@ dial_connect_to(struct dial *d, const struct sockaddr *sa, socklen_t len,
 		return -1;
 	}
 	loop_want_write(d->loop, d->fd, dial_writable, d);
-	loop_timer_init(&d->timer, dial_timeout, d);
 	if ((when = dial_attempt_deadline(d)) != 0)
 		loop_timer_arm(d->loop, &d->timer, when);
 	return 0;
@@ -204,7 +212,6 @@ dial_attempt(struct loop *l, void *arg)
 	char *err = NULL;
 
 	(void)l;
-	loop_timer_init(&d->timer, dial_attempt, d);
 	dial_set_error(d, NULL);
 	if (s->unix_path != NULL) {
 		struct sockaddr_storage ss;
@@ -249,8 +256,9 @@ dial_start(struct loop *l, const struct dial_spec *spec, dial_done_fn *done,
 	d->pause_ms = DIAL_PAUSE_MIN_MS;
 	if (spec->wait_ms >= 0)
 		d->deadline = loop_now() + (uint64_t)spec->wait_ms;
-	loop_timer_init(&d->timer, dial_attempt, d);
-	loop_timer_arm(l, &d->timer, loop_now());
+	loop_timer_init(&d->start, dial_attempt, d);
+	loop_timer_init(&d->timer, dial_timeout, d);
+	loop_timer_arm(l, &d->start, loop_now());
 	return d;
 }
 
@@ -260,6 +268,7 @@ dial_cancel(struct dial *d)
 {
 	if (d == NULL)
 		return;
+	loop_timer_disarm(d->loop, &d->start);
 	loop_timer_disarm(d->loop, &d->timer);
 	if (d->fd != -1) {
 		loop_forget(d->loop, d->fd);

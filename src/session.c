@@ -1,6 +1,6 @@
 /*
  * session.c - stdio <-> socket sessions for listen and connect (design
- * section 3), built from pump sources and sinks.
+ * section 3), and the hub of listen -k and --broker, built from relays.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -16,14 +16,34 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "options.h"
+#include "xmalloc.h"
 #include "loop.h"
 #include "relay.h"
 #include "session.h"
 #include "sock.h"
 
 #define SESSION_DELIVER_POLL_MS	10	/* --send-only: look this often */
-#define SESSION_DELIVER_MS	30000	/* and fail stalled this long */
+
+/* listen -k: stdin to every client, every client to stdout. */
+struct session_hub {
+	struct relay_session	*rs;
+	struct relay_source	*stdin_src;
+	struct relay_sink	*stdout_sink;
+	struct hub_client	*clients;
+	relay_done_fn		*done;
+	void			*arg;
+};
+
+struct hub_client {
+	struct session_ctx	*ctx;
+	char			*name;
+	struct relay_source	*in;
+	struct relay_sink	*out;
+	relay_done_fn		*done;
+	void			*arg;
+	struct hub_client	*prev;
+	struct hub_client	*next;
+};
 
 struct session_state {
 	struct session_ctx	*ctx;
@@ -77,7 +97,7 @@ session_progress_tick(struct loop *p, void *arg)
 void
 session_progress_end(struct session_ctx *ctx)
 {
-	if (!ctx->opts->progress || ctx->started == 0)
+	if (!ctx->spec.progress || ctx->started == 0)
 		return;
 	loop_timer_disarm(ctx->loop, &ctx->progress);
 	session_progress_print(ctx, true);
@@ -91,12 +111,13 @@ session_progress_end(struct session_ctx *ctx)
  */
 int
 session_ctx_open(struct session_ctx *ctx, struct loop *p,
-    const struct sockt_opts *o, char **errp)
+    const struct session_spec *spec, char **errp)
 {
+	const struct session_spec *o = &ctx->spec;
 	pid_t fg;
 
 	memset(ctx, 0, sizeof *ctx);
-	ctx->opts = o;
+	ctx->spec = *spec;
 	ctx->loop = p;
 	ctx->relay = relay_new(p);
 	ctx->in_fd = ctx->out_fd = -1;
@@ -110,7 +131,7 @@ session_ctx_open(struct session_ctx *ctx, struct loop *p,
 		goto fail;
 	}
 	/* A closed stdin (<&-) is /dev/null by now: simply empty. */
-	if (!o->no_stdin && !o->recv_only) {
+	if (o->read_stdin) {
 		if (isatty(STDIN_FILENO) &&
 		    (fg = tcgetpgrp(STDIN_FILENO)) != -1 && fg != getpgrp()) {
 			log_info(1, "stdin is a terminal in use by another "
@@ -130,16 +151,36 @@ fail:
 	return -1;
 }
 
+/* Close what session_ctx_open() opened; safe on a zeroed CTX, twice. */
 void
 session_ctx_close(struct session_ctx *ctx)
 {
+	if (ctx->loop == NULL)
+		return;		/* never opened, or closed already */
 	session_progress_end(ctx);
 	if (ctx->in_fd > STDERR_FILENO)
 		close(ctx->in_fd);
 	ctx->in_fd = -1;
 	log_tap_close(&ctx->tap);
-	relay_free(ctx->relay);
+	relay_free(ctx->relay);		/* sessions end without callbacks */
 	ctx->relay = NULL;
+	if (ctx->hub != NULL) {
+		struct hub_client *c;
+
+		while ((c = ctx->hub->clients) != NULL) {
+			ctx->hub->clients = c->next;
+			free(c->name);
+			free(c);
+		}
+		free(ctx->hub);
+		ctx->hub = NULL;
+	}
+	if (ctx->single != NULL) {
+		free(ctx->single->peer);
+		free(ctx->single);
+		ctx->single = NULL;
+	}
+	ctx->loop = NULL;
 }
 
 /*
@@ -181,7 +222,7 @@ static void
 session_sent_all(void *arg)
 {
 	struct session_state *st = arg;
-	const struct sockt_opts *o = st->ctx->opts;
+	const struct session_spec *o = &st->ctx->spec;
 
 	if (o->quit_ms >= 0)
 		loop_timer_arm(st->ctx->loop, &st->quit, loop_now() +
@@ -193,14 +234,13 @@ session_sent_all(void *arg)
  * SESSION_DELIVER_POLL_MS whether the peer has acknowledged every byte
  * (our queue written, the socket half-closed, nothing left in its send
  * queue); then the session is over, with status 0, whatever the peer is
- * still sending.  No progress for -w (else SESSION_DELIVER_MS) fails it.
+ * still sending.  No progress for spec.ack_ms fails it.
  */
 static void
 session_deliver_fire(struct loop *p, void *arg)
 {
 	struct session_state *st = arg;
-	const struct sockt_opts *o = st->ctx->opts;
-	int limit = o->timeout_ms >= 0 ? o->timeout_ms : SESSION_DELIVER_MS;
+	int limit = st->ctx->spec.ack_ms;
 	size_t unacked, left;
 	uint64_t now = loop_now();
 	char *msg;
@@ -223,7 +263,7 @@ session_deliver_fire(struct loop *p, void *arg)
 	} else if (now - st->progress >= (uint64_t)limit) {
 		msg = log_fmt("%s: %zu bytes not acknowledged by the peer, "
 		    "no progress for %d.%03d s%s", st->peer, left,
-		    limit / 1000, limit % 1000, o->timeout_ms >= 0 ?
+		    limit / 1000, limit % 1000, st->ctx->spec.ack_by_w ?
 		    " (-w)" : "");
 		relay_session_end(st->ps, 1, msg);
 		free(msg);
@@ -238,7 +278,7 @@ session_stdin_eof(void *arg)
 {
 	struct session_state *st = arg;
 
-	if (!st->ctx->opts->send_only || st->sock_out == NULL)
+	if (!st->ctx->spec.send_only || st->sock_out == NULL)
 		return;
 	log_info(2, "--send-only: stdin ended; waiting until the peer has "
 	    "every byte");
@@ -270,6 +310,7 @@ session_done(struct relay_session *ps, int status, const char *msg,
 		session_progress_end(st->ctx);
 		st->ctx->counted_in = st->ctx->counted_out = NULL;
 	}
+	st->ctx->single = NULL;
 	if (st->done != NULL)
 		st->done(ps, status, msg, st->arg);
 	free(st->peer);
@@ -284,16 +325,14 @@ struct relay_session *
 session_start(struct session_ctx *ctx, int fd, const char *peer,
     relay_done_fn *done, void *arg)
 {
-	const struct sockt_opts *o = ctx->opts;
+	const struct session_spec *o = &ctx->spec;
 	struct session_state *st;
 	struct relay_sink *sock_out = NULL, *out;
 	unsigned flags;
 
-	st = calloc(1, sizeof *st);
-	if (st == NULL || (st->peer = strdup(peer)) == NULL) {
-		free(st);
-		return NULL;
-	}
+	st = xcalloc(1, sizeof *st);
+	st->peer = xstrdup(peer);
+	ctx->single = st;
 	st->ctx = ctx;
 	st->fd = fd;
 	st->done = done;
@@ -310,7 +349,7 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 		relay_source_tap(st->sock_in, session_tap, ctx);
 
 	if (ctx->in_fd != -1 || o->recv_only) {
-		flags = o->no_shutdown ? 0 : RELAY_SINK_SHUTDOWN;
+		flags = o->shutdown ? RELAY_SINK_SHUTDOWN : 0;
 		sock_out = relay_sink_new(st->ps, fd, FD_SOCKET, peer,
 		    flags);
 		relay_sink_on_done(sock_out, session_sent_all, st);
@@ -351,4 +390,159 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 		relay_source_start(st->stdin_src);
 	relay_source_start(st->sock_in);
 	return st->ps;
+}
+
+/* ---- the hub of listen -k and --broker -------------------------------- */
+
+/* The hub failed: only stdout can make it fail. */
+static void
+hub_done(struct relay_session *rs, int status, const char *msg, void *arg)
+{
+	struct session_ctx *ctx = arg;
+	struct session_hub *hub = ctx->hub;
+
+	hub->rs = NULL;
+	hub->stdin_src = NULL;
+	hub->stdout_sink = NULL;
+	if (hub->done != NULL)
+		hub->done(rs, status ? status : 1, msg, hub->arg);
+}
+
+/* stdin ended under -k: clients are half-closed as their queues drain. */
+static void
+hub_stdin_eof(void *arg)
+{
+	(void)arg;
+	log_info(2, "stdin ended: half-closing every client");
+}
+
+/*
+ * Open the hub of listen -k: stdin is read while clients are connected
+ * and each chunk goes to every client connected then; every client's data
+ * goes to stdout in whole reads.  DONE runs if stdout fails.
+ */
+void
+session_hub_open(struct session_ctx *ctx, relay_done_fn *done, void *arg)
+{
+	struct session_hub *hub = xcalloc(1, sizeof *hub);
+
+	ctx->hub = hub;
+	hub->done = done;
+	hub->arg = arg;
+	hub->rs = relay_session_new(ctx->relay, hub_done, ctx);
+	if (ctx->in_fd != -1) {
+		hub->stdin_src = relay_source_new(hub->rs, ctx->in_fd,
+		    ctx->in_kind, "stdin", 0);
+		if (ctx->in_fd > STDERR_FILENO)
+			relay_session_own_fd(hub->rs, ctx->in_fd);
+		ctx->in_fd = -1;
+		if (ctx->tap.hexdump != NULL)
+			relay_source_tap(hub->stdin_src, session_tap_sent, ctx);
+		relay_source_on_eof(hub->stdin_src, hub_stdin_eof, ctx);
+		relay_source_start(hub->stdin_src);
+	}
+	if (ctx->out_fd != -1) {
+		hub->stdout_sink = relay_sink_new(hub->rs, ctx->out_fd,
+		    ctx->out_kind, "stdout", RELAY_SINK_CLOSE |
+		    RELAY_SINK_STDOUT | RELAY_SINK_KEEP);
+		relay_sink_close_also(hub->stdout_sink, STDOUT_FILENO);
+		ctx->out_fd = -1;
+	}
+}
+
+/* A client left: the others carry on. */
+static void
+hub_client_done(struct relay_session *rs, int status, const char *msg,
+    void *arg)
+{
+	struct hub_client *c = arg;
+	struct session_hub *hub = c->ctx->hub;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		hub->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (msg != NULL)
+		log_info(1, "%s", msg);
+	log_info(1, "connection from %s closed%s", c->name, status ?
+	    " with an error" : "");
+	if (c->done != NULL)
+		c->done(rs, status, msg, c->arg);
+	free(c->name);
+	free(c);
+}
+
+/*
+ * A client half-closed: it has finished.  What is already queued for it
+ * is still sent, then it is half-closed too and its session ends, so a
+ * long-running listener never collects half-open connections.
+ */
+static void
+hub_client_eof(void *arg)
+{
+	struct hub_client *c = arg;
+
+	if (c->out != NULL)
+		relay_sink_end(c->out);
+}
+
+/*
+ * Wire client FD (NAME in messages) into the hub; DONE runs when it
+ * leaves (its end is logged under -v here).  --broker relays between clients, but not with --recv-only:
+ * then, as ncat does, clients only ever talk to stdout and are
+ * half-closed at once.
+ */
+struct relay_session *
+session_hub_add(struct session_ctx *ctx, int fd, const char *name,
+    relay_done_fn *done, void *arg)
+{
+	const struct session_spec *o = &ctx->spec;
+	struct session_hub *hub = ctx->hub;
+	struct hub_client *c, *other;
+	struct relay_session *rs;
+	bool relay = o->broker && !o->recv_only;
+	unsigned flags;
+
+	c = xcalloc(1, sizeof *c);
+	c->ctx = ctx;
+	c->name = xstrdup(name);
+	c->done = done;
+	c->arg = arg;
+	rs = relay_session_new(ctx->relay, hub_client_done, c);
+	relay_session_own_fd(rs, fd);
+	c->in = relay_source_new(rs, fd, FD_SOCKET, name,
+	    o->send_only ? RELAY_SOURCE_DISCARD : 0);
+	relay_source_on_eof(c->in, hub_client_eof, c);
+	if (ctx->tapping)
+		relay_source_tap(c->in, session_tap, ctx);
+	if (hub->stdout_sink != NULL && !o->send_only)
+		relay_link(c->in, hub->stdout_sink);
+	if (hub->stdin_src != NULL || o->recv_only || relay) {
+		flags = RELAY_SINK_DROPPABLE;
+		if (o->shutdown)
+			flags |= RELAY_SINK_SHUTDOWN;
+		if (relay)
+			flags |= RELAY_SINK_KEEP;
+		c->out = relay_sink_new(rs, fd, FD_SOCKET, name, flags);
+		if (hub->stdin_src != NULL &&
+		    !relay_source_eof(hub->stdin_src))
+			relay_link(hub->stdin_src, c->out);
+		else if (!relay)
+			relay_sink_end(c->out);
+	}
+	if (relay)
+		for (other = hub->clients; other != NULL; other = other->next) {
+			relay_link(other->in, c->out);
+			relay_link(c->in, other->out);
+		}
+	c->next = hub->clients;
+	if (hub->clients != NULL)
+		hub->clients->prev = c;
+	hub->clients = c;
+	if (o->idle_ms > 0)
+		relay_session_set_idle(rs, o->idle_ms);
+	relay_source_start(c->in);
+	return rs;
 }
