@@ -46,6 +46,7 @@ const struct cmd_entry cmd_connect_entry = {
 	    "-U PATH",
 	.options = connect_options,
 	.help = connect_help,
+	.args = { 1, 2, 1, "HOST and PORT" },
 	.exec = cmd_connect_exec,
 };
 
@@ -114,25 +115,15 @@ connect_probed(void *arg, int fd, const char *peer, const char *err)
 }
 
 /*
- * The checks that make a usage error before anything is opened: the -U
- * path's form and the -p source port.  Returns -1 with *errp.
+ * The checks that make a usage error before anything is opened (the -U
+ * path was checked before the subcommand ran): the -p source port.
+ * Returns -1 with *errp.
  */
 static int
 connect_check(const struct sockt_opts *o, char **errp)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
 	uint16_t port;
 
-	if (o->unix_socket) {
-		if (o->argc != 1) {
-			*errp = log_fmt(o->argc == 0 ? "missing PATH" :
-			    "too many arguments: '%s'", o->argv[o->argc > 1]);
-			return -1;
-		}
-		if (addr_unix(o->argv[0], &ss, &len, errp) == -1)
-			return -1;
-	}
 	if (o->port != NULL && addr_parse_port(o->port, "tcp", &port, errp)
 	    == -1)
 		return -1;

@@ -75,6 +75,7 @@ const struct cmd_entry cmd_exec_entry = {
 	    "-- PROGRAM [ARG...]",
 	.options = exec_options,
 	.help = exec_help,
+	.args = { 0, 2, 1, "PORT" },
 	.exec = cmd_exec_exec,
 };
 

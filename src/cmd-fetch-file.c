@@ -71,6 +71,7 @@ const struct cmd_entry cmd_fetch_file_entry = {
 	.usage = "[options] [-o OUT|-] URL | HOST PORT [PATH]",
 	.options = fetch_options,
 	.help = fetch_file_help,
+	.args = { 1, 3, 0, "URL or HOST PORT" },
 	.exec = cmd_fetch_file_exec,
 };
 

@@ -43,6 +43,7 @@ const struct cmd_entry cmd_listen_entry = {
 	.usage = "[options] [--broker] [ADDRESS] PORT | -p PORT | -U PATH",
 	.options = listen_options,
 	.help = listen_help,
+	.args = { 0, 2, 1, "PORT" },
 	.exec = cmd_listen_exec,
 };
 

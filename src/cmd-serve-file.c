@@ -73,6 +73,7 @@ const struct cmd_entry cmd_serve_file_entry = {
 	.usage = "[options] [--raw] [ADDRESS] PORT FILE|DIR...",
 	.options = serve_options,
 	.help = serve_file_help,
+	.args = { 1, -1, 0, "PORT" },
 	.exec = cmd_serve_file_exec,
 };
 

@@ -53,6 +53,7 @@ const struct cmd_entry cmd_udp_recv_entry = {
 	    "[ADDRESS] PORT | -p PORT | -U PATH",
 	.options = udp_recv_options,
 	.help = udp_recv_help,
+	.args = { 0, 2, 1, "PORT" },
 	.exec = cmd_udp_recv_exec,
 };
 

@@ -49,6 +49,7 @@ const struct cmd_entry cmd_udp_send_entry = {
 	    "HOST PORT | -U PATH",
 	.options = udp_send_options,
 	.help = udp_send_help,
+	.args = { 1, 2, 1, "HOST and PORT" },
 	.exec = cmd_udp_send_exec,
 };
 

@@ -1,6 +1,7 @@
 /*
- * cmd.c - plumbing every subcommand shares: usage errors, readiness
- * reports (-v "listening on" and --port-file), dying by a caught signal.
+ * cmd.c - the subcommand table and its lookup, and what every subcommand's
+ * wiring shares: options mapped to the dial, listener and session specs,
+ * usage and runtime errors, dying by a caught signal.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -20,6 +21,75 @@
 #include "listener.h"
 #include "session.h"
 #include "log.h"
+
+/* Sorted by name: lookups are a binary search, names match exactly. */
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_connect_entry,
+	&cmd_exec_entry,
+	&cmd_fetch_file_entry,
+	&cmd_listen_entry,
+	&cmd_serve_file_entry,
+	&cmd_udp_recv_entry,
+	&cmd_udp_send_entry,
+	NULL
+};
+
+static int
+cmd_compare(const void *key, const void *elem)
+{
+	const struct cmd_entry *const *e = elem;
+
+	return strcmp(key, (*e)->name);
+}
+
+/* The subcommand called NAME exactly, or NULL. */
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	const struct cmd_entry *const *e;
+	size_t n;
+
+	for (n = 0; cmd_table[n] != NULL; n++)
+		continue;
+	e = bsearch(name, cmd_table, n, sizeof cmd_table[0], cmd_compare);
+	return e ? *e : NULL;
+}
+
+/*
+ * The positional arguments against the subcommand's template (before
+ * "--"): -U takes its PATH (checked here) and what follows it; otherwise
+ * the bounds.  Returns -1 with *errp on a usage error.
+ */
+int
+cmd_check_args(const struct sockt_opts *o, char **errp)
+{
+	const struct cmd_args *a = &o->cmd->args;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int n = o->argc_before_dashes >= 0 ? o->argc_before_dashes : o->argc;
+
+	if (o->unix_socket && a->unix_n > 0) {
+		if (n < a->unix_n) {
+			*errp = log_fmt("missing PATH");
+			return -1;
+		}
+		if (n > a->unix_n) {
+			*errp = log_fmt("too many arguments: '%s'",
+			    o->argv[a->unix_n]);
+			return -1;
+		}
+		return addr_unix(o->argv[0], &ss, &len, errp);
+	}
+	if (n < a->min) {
+		*errp = log_fmt("missing %s", a->missing);
+		return -1;
+	}
+	if (a->max >= 0 && n > a->max) {
+		*errp = log_fmt("too many arguments: '%s'", o->argv[a->max]);
+		return -1;
+	}
+	return 0;
+}
 
 /* Report a usage error found after parsing; returns exit status 2. */
 int
@@ -61,22 +131,13 @@ int
 cmd_listener_spec(const struct sockt_opts *o, enum listener_bind bind,
     struct addr_endpoint *ep, struct listener_spec *ls, char **errp)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
 	uint16_t port;
 
 	memset(ls, 0, sizeof *ls);
 	ep->host = ep->port = NULL;
-	if (o->unix_socket) {
-		if (o->argc != 1) {
-			*errp = log_fmt(o->argc == 0 ? "missing PATH" :
-			    "too many arguments: '%s'", o->argv[o->argc > 1]);
-			return -1;
-		}
-		if (addr_unix(o->argv[0], &ss, &len, errp) == -1)
-			return -1;
-		ls->unix_path = o->argv[0];
-	} else {
+	if (o->unix_socket)
+		ls->unix_path = o->argv[0];	/* cmd_check_args() saw it */
+	else {
 		if (addr_parse_endpoint(o->argc, o->argv, ADDR_LISTEN, o->port,
 		    ep, errp) == -1)
 			return -1;

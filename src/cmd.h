@@ -12,14 +12,29 @@ struct cmd_help {
 	const char	*help;
 };
 
+/*
+ * How many positional arguments a subcommand takes (those before "--"),
+ * checked before it runs: MIN to MAX (-1: no limit), or with -U exactly
+ * UNIX_N (the PATH first).  MISSING names what too few lack.
+ */
+struct cmd_args {
+	int		 min;
+	int		 max;
+	int		 unix_n;
+	const char	*missing;
+};
+
 struct cmd_entry {
 	const char	*name;
 	const char	*summary;	/* one line for "sockt --help" */
 	const char	*usage;		/* after "sockt NAME " */
 	const enum opt_id *options;	/* accepted, OPT_END terminated */
 	const struct cmd_help *help;	/* overrides, OPT_END terminated */
+	struct cmd_args	 args;
 	int		(*exec)(struct sockt_opts *);	/* exit status */
 };
+
+extern const struct cmd_entry *const cmd_table[];	/* NULL-ended */
 
 extern const struct cmd_entry cmd_connect_entry;
 extern const struct cmd_entry cmd_exec_entry;
@@ -37,6 +52,9 @@ extern const struct cmd_entry cmd_udp_send_entry;
 struct dial_spec;
 struct session_spec;
 
+const struct cmd_entry *cmd_find(const char *);
+
+int	 cmd_check_args(const struct sockt_opts *, char **);
 int	 cmd_usage_error(const struct sockt_opts *, char *);
 int	 cmd_fail(char *);
 void	 cmd_die_by_signal(int);

@@ -1,5 +1,5 @@
 /*
- * main.c - the subcommand table, global options, dispatch, and the final
+ * main.c - global options, dispatch to the subcommand, and the final
  * check that stdout really received everything.
  */
 #include <sys/types.h>
@@ -19,37 +19,6 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-/* Sorted by name: lookups are a binary search, names match exactly. */
-static const struct cmd_entry *const cmd_table[] = {
-	&cmd_connect_entry,
-	&cmd_exec_entry,
-	&cmd_fetch_file_entry,
-	&cmd_listen_entry,
-	&cmd_serve_file_entry,
-	&cmd_udp_recv_entry,
-	&cmd_udp_send_entry,
-};
-
-#define CMD_TABLE_LEN	(sizeof cmd_table / sizeof cmd_table[0])
-
-static int
-cmd_compare(const void *key, const void *elem)
-{
-	const struct cmd_entry *const *e = elem;
-
-	return strcmp(key, (*e)->name);
-}
-
-static const struct cmd_entry *
-cmd_find(const char *name)
-{
-	const struct cmd_entry *const *e;
-
-	e = bsearch(name, cmd_table, CMD_TABLE_LEN, sizeof cmd_table[0],
-	    cmd_compare);
-	return e ? *e : NULL;
-}
-
 static void
 usage_global(FILE *f)
 {
@@ -58,7 +27,7 @@ usage_global(FILE *f)
 	fprintf(f, "usage: sockt [-h | --help] [-V | --version]\n"
 	    "       sockt help [COMMAND]\n"
 	    "       sockt COMMAND [OPTIONS] ARGS...\n\ncommands:\n");
-	for (i = 0; i < CMD_TABLE_LEN; i++)
+	for (i = 0; cmd_table[i] != NULL; i++)
 		fprintf(f, "  %-12s %s\n", cmd_table[i]->name,
 		    cmd_table[i]->summary);
 	fprintf(f, "\n'sockt COMMAND --help' or 'sockt help COMMAND' shows a "
@@ -149,6 +118,8 @@ main(int argc, char **argv)
 	r = opts_parse(&opts, argc - 1, argv + 1, &err);
 	if (r == 0)
 		r = opts_validate(&opts, &err);
+	if (r == 0)
+		r = cmd_check_args(&opts, &err);
 	if (r == 1) {
 		opts_free(&opts);
 		opts_print_help(cmd, stdout);
