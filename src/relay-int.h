@@ -1,7 +1,7 @@
 /*
- * relay-int.h - what relay.c (sessions, sources, sinks, the copying path)
- * and zerocopy.c (sendfile, splice, the pipe pool) share.  Nothing else
- * includes it.
+ * relay-int.h - what the files of the relay module share: relay.c (the
+ * context, chunks, sessions), relay-source.c, relay-sink.c and relay-zc.c
+ * (sendfile, splice, the pipe pool).  Nothing else includes it.
  */
 #ifndef SOCKT_RELAY_INT_H
 #define SOCKT_RELAY_INT_H
@@ -142,19 +142,36 @@ struct relay_session {
 	struct loop_deferred	 reap;
 };
 
-/* relay.c, for zerocopy.c */
+/* relay.c */
+void	 relay_ptrs_push(void *, size_t *, size_t *, void *);
+void	 relay_ptrs_remove(void *, size_t *, void *);
+struct chunk *relay_chunk_new(size_t);
+struct chunk *relay_chunk_take(struct relay *, size_t);
+void	 relay_chunk_unref(struct chunk *);
+size_t	 relay_chunk_cost(const struct chunk *);
 void	 relay_touch(struct relay_session *);
+void	 relay_session_check(struct relay_session *);
 void	 relay_fail(struct relay_session *, const char *, const char *, int,
 	     uint64_t, const char *);
-void	 relay_sink_error(struct relay_sink *, int);
+
+/* relay-source.c */
+void	 relay_tlsfd_sync(struct relay_tlsfd *);
+int	 relay_tls_wait(struct tls_conn *);
+struct relay_tlsfd *relay_tlsfd_get(struct relay_session *, int,
+	     struct tls_conn *);
+bool	 relay_source_wants(const struct relay_source *);
+void	 relay_source_read(struct relay_source *);
 void	 relay_source_set_eof(struct relay_source *, bool);
 void	 relay_source_update(struct relay_source *);
+
+/* relay-sink.c */
+void	 relay_sink_write(struct relay_sink *);
+void	 relay_sink_error(struct relay_sink *, int);
 void	 relay_sink_update(struct relay_sink *);
 void	 relay_sink_finish(struct relay_sink *);
 void	 relay_sink_push_chunk(struct relay_sink *, struct chunk *);
-struct chunk *relay_chunk_new(size_t);
 
-/* zerocopy.c */
+/* relay-zc.c */
 bool	 zc_start(struct relay_source *, struct relay_sink *);
 void	 zc_update(struct relay_sink *);
 void	 zc_release(struct relay_sink *);

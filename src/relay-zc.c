@@ -1,5 +1,5 @@
 /*
- * zerocopy.c - the one-to-one relays that move bytes without copying them
+ * relay-zc.c - the one-to-one relays that move bytes without copying them
  * through sockt: sendfile() from a regular file, splice() when a pipe is
  * on either side, and splice() through a pipe from a bounded pool for
  * socket to socket or file.  A pool pipe is held only while bytes are in
