@@ -21,13 +21,15 @@
 #include "scan.h"
 #include "session.h"
 #include "sock.h"
+#include "tls.h"
 #include "tty.h"
 
 static const enum opt_id connect_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE,
 	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_QUIT, OPT_NOSTDIN, OPT_SEND_ONLY,
 	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS,
-	OPT_SCAN, OPT_WAIT, OPT_PARALLEL, OPT_RAW_TTY,
+	OPT_SCAN, OPT_WAIT, OPT_PARALLEL, OPT_RAW_TTY, OPT_TLS, OPT_CA,
+	OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN,
 	OPT_END
 };
 
@@ -56,6 +58,7 @@ struct connect_run {
 	struct session_ctx	 ctx;
 	struct session_spec	 spec;
 	struct tty_state	 tty;
+	struct tls_ctx		*tls;
 	int			 status;
 };
 
@@ -74,40 +77,40 @@ connect_done(struct relay_session *ps, int status, const char *msg,
 
 /* The dial ended: pump the connection to and from stdio, or fail. */
 static void
-connect_dialled(void *arg, int fd, const char *peer, const char *err)
+connect_dialled(void *arg, const struct dial_result *r)
 {
 	struct connect_run *run = arg;
 	char *msg = NULL;
 
-	if (fd == -1) {
-		log_error("%s", err);
+	if (r->fd == -1) {
+		log_error("%s", r->err);
 		run->status = 1;
 		loop_stop(run->loop, 1);
 		return;
 	}
-	log_info(1, "connected to %s", peer);
+	log_info(1, "connected to %s", r->peer);
 	/* --raw-tty: raw from here; restored on every way out of the loop */
 	if (run->o->raw_tty && tty_raw(STDIN_FILENO, &run->tty, &msg) == -1) {
-		close(fd);
+		tls_conn_free(r->tls);
+		close(r->fd);
 		run->status = cmd_fail(msg);
 		loop_stop(run->loop, 1);
 		return;
 	}
-	session_start(&run->ctx, fd, peer, connect_done, run);
+	session_start(&run->ctx, r->fd, r->tls, r->peer, connect_done, run);
 }
 
 /* -z -U PATH: is anyone listening there?  0 if so. */
 static void
-connect_probed(void *arg, int fd, const char *peer, const char *err)
+connect_probed(void *arg, const struct dial_result *r)
 {
 	struct connect_run *run = arg;
 
-	(void)peer;
-	if (fd == -1) {
-		log_error("%s", err);
+	if (r->fd == -1) {
+		log_error("%s", r->err);
 		run->status = 1;
 	} else {
-		close(fd);
+		close(r->fd);
 		printf("%s open\n", run->o->argv[0]);
 		run->status = 0;
 	}
@@ -215,6 +218,7 @@ cmd_connect_exec(struct sockt_opts *o)
 	struct dial_spec ds;
 	char *err = NULL;
 	uint16_t port = 0;
+	bool usage;
 	int sig;
 
 	if (o->scan)
@@ -234,8 +238,13 @@ cmd_connect_exec(struct sockt_opts *o)
 		return cmd_usage_error(o, log_fmt("bad port '0': cannot "
 		    "connect to port 0"));
 	}
+	if (cmd_tls(o, false, o->tls, &run.tls, &err, &usage) == -1) {
+		addr_endpoint_free(&ep);
+		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
+	}
 	if (o->raw_tty && tty_check(STDIN_FILENO, &err) == -1) {
 		addr_endpoint_free(&ep);
+		tls_ctx_free(run.tls);
 		return cmd_fail(err);
 	}
 	/* Open stdio and the -x/-o files first: no peer sees a connection
@@ -246,16 +255,20 @@ cmd_connect_exec(struct sockt_opts *o)
 	    == -1) {
 		addr_endpoint_free(&ep);
 		loop_free(run.loop);
+		tls_ctx_free(run.tls);
 		return cmd_fail(err ? err : log_fmt("loop: %s",
 		    strerror(errno)));
 	}
 	cmd_dial_spec(o, ep.host, ep.port, &ds);
+	ds.tls = run.tls;
+	ds.tls_name = o->servername;
 	dial_start(run.loop, &ds, connect_dialled, &run);
 	run.status = loop_run(run.loop);
 	tty_restore(&run.tty);
 	sig = loop_caught_signal(run.loop);
 	session_ctx_close(&run.ctx);
 	loop_free(run.loop);
+	tls_ctx_free(run.tls);
 	addr_endpoint_free(&ep);
 	cmd_die_by_signal(sig);
 	return run.status;

@@ -20,12 +20,14 @@
 #include "loop.h"
 #include "relay.h"
 #include "session.h"
+#include "tls.h"
 
 static const enum opt_id listen_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT,
 	OPT_TIMEOUT, OPT_IDLE, OPT_QUIT, OPT_KEEP, OPT_NOSTDIN, OPT_SEND_ONLY,
 	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY,
 	OPT_PORT_FILE, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS, OPT_BROKER,
+	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_ALPN,
 	OPT_END
 };
 
@@ -52,6 +54,7 @@ struct listen_run {
 	struct loop		*loop;
 	struct listener		*listener;
 	struct session_ctx	 ctx;
+	struct tls_ctx		*tls;
 	int			 status;
 };
 
@@ -110,28 +113,27 @@ listen_hub_done(struct relay_session *rs, int status, const char *msg,
 	listen_stop(arg, status);
 }
 
-/* A client came (or, FD -1, none did within -w). */
+/* A client came (or, fd -1, none did within -w). */
 static void
-listen_client(void *arg, int fd, const struct sockaddr *sa, socklen_t len,
-    const char *name)
+listen_client(void *arg, const struct listener_conn *c)
 {
 	struct listen_run *run = arg;
 
-	(void)sa;
-	(void)len;
-	if (fd == -1) {
-		log_error("%s", name);
+	if (c->fd == -1) {
+		log_error("%s", c->err);
 		listen_stop(run, 1);
 		return;
 	}
-	log_info(1, "connection from %s", name);
+	log_info(1, "connection from %s", c->name);
 	if (run->o->keep) {
-		session_hub_add(&run->ctx, fd, name, listen_client_done, run);
+		session_hub_add(&run->ctx, c->fd, c->tls, c->name,
+		    listen_client_done, run);
 		return;
 	}
 	/* One client: later ones are refused, the -U file stays till exit */
 	listener_close(run->listener);
-	session_start(&run->ctx, fd, name, listen_single_done, run);
+	session_start(&run->ctx, c->fd, c->tls, c->name, listen_single_done,
+	    run);
 }
 
 static int
@@ -142,12 +144,19 @@ cmd_listen_exec(struct sockt_opts *o)
 	struct listener_spec ls;
 	struct session_spec ss;
 	char *err = NULL;
+	bool usage;
 	int sig;
 
 	if (cmd_listener_spec(o, LISTENER_ALL, &ep, &ls, &err) == -1)
 		return cmd_usage_error(o, err);
+	if (cmd_tls(o, true, o->tls, &run.tls, &err, &usage) == -1) {
+		addr_endpoint_free(&ep);
+		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
+	}
+	ls.tls = run.tls;
 	if ((run.loop = loop_new()) == NULL) {
 		addr_endpoint_free(&ep);
+		tls_ctx_free(run.tls);
 		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
 	if ((run.listener = listener_open(run.loop, &ls, &err)) == NULL ||
@@ -166,6 +175,7 @@ out:
 	session_ctx_close(&run.ctx);
 	listener_free(run.listener);
 	loop_free(run.loop);
+	tls_ctx_free(run.tls);
 	addr_endpoint_free(&ep);
 	cmd_die_by_signal(sig);
 	return run.status;

@@ -20,6 +20,7 @@
 #include "dial.h"
 #include "listener.h"
 #include "session.h"
+#include "tls.h"
 #include "log.h"
 
 /* Sorted by name: lookups are a binary search, names match exactly. */
@@ -155,6 +156,8 @@ cmd_listener_spec(const struct sockt_opts *o, enum listener_bind bind,
 	ls->max_conns = o->max_conns;
 	ls->first_ms = o->timeout_ms;
 	ls->port_file = o->port_file;
+	ls->handshake_ms = o->timeout_ms >= 0 ? o->timeout_ms :
+	    CMD_HANDSHAKE_MS;
 	return 0;
 }
 
@@ -177,6 +180,62 @@ cmd_session_spec(const struct sockt_opts *o, struct session_spec *ss)
 	ss->stdout_closed = o->stdout_closed;
 	ss->broker = o->broker;
 	return ss;
+}
+
+/*
+ * The TLS context the options ask for, in *CTX: NULL when ON (--tls, or
+ * an https:// URL) is false, else a client or SERVER context.  A server
+ * that made its own certificate prints its pin, always, before it says
+ * it is ready.  Returns 0; -1 with *errp (*USAGE set for a usage error).
+ */
+int
+cmd_tls(const struct sockt_opts *o, bool server, bool on,
+    struct tls_ctx **ctx, char **errp, bool *usage)
+{
+	static const enum opt_id tls_opts[] = { OPT_CA, OPT_CERT, OPT_KEY,
+	    OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_END };
+	static const char *names[] = { "--ca", "--cert", "--key",
+	    "--insecure", "--pin", "--servername", "--alpn" };
+	struct tls_config cfg;
+	size_t i;
+
+	*ctx = NULL;
+	*usage = true;
+	if (!on) {
+		for (i = 0; tls_opts[i] != OPT_END; i++)
+			if (o->given[tls_opts[i]]) {
+				*errp = log_fmt("%s needs --tls", names[i]);
+				return -1;
+			}
+		return 0;
+	}
+	if (server && (o->insecure || o->pin || o->servername)) {
+		*errp = log_fmt("%s is for a TLS client, not a server",
+		    o->insecure ? "--insecure" : o->pin ? "--pin" :
+		    "--servername");
+		return -1;
+	}
+	if (o->key != NULL && o->cert == NULL) {
+		*errp = log_fmt("--key needs --cert");
+		return -1;
+	}
+	*usage = false;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.server = server;
+	cfg.ca = o->ca;
+	cfg.cert = o->cert;
+	cfg.key = o->key;
+	cfg.insecure = o->insecure;
+	cfg.pin = o->pin;
+	cfg.alpn = o->alpn;
+	if ((*ctx = tls_ctx_new(&cfg, errp)) == NULL)
+		return -1;
+	if (server && tls_ctx_ephemeral(*ctx))
+		log_info(0, "tls pin %s", tls_ctx_pin(*ctx));
+	if (o->insecure)
+		log_info(1, "--insecure: the server's certificate is not "
+		    "verified");
+	return 0;
 }
 
 /* Report a runtime error; returns exit status 1. */

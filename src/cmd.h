@@ -48,9 +48,12 @@ extern const struct cmd_entry cmd_udp_send_entry;
 #include "listener.h"
 
 #define CMD_ACK_MS	30000	/* --send-only: no progress fails, without -w */
+#define CMD_HANDSHAKE_MS 30000	/* a TLS handshake, without -w */
 
 struct dial_spec;
 struct session_spec;
+struct tls_ctx;
+struct tls_ctx;
 
 const struct cmd_entry *cmd_find(const char *);
 
@@ -64,5 +67,7 @@ int	 cmd_listener_spec(const struct sockt_opts *, enum listener_bind,
 	     struct addr_endpoint *, struct listener_spec *, char **);
 const struct session_spec *cmd_session_spec(const struct sockt_opts *,
 	     struct session_spec *);
+int	 cmd_tls(const struct sockt_opts *, bool, bool, struct tls_ctx **,
+	     char **, bool *);
 
 #endif

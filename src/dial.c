@@ -1,6 +1,7 @@
 /*
  * dial.c - outgoing stream connections on the loop: resolution, source
- * binding, one address after another, per-attempt timeouts and --wait.
+ * binding, one address after another, per-attempt timeouts and --wait,
+ * then the TLS handshake.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -16,10 +17,12 @@
 #include "dial.h"
 #include "log.h"
 #include "sock.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define DIAL_PAUSE_MIN_MS	50
 #define DIAL_PAUSE_MAX_MS	1000
+#define DIAL_TLS_MS		30000	/* a handshake without -w: at most */
 
 struct dial {
 	struct loop		*loop;
@@ -30,6 +33,7 @@ struct dial {
 	struct addrinfo		*source;
 	struct addrinfo		*next;		/* address to try next */
 	int			 fd;		/* connect in progress */
+	struct tls_conn		*tls;		/* its handshake */
 	char			 where[ADDR_STRLEN + 108];
 	char			*err;		/* the last failure */
 	uint64_t		 deadline;	/* --wait, 0: none */
@@ -57,18 +61,23 @@ dial_addrs_free(struct dial *d)
 	d->addrs = d->source = d->next = NULL;
 }
 
-/* Hand the result to the caller and free D. */
+/* Hand the result (FD and TLS, or d->err) to the caller and free D. */
 static void
-dial_finish(struct dial *d, int fd)
+dial_finish(struct dial *d, int fd, struct tls_conn *tls)
 {
 	dial_done_fn *done = d->done;
 	void *arg = d->arg;
 	char where[sizeof d->where], *err = d->err;
+	struct dial_result r;
 
 	strlcpy(where, d->where, sizeof where);
 	d->err = NULL;
 	dial_cancel(d);
-	done(arg, fd, where, fd == -1 ? err : NULL);
+	r.fd = fd;
+	r.tls = tls;
+	r.peer = where;
+	r.err = fd == -1 ? err : NULL;
+	done(arg, &r);
 	free(err);
 }
 
@@ -80,13 +89,13 @@ dial_failed(struct dial *d)
 
 	dial_addrs_free(d);
 	if (d->deadline == 0) {
-		dial_finish(d, -1);
+		dial_finish(d, -1, NULL);
 		return;
 	}
 	if (now >= d->deadline) {
 		dial_set_error(d, log_fmt("%s (gave up after --wait %d.%03d s)",
 		    d->err, d->spec.wait_ms / 1000, d->spec.wait_ms % 1000));
-		dial_finish(d, -1);
+		dial_finish(d, -1, NULL);
 		return;
 	}
 	log_info(1, "%s: retrying", d->err);
@@ -98,25 +107,90 @@ dial_failed(struct dial *d)
 }
 
 static void	dial_next(struct dial *);
+static void	dial_handshake(struct dial *);
 
 /* The connect in progress ended, or its attempt timed out (ERR). */
 static void
 dial_settle(struct dial *d, int err)
 {
+	int fd = d->fd;
+	char *msg = NULL;
+
 	loop_forget(d->loop, d->fd);
+	if (err == 0 && d->spec.tls != NULL) {
+		/* the handshake runs within what is left of the attempt */
+		dial_addrs_free(d);
+		d->tls = tls_conn_new(d->spec.tls, fd, d->spec.tls_name ?
+		    d->spec.tls_name : d->spec.host, &msg);
+		if (d->tls == NULL) {
+			dial_set_error(d, log_fmt("tls %s: %s", d->where, msg));
+			free(msg);
+			dial_finish(d, -1, NULL);
+			return;
+		}
+		if (!loop_timer_armed(&d->timer))
+			loop_timer_arm(d->loop, &d->timer, loop_now() +
+			    DIAL_TLS_MS);
+		dial_handshake(d);
+		return;
+	}
 	loop_timer_disarm(d->loop, &d->timer);
 	if (err == 0) {
-		int fd = d->fd;
-
 		d->fd = -1;
 		dial_addrs_free(d);
-		dial_finish(d, fd);
+		dial_finish(d, fd, NULL);
 		return;
 	}
 	close(d->fd);
 	d->fd = -1;
 	dial_set_error(d, log_fmt("connect %s: %s", d->where, strerror(err)));
 	dial_next(d);
+}
+
+static void
+dial_tls_ready(struct loop *l, int fd, void *arg)
+{
+	(void)l;
+	(void)fd;
+	dial_handshake(arg);
+}
+
+/*
+ * Advance the TLS handshake of the connection; hand it over once the
+ * peer is verified.  A TLS failure is final: trying again (--wait) would
+ * meet the same certificate.
+ */
+static void
+dial_handshake(struct dial *d)
+{
+	struct tls_conn *tls;
+	char *msg = NULL;
+	int fd;
+
+	if (tls_handshake(d->tls, &msg) == 0) {
+		loop_forget(d->loop, d->fd);
+		loop_timer_disarm(d->loop, &d->timer);
+		msg = tls_describe(d->tls);
+		log_info(1, "tls %s: %s", d->where, msg);
+		free(msg);
+		fd = d->fd;
+		tls = d->tls;
+		d->fd = -1;
+		d->tls = NULL;
+		dial_finish(d, fd, tls);
+		return;
+	}
+	if (errno != EAGAIN) {
+		dial_set_error(d, log_fmt("tls %s: %s", d->where, msg));
+		free(msg);
+		dial_finish(d, -1, NULL);
+		return;
+	}
+	loop_forget(d->loop, d->fd);
+	if (tls_waiting(d->tls) == TLS_WAIT_WRITE)
+		loop_want_write(d->loop, d->fd, dial_tls_ready, d);
+	else
+		loop_want_read(d->loop, d->fd, dial_tls_ready, d);
 }
 
 static void
@@ -134,6 +208,12 @@ dial_timeout(struct loop *l, void *arg)
 	struct pollfd pfd = { .fd = d->fd, .events = POLLOUT };
 
 	(void)l;
+	if (d->tls != NULL) {
+		dial_set_error(d, log_fmt("tls %s: the handshake did not "
+		    "finish in time", d->where));
+		dial_finish(d, -1, NULL);
+		return;
+	}
 	if (poll(&pfd, 1, 0) == 1)
 		dial_settle(d, sock_connect_result(d->fd));
 	else
@@ -220,7 +300,7 @@ dial_attempt(struct loop *l, void *arg)
 		strlcpy(d->where, s->unix_path, sizeof d->where);
 		if (addr_unix(s->unix_path, &ss, &len, &err) == -1) {
 			dial_set_error(d, err);
-			dial_finish(d, -1);
+			dial_finish(d, -1, NULL);
 		} else if (dial_connect_to(d, (struct sockaddr *)&ss, len,
 		    NULL) == -1)
 			dial_failed(d);
@@ -270,6 +350,7 @@ dial_cancel(struct dial *d)
 		return;
 	loop_timer_disarm(d->loop, &d->start);
 	loop_timer_disarm(d->loop, &d->timer);
+	tls_conn_free(d->tls);
 	if (d->fd != -1) {
 		loop_forget(d->loop, d->fd);
 		close(d->fd);

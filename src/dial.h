@@ -5,11 +5,15 @@
  * try again after a growing pause (50 ms doubling to 1 s) until the
  * deadline.  Proxies and TLS are further stages of the same dial.
  *
+ * With a TLS context the connection then does its handshake, bounded by
+ * the same -w, and is verified before it is handed over.
+ *
  * The result always arrives through the callback, from the loop, never
- * from inside dial_start(): FD >= 0 is connected (non-blocking,
- * close-on-exec, now the caller's) and PEER names it; FD == -1 comes with
- * ERR, a one-line message such as "connect 127.0.0.1:9: Connection
- * refused".  Both strings are valid during the callback only.
+ * from inside dial_start(): fd >= 0 is connected (non-blocking,
+ * close-on-exec, now the caller's, as is tls when not NULL) and peer
+ * names it; fd == -1 comes with err, a one-line message such as
+ * "connect 127.0.0.1:9: Connection refused".  The strings are valid
+ * during the callback only.
  */
 #ifndef SOCKT_DIAL_H
 #define SOCKT_DIAL_H
@@ -17,6 +21,9 @@
 #include <stdbool.h>
 
 #include "loop.h"
+
+struct tls_ctx;
+struct tls_conn;
 
 struct dial_spec {
 	const char	*host;		/* TCP: HOST and PORT */
@@ -28,11 +35,20 @@ struct dial_spec {
 	const char	*source_port;	/* -p PORT, or NULL */
 	int		 timeout_ms;	/* each attempt; -1: the kernel's */
 	int		 wait_ms;	/* --wait: retry until; -1: never */
+	struct tls_ctx	*tls;		/* speak TLS, or NULL */
+	const char	*tls_name;	/* SNI and the name verified (HOST) */
+};
+
+struct dial_result {
+	int		 fd;
+	struct tls_conn	*tls;
+	const char	*peer;
+	const char	*err;
 };
 
 struct dial;
 
-typedef void	 dial_done_fn(void *, int, const char *, const char *);
+typedef void	 dial_done_fn(void *, const struct dial_result *);
 
 struct dial	*dial_start(struct loop *, const struct dial_spec *,
 		     dial_done_fn *, void *);

@@ -1,6 +1,7 @@
 /*
  * listener.c - listening sockets, readiness reports, and the accept loop
- * with admission (--allow/--deny, --max-conns) and the out-of-fds pause.
+ * with admission (--allow/--deny, --max-conns), the out-of-fds pause and
+ * the TLS handshake of each client.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -17,11 +18,25 @@
 #include "listener.h"
 #include "log.h"
 #include "sock.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define LISTENER_PAUSE_MS	100	/* out of fds: accept again after */
 #define LISTENER_BATCH		64	/* accepts per wakeup, then others */
 #define LISTENER_NAME_MAX	(ADDR_STRLEN + 108)
+
+/* A client admitted, doing its TLS handshake. */
+struct listener_hs {
+	struct listener		*l;
+	int			 fd;
+	struct tls_conn		*tls;
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	char			 name[LISTENER_NAME_MAX];
+	struct loop_timer	 timer;
+	struct listener_hs	*prev;
+	struct listener_hs	*next;
+};
 
 struct listener {
 	struct loop		*loop;
@@ -36,6 +51,7 @@ struct listener {
 	size_t			 active;
 	struct loop_timer	 retry;		/* after running out of fds */
 	struct loop_timer	 first;		/* -w */
+	struct listener_hs	*handshakes;
 };
 
 static void	listener_accept(struct loop *, int, void *);
@@ -73,9 +89,15 @@ listener_first_expired(struct loop *loop, void *arg)
 	char *msg;
 
 	(void)loop;
+	struct listener_conn c;
+
 	msg = log_fmt("accept: no client within %d.%03d s (-w)",
 	    l->spec.first_ms / 1000, l->spec.first_ms % 1000);
-	l->fn(l->arg, -1, NULL, 0, msg);
+	memset(&c, 0, sizeof c);
+	c.fd = -1;
+	c.name = "";
+	c.err = msg;
+	l->fn(l->arg, &c);
 	free(msg);
 }
 
@@ -102,9 +124,120 @@ listener_admit(const struct listener *l, const struct sockaddr *sa,
 }
 
 static void
+listener_hs_free(struct listener_hs *h, bool close_fd)
+{
+	struct listener *l = h->l;
+
+	loop_timer_disarm(l->loop, &h->timer);
+	loop_forget(l->loop, h->fd);
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		l->handshakes = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	if (close_fd) {
+		tls_conn_free(h->tls);
+		close(h->fd);
+	}
+	free(h);
+}
+
+/* A client's handshake failed (MSG): it goes, the others stay. */
+static void
+listener_hs_failed(struct listener_hs *h, const char *msg)
+{
+	struct listener *l = h->l;
+
+	log_info(1, "tls %s: %s", h->name, msg);
+	listener_hs_free(h, true);
+	listener_client_gone(l);
+}
+
+static void	listener_hs_step(struct listener_hs *);
+
+static void
+listener_hs_ready(struct loop *loop, int fd, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	listener_hs_step(arg);
+}
+
+static void
+listener_hs_expired(struct loop *loop, void *arg)
+{
+	(void)loop;
+	listener_hs_failed(arg, "the handshake did not finish in time");
+}
+
+/* Advance a client's handshake; hand the client over once it is done. */
+static void
+listener_hs_step(struct listener_hs *h)
+{
+	struct listener *l = h->l;
+	struct listener_conn c;
+	char *msg = NULL;
+
+	if (tls_handshake(h->tls, &msg) == 0) {
+		msg = tls_describe(h->tls);
+		log_info(2, "tls %s: %s", h->name, msg);
+		free(msg);
+		memset(&c, 0, sizeof c);
+		c.fd = h->fd;
+		c.tls = h->tls;
+		c.addr = (struct sockaddr *)&h->addr;
+		c.addrlen = h->addrlen;
+		c.name = h->name;
+		listener_hs_free(h, false);
+		l->fn(l->arg, &c);
+		return;
+	}
+	if (errno != EAGAIN) {
+		listener_hs_failed(h, msg);
+		free(msg);
+		return;
+	}
+	loop_forget(l->loop, h->fd);
+	if (tls_waiting(h->tls) == TLS_WAIT_WRITE)
+		loop_want_write(l->loop, h->fd, listener_hs_ready, h);
+	else
+		loop_want_read(l->loop, h->fd, listener_hs_ready, h);
+}
+
+/* Start the TLS handshake of admitted client FD. */
+static void
+listener_hs_start(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t len, const char *name)
+{
+	struct listener_hs *h = xcalloc(1, sizeof *h);
+	char *msg = NULL;
+
+	h->l = l;
+	h->fd = fd;
+	memcpy(&h->addr, sa, len);
+	h->addrlen = len;
+	strlcpy(h->name, name, sizeof h->name);
+	loop_timer_init(&h->timer, listener_hs_expired, h);
+	h->next = l->handshakes;
+	if (l->handshakes != NULL)
+		l->handshakes->prev = h;
+	l->handshakes = h;
+	if ((h->tls = tls_conn_new(l->spec.tls, fd, NULL, &msg)) == NULL) {
+		listener_hs_failed(h, msg);
+		free(msg);
+		return;
+	}
+	loop_timer_arm(l->loop, &h->timer, loop_now() +
+	    (uint64_t)l->spec.handshake_ms);
+	listener_hs_step(h);
+}
+
+static void
 listener_accept(struct loop *loop, int lfd, void *arg)
 {
 	struct listener *l = arg;
+	struct listener_conn c;
 	struct sockaddr_storage ss;
 	char name[LISTENER_NAME_MAX];
 	socklen_t len;
@@ -137,7 +270,17 @@ listener_accept(struct loop *loop, int lfd, void *arg)
 			loop_timer_disarm(loop, &l->first);
 		}
 		l->active++;
-		l->fn(l->arg, fd, (struct sockaddr *)&ss, len, name);
+		if (l->spec.tls != NULL) {
+			listener_hs_start(l, fd, (struct sockaddr *)&ss, len,
+			    name);
+			continue;
+		}
+		memset(&c, 0, sizeof c);
+		c.fd = fd;
+		c.addr = (struct sockaddr *)&ss;
+		c.addrlen = len;
+		c.name = name;
+		l->fn(l->arg, &c);
 	}
 }
 
@@ -237,7 +380,7 @@ listener_ready(struct listener *l, char **errp)
 	return r;
 }
 
-/* Start accepting: FN(ARG, fd, addr, addrlen, name) for each client. */
+/* Start accepting: FN(ARG, conn) for each client. */
 void
 listener_start(struct listener *l, listener_fn *fn, void *arg)
 {
@@ -270,6 +413,8 @@ listener_close(struct listener *l)
 	listener_watch(l, false);
 	loop_timer_disarm(l->loop, &l->retry);
 	loop_timer_disarm(l->loop, &l->first);
+	while (l->handshakes != NULL)
+		listener_hs_free(l->handshakes, true);
 	for (i = 0; i < l->ls.nfds; i++)
 		close(l->ls.fds[i]);
 	l->ls.nfds = 0;

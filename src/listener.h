@@ -6,11 +6,16 @@
  * happens on its connection.  When fds run out, accepting pauses for a
  * moment instead of spinning; sessions that end give fds back.
  *
+ * With a TLS context each admitted client first does its handshake on
+ * the loop (bounded by handshake_ms); a client that fails it is closed
+ * and reported under -v, and the others are served on.
+ *
  * The client callback gets each admitted connection (non-blocking,
- * close-on-exec, now the caller's) with its printable name; the caller
- * says when it is gone (listener_client_gone()) so --max-conns counts
- * the clients really being served.  With a first-client deadline (-w),
- * the callback gets FD -1 and a message once it passes with no client.
+ * close-on-exec, now the caller's, with its tls_conn when TLS) and its
+ * printable name; the caller says when it is gone
+ * (listener_client_gone()) so --max-conns counts the clients really
+ * being served.  With a first-client deadline (-w), the callback gets
+ * fd -1 and a message in err once it passes with no client.
  */
 #ifndef SOCKT_LISTENER_H
 #define SOCKT_LISTENER_H
@@ -40,12 +45,24 @@ struct listener_spec {
 	long long		 max_conns;	/* -1: no limit */
 	int			 first_ms;	/* -w for the first client, -1 */
 	const char		*port_file;	/* or NULL */
+	struct tls_ctx		*tls;		/* TLS server, or NULL */
+	int			 handshake_ms;	/* TLS handshake limit */
+};
+
+struct listener_conn {
+	int			 fd;		/* -1: see err */
+	struct tls_conn		*tls;
+	const struct sockaddr	*addr;
+	socklen_t		 addrlen;
+	const char		*name;
+	const char		*err;
 };
 
 struct listener;
+struct tls_ctx;
+struct tls_conn;
 
-typedef void	 listener_fn(void *, int, const struct sockaddr *, socklen_t,
-		     const char *);
+typedef void	 listener_fn(void *, const struct listener_conn *);
 
 struct listener	*listener_open(struct loop *, const struct listener_spec *,
 		     char **);

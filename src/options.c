@@ -15,6 +15,8 @@
 #include "cmd.h"
 #include "log.h"
 #include "options.h"
+#include "tls.h"
+#include "xmalloc.h"
 
 struct opt_def {
 	enum opt_id	 id;
@@ -98,6 +100,20 @@ static const struct opt_def opt_table[] = {
 	{ OPT_STDERR, 0, "stderr", NULL, "send the program's stderr to the "
 	    "peer too" },
 	{ OPT_SH, 0, "sh", "COMMAND", "run COMMAND with /bin/sh -c" },
+	{ OPT_TLS, 0, "tls", NULL, "speak TLS (verified: the system's CAs, "
+	    "or --ca, or --pin)" },
+	{ OPT_CA, 0, "ca", "FILE", "trust these PEM certificates (server: "
+	    "require client certificates signed by them)" },
+	{ OPT_CERT, 0, "cert", "FILE", "the PEM certificate chain to present" },
+	{ OPT_KEY, 0, "key", "FILE", "its private key (default: in --cert)" },
+	{ OPT_INSECURE, 0, "insecure", NULL, "do not verify the server (not "
+	    "safe)" },
+	{ OPT_PIN, 0, "pin", "sha256//BASE64", "accept exactly the server key "
+	    "with this SHA-256" },
+	{ OPT_SERVERNAME, 0, "servername", "NAME", "the name sent (SNI) and "
+	    "verified, instead of HOST" },
+	{ OPT_ALPN, 0, "alpn", "LIST", "ALPN protocols to offer or accept, "
+	    "comma-separated" },
 };
 
 #define OPT_TABLE_LEN	(sizeof opt_table / sizeof opt_table[0])
@@ -366,6 +382,38 @@ opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
 		free(o->sh);
 		o->sh = strdup(arg);
 		break;
+	case OPT_TLS:
+		o->tls = true;
+		break;
+	case OPT_CA:
+		free(o->ca);
+		o->ca = xstrdup(arg);
+		break;
+	case OPT_CERT:
+		free(o->cert);
+		o->cert = xstrdup(arg);
+		break;
+	case OPT_KEY:
+		free(o->key);
+		o->key = xstrdup(arg);
+		break;
+	case OPT_INSECURE:
+		o->insecure = true;
+		break;
+	case OPT_PIN:
+		if (tls_check_pin(arg, errp) == -1)
+			return -1;
+		free(o->pin);
+		o->pin = xstrdup(arg);
+		break;
+	case OPT_SERVERNAME:
+		free(o->servername);
+		o->servername = xstrdup(arg);
+		break;
+	case OPT_ALPN:
+		free(o->alpn);
+		o->alpn = xstrdup(arg);
+		break;
 	case OPT_HELP:
 	case OPT_END:
 	case OPT__MAX:
@@ -544,6 +592,8 @@ static const enum opt_id opt_conflicts[][2] = {
 	{ OPT_UNIX, OPT_TTL },
 	{ OPT_UNIX, OPT_JOIN },
 	{ OPT_UNIX, OPT_IFACE },
+	{ OPT_INSECURE, OPT_PIN },
+	{ OPT_INSECURE, OPT_CA },
 };
 
 /*
@@ -598,6 +648,12 @@ opts_free(struct sockt_opts *o)
 	free(o->iface);
 	free(o->sha256);
 	free(o->sh);
+	free(o->ca);
+	free(o->cert);
+	free(o->key);
+	free(o->pin);
+	free(o->servername);
+	free(o->alpn);
 }
 
 /* The help line for D in CMD: the subcommand's own wording, if any. */

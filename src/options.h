@@ -33,6 +33,9 @@ enum opt_id {
 	OPT_RAW, OPT_FORCE, OPT_NO_RESUME, OPT_SHA256,
 	/* exec */
 	OPT_CONNECT, OPT_PTY, OPT_STDERR, OPT_SH,
+	/* TLS */
+	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN,
+	OPT_SERVERNAME, OPT_ALPN,
 	OPT__MAX
 };
 
@@ -93,6 +96,15 @@ struct sockt_opts {
 	bool		 pty;
 	bool		 child_stderr;		/* --stderr */
 	char		*sh;			/* --sh COMMAND */
+
+	bool		 tls;			/* --tls (or https://) */
+	char		*ca;
+	char		*cert;
+	char		*key;
+	bool		 insecure;
+	char		*pin;			/* sha256//BASE64 */
+	char		*servername;
+	char		*alpn;
 
 	bool		 stdin_closed;		/* fd 0 was closed at start */
 	bool		 stdout_closed;		/* fd 1 was closed at start */

@@ -15,6 +15,7 @@
 
 /* A block of data read once and shared by every sink it goes to. */
 struct chunk {
+	struct relay	*home;		/* a read buffer: goes back there */
 	unsigned	 refs;
 	size_t		 len;
 	size_t		 size;		/* allocated, header included */
@@ -107,11 +108,14 @@ struct relay_sink {
 #define RELAY_PIPE_SIZE		(1024 * 1024)	/* bytes per splice */
 #define RELAY_PIPES_IDLE	64	/* pooled pipes kept while idle */
 #define RELAY_PIPES_MAX		1024	/* pipes in use at once */
+#define RELAY_IDLE_BUFFERS	8	/* read buffers kept for reuse */
 
 struct relay {
 	struct loop		*loop;
 	struct relay_session	*live;
 	struct chunk		*spare;		/* the next read's buffer */
+	struct chunk		*bufs[RELAY_IDLE_BUFFERS];	/* recycled */
+	size_t			 nidle_bufs;
 	int			 devnull;
 	int			(*idle)[2];	/* pooled pipes */
 	size_t			 nidle;
@@ -129,6 +133,8 @@ struct relay_session {
 	size_t			 nsinks;
 	int			*fds;
 	size_t			 nfds;
+	struct tls_conn		**tlss;		/* freed with the session */
+	size_t			 ntlss;
 	struct relay_tlsfd	*tlsfds;
 	relay_done_fn		*done;
 	void			*arg;
@@ -147,6 +153,7 @@ void	 relay_ptrs_push(void *, size_t *, size_t *, void *);
 void	 relay_ptrs_remove(void *, size_t *, void *);
 struct chunk *relay_chunk_new(size_t);
 struct chunk *relay_chunk_take(struct relay *, size_t);
+struct chunk *relay_buffer(struct relay *);
 void	 relay_chunk_unref(struct chunk *);
 size_t	 relay_chunk_cost(const struct chunk *);
 void	 relay_touch(struct relay_session *);

@@ -308,7 +308,7 @@ relay_source_read(struct relay_source *src)
 		if (rounds > 0 && (s->ended || !relay_source_wants(src)))
 			return;
 		if (r->spare == NULL)
-			r->spare = relay_chunk_new(RELAY_CHUNK);
+			r->spare = relay_buffer(r);
 		if (src->tls != NULL) {
 			n = tls_read(src->tls->tls, r->spare->data, RELAY_CHUNK);
 			src->tls->src_wait = n == -1 && errno == EAGAIN ?

@@ -96,6 +96,8 @@ relay_free(struct relay *r)
 	}
 	free(r->idle);
 	free(r->spare);
+	while (r->nidle_bufs > 0)
+		free(r->bufs[--r->nidle_bufs]);
 	if (r->devnull != -1)
 		close(r->devnull);
 	free(r);
@@ -117,16 +119,44 @@ relay_chunk_new(size_t cap)
 
 	size = (size + RELAY_MALLOC_HEADER + RELAY_MALLOC_ALIGN - 1) &
 	    ~(size_t)(RELAY_MALLOC_ALIGN - 1);
+	c->home = NULL;
 	c->refs = 0;
 	c->len = 0;
 	c->size = size < RELAY_MALLOC_MIN ? RELAY_MALLOC_MIN : size;
 	return c;
 }
 
+/*
+ * A RELAY_CHUNK read buffer: a recycled one if there is one.  Recycling
+ * keeps a steady stream from allocating and freeing 64 KiB blocks, which
+ * glibc would hand back to the kernel and fault in again each time.
+ */
+struct chunk *
+relay_buffer(struct relay *r)
+{
+	struct chunk *c;
+
+	if (r->nidle_bufs > 0)
+		c = r->bufs[--r->nidle_bufs];
+	else {
+		c = relay_chunk_new(RELAY_CHUNK);
+		c->home = r;
+	}
+	c->refs = 0;
+	c->len = 0;
+	return c;
+}
+
 void
 relay_chunk_unref(struct chunk *c)
 {
-	if (--c->refs == 0)
+	struct relay *r = c->home;
+
+	if (--c->refs > 0)
+		return;
+	if (r != NULL && r->nidle_bufs < RELAY_IDLE_BUFFERS)
+		r->bufs[r->nidle_bufs++] = c;
+	else
 		free(c);
 }
 
@@ -222,6 +252,14 @@ relay_session_own_fd(struct relay_session *s, int fd)
 	s->fds[s->nfds++] = fd;
 }
 
+/* TLS is freed when the session is (after its fds are closed). */
+void
+relay_session_own_tls(struct relay_session *s, struct tls_conn *tls)
+{
+	s->tlss = xreallocarray(s->tlss, s->ntlss + 1, sizeof *s->tlss);
+	s->tlss[s->ntlss++] = tls;
+}
+
 /* End the session with status 1 after MS milliseconds without traffic. */
 void
 relay_session_set_idle(struct relay_session *s, int ms)
@@ -312,8 +350,13 @@ relay_session_end(struct relay_session *s, int status, const char *msg)
 		return;
 	s->ended = true;
 	loop_timer_disarm(s->loop, &s->idle);
-	for (t = s->tlsfds; t != NULL; t = t->next)
+	for (t = s->tlsfds; t != NULL; t = t->next) {
 		loop_forget(s->loop, t->fd);
+		/* a clean end tells the peer so, even where we never
+		 * half-closed (-d): best effort, it is not waited for */
+		if (status == 0 && !t->notified)
+			(void)tls_close_notify(t->tls);
+	}
 	for (i = 0; i < s->nsources; i++)
 		source_detach(s->sources[i]);
 	for (i = 0; i < s->nsinks; i++)
@@ -362,6 +405,9 @@ session_free(struct relay_session *s)
 		s->tlsfds = t->next;
 		free(t);
 	}
+	for (i = 0; i < s->ntlss; i++)
+		tls_conn_free(s->tlss[i]);
+	free(s->tlss);
 	free(s->sources);
 	free(s->sinks);
 	free(s->fds);

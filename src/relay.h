@@ -60,6 +60,8 @@ typedef int	 relay_tap_fn(void *, const void *, size_t, char **);
 struct relay_session *relay_session_new(struct relay *, relay_done_fn *,
 		     void *);
 void		 relay_session_own_fd(struct relay_session *, int);
+void		 relay_session_own_tls(struct relay_session *,
+		     struct tls_conn *);
 void		 relay_session_set_idle(struct relay_session *, int);
 void		 relay_session_end(struct relay_session *, int, const char *);
 void		 relay_session_fail_later(struct relay_session *,

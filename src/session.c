@@ -318,12 +318,13 @@ session_done(struct relay_session *ps, int status, const char *msg,
 }
 
 /*
- * Pump the connected socket FD (named PEER in messages) to and from stdio.
- * The session owns FD.  DONE runs once with the final status.
+ * Pump the connected socket FD (named PEER in messages, through TLS when
+ * not NULL) to and from stdio.  The session owns FD and TLS.  DONE runs
+ * once with the final status.
  */
 struct relay_session *
-session_start(struct session_ctx *ctx, int fd, const char *peer,
-    relay_done_fn *done, void *arg)
+session_start(struct session_ctx *ctx, int fd, struct tls_conn *tls,
+    const char *peer, relay_done_fn *done, void *arg)
 {
 	const struct session_spec *o = &ctx->spec;
 	struct session_state *st;
@@ -341,9 +342,13 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 	loop_timer_init(&st->deliver, session_deliver_fire, st);
 	st->ps = relay_session_new(ctx->relay, session_done, st);
 	relay_session_own_fd(st->ps, fd);
+	if (tls != NULL)
+		relay_session_own_tls(st->ps, tls);
 
 	st->sock_in = relay_source_new(st->ps, fd, FD_SOCKET, peer,
 	    o->send_only ? RELAY_SOURCE_DISCARD : 0);
+	if (tls != NULL)
+		relay_source_tls(st->sock_in, tls);
 	relay_source_on_eof(st->sock_in, session_peer_eof, st);
 	if (ctx->tapping)
 		relay_source_tap(st->sock_in, session_tap, ctx);
@@ -352,6 +357,8 @@ session_start(struct session_ctx *ctx, int fd, const char *peer,
 		flags = o->shutdown ? RELAY_SINK_SHUTDOWN : 0;
 		sock_out = relay_sink_new(st->ps, fd, FD_SOCKET, peer,
 		    flags);
+		if (tls != NULL)
+			relay_sink_tls(sock_out, tls);
 		relay_sink_on_done(sock_out, session_sent_all, st);
 		st->sock_out = sock_out;
 	}
@@ -489,14 +496,15 @@ hub_client_eof(void *arg)
 }
 
 /*
- * Wire client FD (NAME in messages) into the hub; DONE runs when it
+ * Wire client FD (NAME in messages, through TLS when not NULL) into the
+ * hub, which owns both; DONE runs when it
  * leaves (its end is logged under -v here).  --broker relays between clients, but not with --recv-only:
  * then, as ncat does, clients only ever talk to stdout and are
  * half-closed at once.
  */
 struct relay_session *
-session_hub_add(struct session_ctx *ctx, int fd, const char *name,
-    relay_done_fn *done, void *arg)
+session_hub_add(struct session_ctx *ctx, int fd, struct tls_conn *tls,
+    const char *name, relay_done_fn *done, void *arg)
 {
 	const struct session_spec *o = &ctx->spec;
 	struct session_hub *hub = ctx->hub;
@@ -512,8 +520,12 @@ session_hub_add(struct session_ctx *ctx, int fd, const char *name,
 	c->arg = arg;
 	rs = relay_session_new(ctx->relay, hub_client_done, c);
 	relay_session_own_fd(rs, fd);
+	if (tls != NULL)
+		relay_session_own_tls(rs, tls);
 	c->in = relay_source_new(rs, fd, FD_SOCKET, name,
 	    o->send_only ? RELAY_SOURCE_DISCARD : 0);
+	if (tls != NULL)
+		relay_source_tls(c->in, tls);
 	relay_source_on_eof(c->in, hub_client_eof, c);
 	if (ctx->tapping)
 		relay_source_tap(c->in, session_tap, ctx);
@@ -526,6 +538,8 @@ session_hub_add(struct session_ctx *ctx, int fd, const char *name,
 		if (relay)
 			flags |= RELAY_SINK_KEEP;
 		c->out = relay_sink_new(rs, fd, FD_SOCKET, name, flags);
+		if (tls != NULL)
+			relay_sink_tls(c->out, tls);
 		if (hub->stdin_src != NULL &&
 		    !relay_source_eof(hub->stdin_src))
 			relay_link(hub->stdin_src, c->out);

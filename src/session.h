@@ -34,6 +34,7 @@ struct session_spec {
 };
 
 struct session_hub;
+struct tls_conn;
 struct session_state;
 
 /* The local side: stdio as opened for the sessions, once per process. */
@@ -61,12 +62,12 @@ int	 session_ctx_open(struct session_ctx *, struct loop *,
 void	 session_ctx_close(struct session_ctx *);
 int	 session_tap(void *, const void *, size_t, char **);
 int	 session_tap_sent(void *, const void *, size_t, char **);
-struct relay_session *session_start(struct session_ctx *, int, const char *,
-	     relay_done_fn *, void *);
+struct relay_session *session_start(struct session_ctx *, int,
+	     struct tls_conn *, const char *, relay_done_fn *, void *);
 void	 session_progress_end(struct session_ctx *);
 
 void	 session_hub_open(struct session_ctx *, relay_done_fn *, void *);
 struct relay_session *session_hub_add(struct session_ctx *, int,
-	     const char *, relay_done_fn *, void *);
+	     struct tls_conn *, const char *, relay_done_fn *, void *);
 
 #endif

@@ -59,6 +59,23 @@ tls_queue_error(const char *fallback)
 	return r != NULL ? r : fallback;
 }
 
+/*
+ * Can PATH be read?  OpenSSL names a missing file "system lib": say what
+ * the system said instead.  Returns 0, or -1 with *errp naming OPTION.
+ */
+static int
+tls_readable(const char *option, const char *path, char **errp)
+{
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		*errp = log_fmt("%s %s: %s", option, path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
 /* "sha256//BASE64" of the SubjectPublicKeyInfo of KEY into PIN. */
 static int
 tls_key_pin(EVP_PKEY *key, char *pin, size_t size)
@@ -167,6 +184,9 @@ tls_load_cert(struct tls_ctx *ctx, const char *cert, const char *key,
 	const char *what = "--cert";
 	EVP_PKEY *pub;
 
+	if (tls_readable("--cert", cert, errp) == -1 ||
+	    (key != NULL && tls_readable("--key", key, errp) == -1))
+		return -1;
 	if (SSL_CTX_use_certificate_chain_file(ctx->ssl, cert) != 1)
 		goto fail;
 	what = "--key";
@@ -295,6 +315,8 @@ tls_ctx_new(const struct tls_config *cfg, char **errp)
 		if (cfg->ca != NULL) {
 			STACK_OF(X509_NAME) *names;
 
+			if (tls_readable("--ca", cfg->ca, errp) == -1)
+				goto fail;
 			if (SSL_CTX_load_verify_locations(ctx->ssl, cfg->ca,
 			    NULL) != 1 ||
 			    (names = SSL_load_client_CA_file(cfg->ca)) == NULL)
@@ -315,6 +337,8 @@ tls_ctx_new(const struct tls_config *cfg, char **errp)
 	if (cfg->insecure) {
 		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
 	} else if (cfg->ca != NULL) {
+		if (tls_readable("--ca", cfg->ca, errp) == -1)
+			goto fail;
 		if (SSL_CTX_load_verify_locations(ctx->ssl, cfg->ca, NULL) != 1)
 			goto bad_ca;
 		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
@@ -539,22 +563,33 @@ tls_waiting(const struct tls_conn *c)
 }
 
 /*
- * Read up to LEN bytes: > 0, 0 at the peer's close_notify, or -1 with
- * errno (EAGAIN; EPROTO for a truncation or a protocol error, see
- * tls_error(); ECONNRESET and others from the socket).
+ * Read up to LEN bytes, as many records as are there: > 0, 0 at the
+ * peer's close_notify, or -1 with errno (EAGAIN; EPROTO for a truncation
+ * or a protocol error, see tls_error(); ECONNRESET and others from the
+ * socket).  An end or error after some bytes is reported by the next call.
  */
 ssize_t
 tls_read(struct tls_conn *c, void *buf, size_t len)
 {
+	size_t got = 0;
 	int r;
 
-	ERR_clear_error();
-	r = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-	if (r > 0) {
-		c->wait = TLS_WAIT_NONE;
-		return r;
+	if (len > INT_MAX)
+		len = INT_MAX;
+	while (got < len) {
+		ERR_clear_error();
+		r = SSL_read(c->ssl, (char *)buf + got, (int)(len - got));
+		if (r <= 0) {
+			if (got > 0) {
+				ERR_clear_error();
+				break;
+			}
+			return tls_result(c, r);
+		}
+		got += (size_t)r;
 	}
-	return tls_result(c, r);
+	c->wait = TLS_WAIT_NONE;
+	return (ssize_t)got;
 }
 
 /* Are decrypted bytes waiting inside OpenSSL (poll() cannot see them)? */
@@ -566,31 +601,34 @@ tls_pending(const struct tls_conn *c)
 
 /*
  * Write from IOV: the bytes taken (> 0), or -1 with errno (EAGAIN,
- * EPIPE, ECONNRESET, EPROTO).  Records are as large as TLS allows.
+ * EPIPE, ECONNRESET, EPROTO).  Records are as large as TLS allows; with
+ * partial writes on, each SSL_write() takes one record, so this goes on
+ * until the socket is full.
  */
 ssize_t
 tls_writev(struct tls_conn *c, const struct iovec *iov, int iovcnt)
 {
-	size_t total = 0, len;
+	size_t total = 0, len, off;
 	int i, r;
 
 	for (i = 0; i < iovcnt; i++) {
-		len = iov[i].iov_len > INT_MAX ? INT_MAX : iov[i].iov_len;
-		if (len == 0)
-			continue;
-		ERR_clear_error();
-		r = SSL_write(c->ssl, iov[i].iov_base, (int)len);
-		if (r <= 0) {
-			if (total > 0)
-				return (ssize_t)total;
-			if (tls_result(c, r) == 0)
-				errno = EPIPE;
-			return -1;
+		for (off = 0; off < iov[i].iov_len; off += (size_t)r) {
+			len = iov[i].iov_len - off;
+			if (len > INT_MAX)
+				len = INT_MAX;
+			ERR_clear_error();
+			r = SSL_write(c->ssl, (char *)iov[i].iov_base + off,
+			    (int)len);
+			if (r <= 0) {
+				if (total > 0)
+					return (ssize_t)total;
+				if (tls_result(c, r) == 0)
+					errno = EPIPE;
+				return -1;
+			}
+			c->wait = TLS_WAIT_NONE;
+			total += (size_t)r;
 		}
-		c->wait = TLS_WAIT_NONE;
-		total += (size_t)r;
-		if ((size_t)r < len)
-			break;
 	}
 	return (ssize_t)total;
 }
