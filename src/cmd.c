@@ -28,6 +28,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_connect_entry,
 	&cmd_exec_entry,
 	&cmd_fetch_file_entry,
+	&cmd_forward_entry,
 	&cmd_listen_entry,
 	&cmd_serve_file_entry,
 	&cmd_udp_recv_entry,

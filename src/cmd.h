@@ -39,6 +39,7 @@ extern const struct cmd_entry *const cmd_table[];	/* NULL-ended */
 extern const struct cmd_entry cmd_connect_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_fetch_file_entry;
+extern const struct cmd_entry cmd_forward_entry;
 extern const struct cmd_entry cmd_listen_entry;
 extern const struct cmd_entry cmd_serve_file_entry;
 extern const struct cmd_entry cmd_udp_recv_entry;

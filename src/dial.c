@@ -31,7 +31,7 @@ struct dial {
 	void			*arg;
 	struct addrinfo		*addrs;		/* this attempt's */
 	struct addrinfo		*source;
-	struct addrinfo		*next;		/* address to try next */
+	const struct addrinfo	*next;		/* address to try next */
 	int			 fd;		/* connect in progress */
 	struct tls_conn		*tls;		/* its handshake */
 	char			 where[ADDR_STRLEN + 108];
@@ -58,7 +58,8 @@ dial_addrs_free(struct dial *d)
 		freeaddrinfo(d->addrs);
 	if (d->source != NULL)
 		freeaddrinfo(d->source);
-	d->addrs = d->source = d->next = NULL;
+	d->addrs = d->source = NULL;
+	d->next = NULL;
 }
 
 /* Hand the result (FD and TLS, or d->err) to the caller and free D. */
@@ -262,7 +263,7 @@ dial_connect_to(struct dial *d, const struct sockaddr *sa, socklen_t len,
 static void
 dial_next(struct dial *d)
 {
-	struct addrinfo *ai;
+	const struct addrinfo *ai;
 
 	while ((ai = d->next) != NULL) {
 		d->next = ai->ai_next;
@@ -306,15 +307,15 @@ dial_attempt(struct loop *l, void *arg)
 			dial_failed(d);
 		return;
 	}
-	if (addr_resolve(s->host, s->port, s->family, SOCK_STREAM, flags,
-	    &d->addrs, &err) == -1 ||
+	if ((s->addrs == NULL && addr_resolve(s->host, s->port, s->family,
+	    SOCK_STREAM, flags, &d->addrs, &err) == -1) ||
 	    addr_resolve_source(s->source, s->source_port, s->family, flags,
 	    &d->source, &err) == -1) {
 		dial_set_error(d, err);
 		dial_failed(d);
 		return;
 	}
-	d->next = d->addrs;
+	d->next = s->addrs != NULL ? s->addrs : d->addrs;
 	dial_next(d);
 }
 

@@ -29,6 +29,7 @@ struct dial_spec {
 	const char	*host;		/* TCP: HOST and PORT */
 	const char	*port;
 	const char	*unix_path;	/* or a Unix stream socket */
+	const struct addrinfo *addrs;	/* or these, resolved already */
 	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool		 numeric;	/* -n: no DNS */
 	const char	*source;	/* -s ADDR, or NULL */

@@ -238,13 +238,14 @@ log_tap_check(const struct log_tap *tap, char **errp)
  * MARK is '>' for sent and '<' for received; OFFSET counts that direction.
  */
 void
-log_hexdump(FILE *f, char mark, uint64_t offset, const void *data, size_t len)
+log_hexdump(FILE *f, const char *prefix, char mark, uint64_t offset,
+    const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	size_t i, j;
 
 	for (i = 0; i < len; i += 16) {
-		fprintf(f, "%c %08llx  ", mark,
+		fprintf(f, "%s%c %08llx  ", prefix, mark,
 		    (unsigned long long)(offset + i));
 		for (j = 0; j < 16; j++) {
 			if (i + j < len)
@@ -277,7 +278,7 @@ log_tap_data(struct log_tap *tap, enum log_dir dir, const void *data,
 	if (tap->hexdump != NULL && tap->hexdump_error == 0) {
 		/* stdio keeps no errno: whatever write failed last set it */
 		errno = 0;
-		log_hexdump(tap->hexdump, dir == LOG_SENT ? '>' : '<',
+		log_hexdump(tap->hexdump, "", dir == LOG_SENT ? '>' : '<',
 		    tap->offset[dir], data, len);
 		if (fflush(tap->hexdump) == EOF || ferror(tap->hexdump))
 			tap->hexdump_error = errno != 0 ? errno : EIO;
@@ -296,4 +297,23 @@ log_tap_data(struct log_tap *tap, enum log_dir dir, const void *data,
 		p += n;
 		left -= (size_t)n;
 	}
+}
+
+/*
+ * The hex dump of one of many connections sharing TAP (forward -x): each
+ * line starts with "#ID ", OFFSET counts that connection's direction.
+ */
+void
+log_tap_tagged(struct log_tap *tap, unsigned long id, enum log_dir dir,
+    uint64_t offset, const void *data, size_t len)
+{
+	char prefix[32];
+
+	if (tap->hexdump == NULL)
+		return;
+	snprintf(prefix, sizeof prefix, "#%lu ", id);
+	log_hexdump(tap->hexdump, prefix, dir == LOG_SENT ? '>' : '<', offset,
+	    data, len);
+	if (fflush(tap->hexdump) == EOF && tap->hexdump_error == 0)
+		tap->hexdump_error = errno;
 }

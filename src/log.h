@@ -52,6 +52,9 @@ int	 log_tap_open(struct log_tap *, const char *, const char *, char **);
 void	 log_tap_close(struct log_tap *);
 void	 log_tap_data(struct log_tap *, enum log_dir, const void *, size_t);
 int	 log_tap_check(const struct log_tap *, char **);
-void	 log_hexdump(FILE *, char, uint64_t, const void *, size_t);
+void	 log_hexdump(FILE *, const char *, char, uint64_t, const void *,
+	     size_t);
+void	 log_tap_tagged(struct log_tap *, unsigned long, enum log_dir,
+	     uint64_t, const void *, size_t);
 
 #endif

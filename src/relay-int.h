@@ -143,6 +143,7 @@ struct relay_session {
 	uint64_t		 active;
 	bool			 ended;
 	char			*later;		/* relay_session_fail_later() */
+	bool			 mirror_resets;
 	struct relay_session	*prev;		/* relay->live */
 	struct relay_session	*next;
 	struct loop_deferred	 reap;

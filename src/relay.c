@@ -432,12 +432,29 @@ relay_session_check(struct relay_session *s)
 	relay_session_end(s, 0, NULL);
 }
 
+/*
+ * A reset on one socket of S resets its other sockets too (forward): the
+ * far side learns that the connection broke, not that it ended.
+ */
+void
+relay_session_mirror_resets(struct relay_session *s)
+{
+	s->mirror_resets = true;
+}
+
 /* Fail S with "VERB NAME: strerror(ERR) (N bytes DONE)". */
 void
 relay_fail(struct relay_session *s, const char *verb, const char *name,
     int err, uint64_t bytes, const char *done)
 {
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
 	char *msg;
+	size_t i;
+
+	if (s->mirror_resets && (err == ECONNRESET || err == EPIPE))
+		for (i = 0; i < s->nfds; i++)
+			setsockopt(s->fds[i], SOL_SOCKET, SO_LINGER, &lin,
+			    sizeof lin);
 
 	msg = log_fmt("%s %s: %s (%llu bytes %s)", verb, name, strerror(err),
 	    (unsigned long long)bytes, done);

@@ -66,12 +66,11 @@ void		 relay_session_set_idle(struct relay_session *, int);
 void		 relay_session_end(struct relay_session *, int, const char *);
 void		 relay_session_fail_later(struct relay_session *,
 		     const char *);
+void		 relay_session_mirror_resets(struct relay_session *);
 
 /* Sources. */
 #define RELAY_SOURCE_DISCARD	0x01	/* read and throw away */
 #define RELAY_SOURCE_NOSPLICE	0x02	/* always copy through memory */
-#define RELAY_SOURCE_RESET	0x04	/* a reset is an end of file that
-					   resets the sinks' fds too */
 
 struct relay_source *relay_source_new(struct relay_session *, int,
 		     enum fd_kind, const char *, unsigned);
