@@ -248,6 +248,12 @@ forward_target(struct forward_run *run, const char *arg, char **errp,
 	char *argv[1] = { (char *)arg };
 
 	*usage = true;
+	if (strchr(arg, ':') == NULL && arg[0] != '@' &&
+	    strchr(arg, '/') == NULL) {
+		*errp = log_fmt("bad TARGET '%s': expected HOST:PORT, "
+		    "[IPV6]:PORT or a Unix socket path", arg);
+		return -1;
+	}
 	if (arg[0] == '@' || strchr(arg, '/') != NULL) {
 		if (addr_unix(arg, &ss, &len, errp) == -1)
 			return -1;
@@ -287,9 +293,9 @@ cmd_forward_exec(struct sockt_opts *o)
 	/* the last argument is TARGET; the rest is the listening side */
 	lo = *o;
 	lo.argc = o->argc - 1;
-	if (cmd_listener_spec(&lo, LISTENER_LOOPBACK, &ep, &ls, &err) == -1)
-		return cmd_usage_error(o, err);
 	if (forward_target(&run, o->argv[o->argc - 1], &err, &usage) == -1 ||
+	    (usage = true, cmd_listener_spec(&lo, LISTENER_LOOPBACK, &ep, &ls,
+	    &err)) == -1 ||
 	    cmd_tls(o, true, o->tls, &run.tls, &err, &usage) == -1) {
 		run.status = usage ? cmd_usage_error(o, err) : cmd_fail(err);
 		goto out;

@@ -129,6 +129,12 @@ random_file() {
 	head -c "$2" /dev/urandom >"$1"
 }
 
+# needs CMD: the peer under test must be installed (design section 5
+# runs interop tests against the peers that are there).
+needs() {
+	has "$1" || skip "$1 is not installed"
+}
+
 # has CMD: is CMD installed?  Interop tests run only against real peers.
 has() {
 	command -v "$1" >/dev/null 2>&1

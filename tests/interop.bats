@@ -23,12 +23,6 @@ setup() {
 	random_file "$T/b" "$SIZE"
 }
 
-# needs CMD: the peer under test must be installed (design section 5
-# runs interop tests against the peers that are there).
-needs() {
-	has "$1" || skip "$1 is not installed"
-}
-
 # sockt_connects ARGS...: sockt connect ARGS with a as stdin; wait for the
 # peer job $PEER; both must exit 0, sockt got b and the peer got a.
 sockt_connects() {
