@@ -6,8 +6,9 @@
 #    TCP-LISTEN,fork TCP:, against the direct transfer with no relay.
 # 2. Scale: CONNS connections held open at once through the relay to an
 #    echo target (bench/many.py), each echoing BYTES of its own; the
-#    relay's peak RSS (VmHWM, with its children for socat's fork per
-#    client).  The open-files limit is raised first (root can).
+#    relay's RSS with every connection held (with its children for
+#    socat's fork per client).  The open-files limit is raised first
+#    (root can).
 #
 #   bench/forward.sh [SIZE]     default 2G; CONNS=10000 BYTES=4096 RUNS=3
 set -eu
@@ -21,34 +22,36 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 file=$(data_file "$SIZE")
 bytes=$(stat -c %s "$file")
 
-# relay_start KIND TARGETPORT: start the relay; prints its port.
+# relay_start KIND TARGETPORT: start the relay; its port in $RPORT, its
+# pid in $RPID (not in a $(...): the relay would hold its pipe open).
 relay_start() {
-	local port
 	case $1 in
 	sockt)
 		rm -f "$bench_dir/fport"
 		bench_bg "$SOCKT" forward --port-file "$bench_dir/fport" \
-		    127.0.0.1 0 "127.0.0.1:$2" 2>/dev/null
-		wait_port_file "$bench_dir/fport"
+		    127.0.0.1 0 "127.0.0.1:$2" 2>/dev/null </dev/null >/dev/null
+		RPID=$!
+		RPORT=$(wait_port_file "$bench_dir/fport")
 		;;
 	socat)
-		port=$(free_port)
-		bench_bg socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork,backlog=4096 \
-		    TCP:127.0.0.1:"$2"
-		wait_listening "$port"
-		echo "$port"
+		RPORT=$(free_port)
+		# -t 30: by default socat drops what the target still has to
+		# say 0.5 s after the client's half-close
+		bench_bg socat -t 30 TCP-LISTEN:"$RPORT",bind=127.0.0.1,reuseaddr,fork,backlog=4096 \
+		    TCP:127.0.0.1:"$2" </dev/null >/dev/null
+		RPID=$!
+		wait_listening "$RPORT"
 		;;
 	esac
 }
 
 relay_stop() {
-	local p=${bench_pids[${#bench_pids[@]} - 1]}
-	kill "$p" 2>/dev/null || true
-	wait "$p" 2>/dev/null || true
-	unset 'bench_pids[${#bench_pids[@]}-1]'
+	pkill -P "$RPID" 2>/dev/null || true	# socat's children, by parent
+	kill "$RPID" 2>/dev/null || true
+	wait "$RPID" 2>/dev/null || true
 }
 
-# one_run direct|sockt|socat: seconds for one transfer.
+# one_run direct|sockt|socat: the seconds of one transfer in $SECS.
 one_run() {
 	local lport port lpid t0
 	rm -f "$bench_dir/lport"
@@ -57,19 +60,22 @@ one_run() {
 	lpid=$!
 	lport=$(wait_port_file "$bench_dir/lport")
 	port=$lport
-	[ "$1" = direct ] || port=$(relay_start "$1" "$lport")
+	if [ "$1" != direct ]; then
+		relay_start "$1" "$lport"
+		port=$RPORT
+	fi
 	t0=$(now)
 	"$SOCKT" connect 127.0.0.1 "$port" <"$file"
 	wait "$lpid"
-	secs_since "$t0"
+	SECS=$(secs_since "$t0")
 	[ "$1" = direct ] || relay_stop
 }
 
-# rss_kib PID: peak RSS of PID and its children, KiB.
+# rss_kib PID: the RSS of PID and its children now, KiB.
 rss_kib() {
 	local p sum=0 v
 	for p in $1 $(pgrep -P "$1" || true); do
-		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null ||
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null ||
 		    echo 0)
 		sum=$((sum + ${v:-0}))
 	done
@@ -80,7 +86,8 @@ kinds="direct sockt socat"
 declare -A times
 for r in $(seq "$RUNS"); do
 	for k in $kinds; do
-		times[$k]="${times[$k]:-} $(one_run "$k")"
+		one_run "$k"
+		times[$k]="${times[$k]:-} $SECS"
 	done
 done
 echo "forwarding over loopback, $bytes bytes, median of $RUNS; $(uname -r), $(nproc) cores"
@@ -98,18 +105,24 @@ done
 
 echo "$CONNS connections held at once, each echoing $BYTES bytes through the relay"
 rm -f "$bench_dir/eport"
-bench_bg python3 many.py echo "$bench_dir/eport"
+bench_bg python3 many.py echo "$bench_dir/eport" </dev/null >/dev/null
 eport=$(wait_port_file "$bench_dir/eport")
 for k in sockt socat; do
-	port=$(relay_start "$k" "$eport")
-	rpid=${bench_pids[${#bench_pids[@]} - 1]}
+	relay_start "$k" "$eport"
+	sync=$bench_dir/sync.$k
+	mkdir "$sync"
 	t0=$(now)
-	if out=$(python3 many.py clients "$port" "$CONNS" "$BYTES" 2>&1); then
-		res=ok
-	else
-		res=FAILED
-	fi
-	printf "  %-6s %s in %s s, peak RSS %d KiB: %s\n" "$k" "$res" \
-	    "$(secs_since "$t0")" "$(rss_kib "$rpid")" "$(echo "$out" | tail -1)"
+	python3 many.py clients "$RPORT" "$CONNS" "$BYTES" "$sync" \
+	    >"$sync/out" 2>&1 &
+	cpid=$!
+	# the relay's memory with every connection held open
+	until [ -e "$sync/held" ] || ! kill -0 "$cpid" 2>/dev/null; do
+		sleep 0.05
+	done
+	rss=$(rss_kib "$RPID")
+	touch "$sync/go"
+	if wait "$cpid"; then res=ok; else res=FAILED; fi
+	printf "  %-6s %s in %s s, RSS %d KiB with all held: %s\n" "$k" \
+	    "$res" "$(secs_since "$t0")" "$rss" "$(tail -1 "$sync/out")"
 	relay_stop
 done

@@ -86,7 +86,7 @@ median() {
 
 # ratio A B: A / B, two decimals.
 ratio() {
-	echo "scale=2; $1 / $2" | bc -l
+	printf '%.2f' "$(echo "$1 / $2" | bc -l)"
 }
 
 # data_file SIZE: a file of SIZE random bytes (head -c units) in the

@@ -2,9 +2,11 @@
 """bench/many.py - N concurrent connections, each echoed back whole.
 
     many.py echo PORTFILE              an asyncio echo server on 127.0.0.1
-    many.py clients PORT N BYTES       N connections held open at once, each
+    many.py clients PORT N BYTES [DIR] N connections held open at once, each
                                        sending BYTES random bytes and
-                                       checking it gets exactly them back
+                                       checking it gets exactly them back;
+                                       with DIR, once all are open it
+                                       creates DIR/held and waits for DIR/go
 
 The client prints "connected=N ok=M seconds=S" (ok counts connections
 whose echo matched); exit 0 only when every one did.  Standard library.
@@ -60,7 +62,7 @@ async def one(port, nbytes, gate, held):
     return hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
 
 
-async def clients(port, n, nbytes):
+async def clients(port, n, nbytes, sync):
     gate = asyncio.Event()
     held = []
     tasks = []
@@ -70,6 +72,10 @@ async def clients(port, n, nbytes):
             await asyncio.sleep(0)   # let the connects go out
     while len(held) < n and not all(t.done() for t in tasks):
         await asyncio.sleep(0.05)
+    if sync:
+        open(os.path.join(sync, "held"), "w").close()
+        while not os.path.exists(os.path.join(sync, "go")):
+            await asyncio.sleep(0.05)
     t0 = time.time()
     gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -85,7 +91,8 @@ def main():
         asyncio.run(serve(sys.argv[2]))
     else:
         ok = asyncio.run(clients(int(sys.argv[2]), int(sys.argv[3]),
-                                 int(sys.argv[4])))
+                                 int(sys.argv[4]),
+                                 sys.argv[5] if len(sys.argv) > 5 else None))
         sys.exit(0 if ok else 1)
 
 

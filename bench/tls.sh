@@ -18,7 +18,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$bench_dir/key.pem" -out "$bench_dir/cert.pem" -days 1 \
     -subj /CN=localhost 2>/dev/null
 
-# one_run TOOL: seconds from starting the sender to the receiver's exit.
+# one_run TOOL: seconds from starting the sender to the receiver's exit
+# (its receivers do exit: this runs fine inside $(...)).
 one_run() {
 	local t0 port lpid pin
 	case $1 in
