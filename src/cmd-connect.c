@@ -30,7 +30,7 @@ static const enum opt_id connect_options[] = {
 	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS,
 	OPT_SCAN, OPT_WAIT, OPT_PARALLEL, OPT_RAW_TTY, OPT_TLS, OPT_CA,
 	OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN,
-	OPT_END
+	OPT_CRLF, OPT_END
 };
 
 static int	cmd_connect_exec(struct sockt_opts *);

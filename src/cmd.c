@@ -93,6 +93,111 @@ cmd_check_args(const struct sockt_opts *o, char **errp)
 	return 0;
 }
 
+/*
+ * What users of nc, ncat and curl type first, and where sockt does it.
+ * CMD NULL: any subcommand that does not take the option.
+ */
+static const struct {
+	const char	*cmd;
+	const char	*option;
+	const char	*hint;
+} cmd_hints[] = {
+	{ "listen", "-l", "listen already listens: sockt listen [ADDRESS] "
+	    "PORT" },
+	{ NULL, "-l", "to listen, use sockt listen [ADDRESS] PORT" },
+	{ NULL, "-u", "UDP has its own subcommands: sockt udp-send HOST PORT, "
+	    "sockt udp-recv PORT" },
+	{ NULL, "-e", "to run a program for each connection: sockt exec PORT "
+	    "-- PROGRAM [ARG...]" },
+	{ NULL, "--exec", "to run a program for each connection: sockt exec "
+	    "PORT -- PROGRAM [ARG...]" },
+	{ NULL, "-c", "to run a shell command for each connection: sockt exec "
+	    "--sh 'COMMAND' PORT" },
+	{ NULL, "--sh-exec", "to run a shell command for each connection: "
+	    "sockt exec --sh 'COMMAND' PORT" },
+	{ NULL, "-N", "sockt half-closes the socket at the end of stdin "
+	    "already (--no-shutdown keeps it open)" },
+	{ "fetch-file", "-O", "fetch-file already saves under the remote "
+	    "name; -o NAME chooses another" },
+	{ "fetch-file", "-L", "fetch-file follows redirects by itself (5 at "
+	    "most, never from https to http; -v shows each)" },
+	{ "fetch-file", "-I", "fetch-file always fetches the file; -vv shows "
+	    "the response head as well" },
+	{ NULL, "-k", "-k keeps a listener serving: it is for listen, exec, "
+	    "serve-file and forward" },
+	{ NULL, "--ssl", "TLS is --tls (see 'sockt help', section TLS of "
+	    "sockt(1))" },
+	{ NULL, "-x", "to reach the target through a proxy: --proxy ADDR" },
+};
+
+/* A hint line for an unknown OPTION of CMD, or NULL. */
+const char *
+cmd_hint(const struct cmd_entry *cmd, const char *option)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof cmd_hints / sizeof cmd_hints[0]; i++)
+		if (strcmp(cmd_hints[i].option, option) == 0 &&
+		    (cmd_hints[i].cmd == NULL ||
+		    strcmp(cmd_hints[i].cmd, cmd->name) == 0))
+			return cmd_hints[i].hint;
+	return NULL;
+}
+
+/* The edit distance of A and B (adjacent swaps count one), bounded. */
+static size_t
+cmd_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[24][24], c;
+
+	if (la >= 24 || lb >= 24)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/*
+ * The subcommand NAME was probably meant to be: the nearest by edit
+ * distance (at most 2), or the only one NAME begins, or NULL.
+ */
+const struct cmd_entry *
+cmd_suggest(const char *name)
+{
+	const struct cmd_entry *best = NULL, *prefix = NULL;
+	size_t i, d, bestd = 3, nprefix = 0;
+
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		d = cmd_distance(name, cmd_table[i]->name);
+		if (d < bestd) {
+			bestd = d;
+			best = cmd_table[i];
+		}
+		if (*name != '\0' && strncmp(cmd_table[i]->name, name,
+		    strlen(name)) == 0) {
+			prefix = cmd_table[i];
+			nprefix++;
+		}
+	}
+	if (best != NULL)
+		return best;
+	return nprefix == 1 ? prefix : NULL;
+}
+
 /* Report a usage error found after parsing; returns exit status 2. */
 int
 cmd_usage_error(const struct sockt_opts *o, char *msg)
@@ -180,6 +285,7 @@ cmd_session_spec(const struct sockt_opts *o, struct session_spec *ss)
 	ss->progress = o->progress;
 	ss->stdout_closed = o->stdout_closed;
 	ss->broker = o->broker;
+	ss->crlf = o->crlf;
 	return ss;
 }
 

@@ -57,6 +57,8 @@ struct tls_ctx;
 struct tls_ctx;
 
 const struct cmd_entry *cmd_find(const char *);
+const struct cmd_entry *cmd_suggest(const char *);
+const char *cmd_hint(const struct cmd_entry *, const char *);
 
 int	 cmd_check_args(const struct sockt_opts *, char **);
 int	 cmd_usage_error(const struct sockt_opts *, char *);

@@ -46,6 +46,36 @@ stdout_close(void)
 	return 0;
 }
 
+/* NAME is no subcommand: say so, with the one it most looks like. */
+static int
+unknown_command(const char *name)
+{
+	const struct cmd_entry *near = cmd_suggest(name);
+
+	if (near != NULL)
+		log_error("unknown command '%s': did you mean '%s'? (see "
+		    "'sockt --help')", name, near->name);
+	else
+		log_error("unknown command '%s' (see 'sockt --help')", name);
+	return 2;
+}
+
+/*
+ * The usage error ERR of CMD, and a hint line when the option the user
+ * typed is a habit from nc, ncat or curl that sockt spells otherwise.
+ */
+static int
+usage_error(const struct cmd_entry *cmd, const struct sockt_opts *o,
+    const char *err)
+{
+	const char *hint = o->unknown[0] ? cmd_hint(cmd, o->unknown) : NULL;
+
+	log_error("%s (see 'sockt %s --help')", err, cmd->name);
+	if (hint != NULL)
+		log_error("hint: %s", hint);
+	return 2;
+}
+
 static int
 run_help(int argc, char **argv)
 {
@@ -55,10 +85,8 @@ run_help(int argc, char **argv)
 		usage_global(stdout);
 		return stdout_close();
 	}
-	if ((cmd = cmd_find(argv[1])) == NULL) {
-		log_error("unknown command '%s' (see 'sockt --help')", argv[1]);
-		return 2;
-	}
+	if ((cmd = cmd_find(argv[1])) == NULL)
+		return unknown_command(argv[1]);
 	opts_print_help(cmd, stdout);
 	return stdout_close();
 }
@@ -106,18 +134,22 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0)
 		return run_help(argc - 1, argv + 1);
 	if ((cmd = cmd_find(argv[1])) == NULL) {
-		if (argv[1][0] == '-')
-			log_error("unknown option %s (see 'sockt --help')",
-			    argv[1]);
-		else
-			log_error("unknown command '%s' (see 'sockt --help')",
-			    argv[1]);
+		if (argv[1][0] != '-')
+			return unknown_command(argv[1]);
+		log_error("unknown option %s (see 'sockt --help')", argv[1]);
 		return 2;
 	}
 	opts_init(&opts, cmd);
 	r = opts_parse(&opts, argc - 1, argv + 1, &err);
 	if (r == 0)
 		r = opts_validate(&opts, &err);
+	if (r == 0 && opts.source != NULL && strstr(opts.source, "://")) {
+		/* curl's -s (silent) is sockt's -s ADDR: never eat the URL */
+		err = log_fmt("-s takes a source address, not '%s'; %s says "
+		    "nothing unless asked (-v, -P) anyway", opts.source,
+		    cmd->name);
+		r = -1;
+	}
 	if (r == 0)
 		r = cmd_check_args(&opts, &err);
 	if (r == 1) {
@@ -126,10 +158,10 @@ main(int argc, char **argv)
 		return stdout_close();
 	}
 	if (r == -1) {
-		log_error("%s (see 'sockt %s --help')", err, cmd->name);
+		status = usage_error(cmd, &opts, err);
 		free(err);
 		opts_free(&opts);
-		return 2;
+		return status;
 	}
 	opts.stdin_closed = (closed & 1) != 0;
 	opts.stdout_closed = (closed & 2) != 0;

@@ -100,6 +100,8 @@ static const struct opt_def opt_table[] = {
 	{ OPT_STDERR, 0, "stderr", NULL, "send the program's stderr to the "
 	    "peer too" },
 	{ OPT_SH, 0, "sh", "COMMAND", "run COMMAND with /bin/sh -c" },
+	{ OPT_CRLF, 'C', "crlf", NULL, "send each LF of stdin as CRLF (SMTP, "
+	    "HTTP by hand)" },
 	{ OPT_TLS, 0, "tls", NULL, "speak TLS (verified: the system's CAs, "
 	    "or --ca, or --pin)" },
 	{ OPT_CA, 0, "ca", "FILE", "trust these PEM certificates (server: "
@@ -382,6 +384,9 @@ opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
 		free(o->sh);
 		o->sh = strdup(arg);
 		break;
+	case OPT_CRLF:
+		o->crlf = true;
+		break;
 	case OPT_TLS:
 		o->tls = true;
 		break;
@@ -519,6 +524,13 @@ opts_parse(struct sockt_opts *o, int argc, char **argv, char **errp)
 			break;
 		if (c == '?' || c == ':') {
 			const char *word = prev < argc ? argv[prev] : "";
+
+			if (c == '?' && optopt != 0 && strncmp(word, "--", 2))
+				snprintf(o->unknown, sizeof o->unknown, "-%c",
+				    optopt);
+			else if (c == '?')
+				snprintf(o->unknown, sizeof o->unknown, "%.*s",
+				    (int)strcspn(word, "="), word);
 			if (optopt != 0 && strncmp(word, "--", 2) != 0)
 				*errp = log_fmt(c == ':' ? "option -%c needs "
 				    "an argument" : "unknown option -%c",
@@ -593,6 +605,8 @@ static const enum opt_id opt_conflicts[][2] = {
 	{ OPT_UNIX, OPT_JOIN },
 	{ OPT_UNIX, OPT_IFACE },
 	{ OPT_INSECURE, OPT_PIN },
+	{ OPT_CRLF, OPT_NOSTDIN },
+	{ OPT_CRLF, OPT_RECV_ONLY },
 	{ OPT_INSECURE, OPT_CA },
 };
 

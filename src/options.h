@@ -36,6 +36,7 @@ enum opt_id {
 	/* TLS */
 	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN,
 	OPT_SERVERNAME, OPT_ALPN,
+	OPT_CRLF,
 	OPT__MAX
 };
 
@@ -97,6 +98,7 @@ struct sockt_opts {
 	bool		 child_stderr;		/* --stderr */
 	char		*sh;			/* --sh COMMAND */
 
+	bool		 crlf;			/* -C */
 	bool		 tls;			/* --tls (or https://) */
 	char		*ca;
 	char		*cert;
@@ -112,6 +114,7 @@ struct sockt_opts {
 	int		 argc;			/* positional arguments */
 	char		**argv;
 	int		 argc_before_dashes;	/* of them before "--", or -1 */
+	char		 unknown[32];		/* an unknown option, as typed */
 };
 
 void	 opts_init(struct sockt_opts *, const struct cmd_entry *);

@@ -65,6 +65,7 @@ struct relay_source {
 	void			*eofarg;
 	struct relay_tlsfd	*tls;
 	struct loop_deferred	 kick;		/* TLS: bytes OpenSSL holds */
+	bool			 after_cr;	/* CRLF: the last byte was CR */
 };
 
 struct relay_sink {

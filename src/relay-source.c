@@ -294,12 +294,35 @@ source_tls_failed(struct relay_source *src)
 	free(msg);
 }
 
+/*
+ * -C: the N bytes just read into the spare buffer as a chunk with each
+ * bare LF turned into CRLF (an LF after a CR, even one read earlier, is
+ * left alone, so CRLF input stays CRLF).
+ */
+static struct chunk *
+source_crlf(struct relay_source *src, size_t n)
+{
+	const char *in = src->sess->relay->spare->data;
+	struct chunk *c = relay_chunk_new(2 * n);
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\n' && !src->after_cr)
+			c->data[o++] = '\r';
+		c->data[o++] = in[i];
+		src->after_cr = in[i] == '\r';
+	}
+	c->len = o;
+	return c;
+}
+
 /* Read what SRC has, a few chunks at most, into its sinks. */
 void
 relay_source_read(struct relay_source *src)
 {
 	struct relay_session *s = src->sess;
 	struct relay *r = s->relay;
+	struct chunk *c;
 	ssize_t n;
 	int rounds;
 	char *msg;
@@ -339,14 +362,25 @@ relay_source_read(struct relay_source *src)
 		}
 		relay_touch(s);
 		src->bytes += (uint64_t)n;
-		if (src->tap != NULL && src->tap(src->taparg, r->spare->data,
-		    (size_t)n, &msg) == -1) {
+		if (src->flags & RELAY_SOURCE_CRLF)
+			c = source_crlf(src, (size_t)n);
+		else
+			c = relay_chunk_take(r, (size_t)n);
+		/* the tap sees what goes on: after -C */
+		if (src->tap != NULL && src->tap(src->taparg, c->data, c->len,
+		    &msg) == -1) {
+			c->refs = 1;
+			relay_chunk_unref(c);
 			relay_session_end(s, 1, msg);
 			free(msg);
 			return;
 		}
 		if (!(src->flags & RELAY_SOURCE_DISCARD))
-			source_deliver(src, relay_chunk_take(r, (size_t)n));
+			source_deliver(src, c);
+		else {
+			c->refs = 1;
+			relay_chunk_unref(c);
+		}
 		if (s->ended)
 			return;
 		relay_source_update(src);

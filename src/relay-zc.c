@@ -53,7 +53,8 @@ zc_choose(struct relay_source *src, struct relay_sink *k)
 	k->zc = ZC_COPY;
 	if (src->nsinks != 1 || k->nsources != 1 || src->tap != NULL ||
 	    src->tls != NULL || k->tls != NULL ||
-	    (src->flags & (RELAY_SOURCE_DISCARD | RELAY_SOURCE_NOSPLICE)) ||
+	    (src->flags & (RELAY_SOURCE_DISCARD | RELAY_SOURCE_NOSPLICE |
+	    RELAY_SOURCE_CRLF)) ||
 	    (k->flags & (RELAY_SINK_DROPPABLE | RELAY_SINK_KEEP |
 	    RELAY_SINK_LOSSY)) ||
 	    !zc_fd_ok(src->fd, src->kind) || !zc_fd_ok(k->fd, k->kind))

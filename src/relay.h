@@ -71,6 +71,7 @@ void		 relay_session_mirror_resets(struct relay_session *);
 /* Sources. */
 #define RELAY_SOURCE_DISCARD	0x01	/* read and throw away */
 #define RELAY_SOURCE_NOSPLICE	0x02	/* always copy through memory */
+#define RELAY_SOURCE_CRLF	0x04	/* a bare LF read goes on as CRLF */
 
 struct relay_source *relay_source_new(struct relay_session *, int,
 		     enum fd_kind, const char *, unsigned);

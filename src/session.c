@@ -364,7 +364,7 @@ session_start(struct session_ctx *ctx, int fd, struct tls_conn *tls,
 	}
 	if (ctx->in_fd != -1) {
 		st->stdin_src = relay_source_new(st->ps, ctx->in_fd,
-		    ctx->in_kind, "stdin", 0);
+		    ctx->in_kind, "stdin", o->crlf ? RELAY_SOURCE_CRLF : 0);
 		relay_source_on_eof(st->stdin_src, session_stdin_eof, st);
 		if (ctx->tap.hexdump != NULL)
 			relay_source_tap(st->stdin_src, session_tap_sent, ctx);
@@ -439,7 +439,8 @@ session_hub_open(struct session_ctx *ctx, relay_done_fn *done, void *arg)
 	hub->rs = relay_session_new(ctx->relay, hub_done, ctx);
 	if (ctx->in_fd != -1) {
 		hub->stdin_src = relay_source_new(hub->rs, ctx->in_fd,
-		    ctx->in_kind, "stdin", 0);
+		    ctx->in_kind, "stdin", ctx->spec.crlf ? RELAY_SOURCE_CRLF :
+		    0);
 		if (ctx->in_fd > STDERR_FILENO)
 			relay_session_own_fd(hub->rs, ctx->in_fd);
 		ctx->in_fd = -1;

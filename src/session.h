@@ -31,6 +31,7 @@ struct session_spec {
 	bool		 progress;	/* -P */
 	bool		 stdout_closed;	/* fd 1 was closed at start */
 	bool		 broker;	/* hub: clients hear each other */
+	bool		 crlf;		/* -C: stdin's LF goes out as CRLF */
 };
 
 struct session_hub;

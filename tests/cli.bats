@@ -442,3 +442,58 @@ ere() {
 	run --separate-stderr sockt connect 127.0.0.1 65536
 	one_line_error 2 "\(see 'sockt connect --help'\)$"
 }
+
+# two_line_hint STATUS ERROR_REGEX HINT_REGEX: after `run --separate-stderr`,
+# the status, an empty stdout, the error line and then one hint line.
+two_line_hint() {
+	assert_equal "$status" "$1"
+	assert_equal "$output" ""
+	assert_equal "${#stderr_lines[@]}" 2
+	[[ "${stderr_lines[0]}" =~ $2 ]] ||
+	    fail "error line '${stderr_lines[0]}' does not match /$2/"
+	[[ "${stderr_lines[1]}" =~ ^sockt:\ hint:\ $3 ]] ||
+	    fail "hint line '${stderr_lines[1]}' does not match /$3/"
+}
+
+@test "habits of nc, ncat and curl get the error and one hint line pointing the way, exit 2" {
+	run --separate-stderr sockt listen -l 9000
+	two_line_hint 2 "^sockt: unknown option -l " "listen already listens"
+	run --separate-stderr sockt connect -l 9000
+	two_line_hint 2 "^sockt: unknown option -l " "to listen, use sockt listen"
+	run --separate-stderr sockt connect -u 127.0.0.1 53
+	two_line_hint 2 "^sockt: unknown option -u " "UDP has its own subcommands: sockt udp-send"
+	for o in -e --exec; do
+		run --separate-stderr sockt connect "$o" /bin/sh 127.0.0.1 1
+		two_line_hint 2 "^sockt: unknown option $o " "to run a program for each connection: sockt exec"
+	done
+	for o in -c --sh-exec; do
+		run --separate-stderr sockt listen "$o" 'cat' 9000
+		two_line_hint 2 "^sockt: unknown option $o " "to run a shell command for each connection: sockt exec --sh 'COMMAND' PORT"
+	done
+	run --separate-stderr sockt connect -N 127.0.0.1 1
+	two_line_hint 2 "^sockt: unknown option -N " "sockt half-closes the socket at the end of stdin already"
+	run --separate-stderr sockt fetch-file -O http://127.0.0.1:1/f
+	two_line_hint 2 "^sockt: unknown option -O " "fetch-file already saves under the remote name; -o NAME"
+	run --separate-stderr sockt fetch-file -L http://127.0.0.1:1/f
+	two_line_hint 2 "^sockt: unknown option -L " "fetch-file follows redirects by itself"
+	run --separate-stderr sockt fetch-file -I http://127.0.0.1:1/f
+	two_line_hint 2 "^sockt: unknown option -I " "fetch-file always fetches the file"
+}
+
+@test "a mistyped subcommand gets 'did you mean', exit 2; an unknown one without a near name does not" {
+	run --separate-stderr sockt lisen 9000
+	one_line_error 2 "^sockt: unknown command 'lisen': did you mean 'listen'\? "
+	run --separate-stderr sockt conect 127.0.0.1 1
+	one_line_error 2 "did you mean 'connect'\?"
+	run --separate-stderr sockt serve 8000 .
+	one_line_error 2 "did you mean 'serve-file'\?"
+	run --separate-stderr sockt help lsten
+	one_line_error 2 "did you mean 'listen'\?"
+	run --separate-stderr sockt frobnicate
+	one_line_error 2 "^sockt: unknown command 'frobnicate' \(see 'sockt --help'\)$"
+}
+
+@test "fetch-file -s URL (curl's silent) never takes the URL as a source address" {
+	run --separate-stderr sockt fetch-file -s http://127.0.0.1:1/f
+	one_line_error 2 "^sockt: -s takes a source address, not 'http://127.0.0.1:1/f'"
+}
