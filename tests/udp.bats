@@ -410,16 +410,21 @@ except BlockingIOError:
 	local i pids=()
 	recv_bg r --count 20 --peer 127.0.0.1 0 </dev/null
 	local r=$BG_PID
+	# Every sender keeps its socket (stdin open) until udp-recv has all
+	# 20: a sender that had exited would free its ephemeral port for a
+	# later one, and two senders on one port are one sender.
+	hold_fifo gate
 	for i in $(seq 1 20); do
-		printf 'peer %02d\n' "$i" |
-		    "$SOCKT" udp-send -q 0 127.0.0.1 "$PORT" &
+		{ printf 'peer %02d\n' "$i"; cat "$T/gate"; } {HELD}>&- |
+		    "$SOCKT" udp-send -q 0 127.0.0.1 "$PORT" {HELD}>&- &
 		pids+=($!)
-	done
-	for i in "${pids[@]}"; do
-		wait "$i" || fail "a sender failed"
 	done
 	wait_exit "$r"
 	assert_equal "$EXIT" 0
+	release "$HELD"
+	for i in "${pids[@]}"; do
+		wait "$i" || fail "a sender failed"
+	done
 	assert_equal "$(cut -f2 "$T/r.out" | sort)" "$(for i in $(seq 1 20); do printf 'peer %02d\n' "$i"; done)"
 	assert_equal "$(cut -f1 "$T/r.out" | sort -u | wc -l)" 20
 }
