@@ -123,8 +123,6 @@ static const struct {
 	    "most, never from https to http; -v shows each)" },
 	{ "fetch-file", "-I", "fetch-file always fetches the file; -vv shows "
 	    "the response head as well" },
-	{ NULL, "-k", "-k keeps a listener serving: it is for listen, exec, "
-	    "serve-file and forward" },
 	{ NULL, "--ssl", "TLS is --tls (see 'sockt help', section TLS of "
 	    "sockt(1))" },
 	{ NULL, "-x", "to reach the target through a proxy: --proxy ADDR" },

@@ -7,6 +7,8 @@
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -14,11 +16,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "proc.h"
 
@@ -187,34 +193,47 @@ proc_report_message(const struct proc_spec *spec, const struct proc_report *r)
 	    strerror(r->err));
 }
 
+/* Make FD non-blocking; -1 with errno. */
+static int
+proc_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
 /*
  * Start SPEC's program in a new session.  With pipes, its stdin and stdout
  * are pipes to us and its stderr stays sockt's (or joins stdout); with a
  * pty, all three are the slave, which is its controlling terminal.
- * Returns 0 once execve() has succeeded, filling P; -1 with *errp when
- * anything failed first, the child already reaped.
+ * Returns 0 once the child is forked, filling P: whether execve()
+ * succeeds is known later, without waiting, from p->report
+ * (proc_started()).  Returns -1 with *errp when nothing was started.
  */
 int
 proc_spawn(const struct proc_spec *spec, struct proc *p, char **errp)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, report[2] = { -1, -1 };
 	int master = -1, slave = -1, want[3], saved;
-	struct proc_report r;
 	sigset_t all, old;
-	ssize_t n;
 	pid_t pid;
 
 	p->pid = -1;
-	p->in = p->out = -1;
+	p->in = p->out = p->report = -1;
 	*errp = NULL;
-	if (pipe2(report, O_CLOEXEC) == -1)
+	if (pipe2(report, O_CLOEXEC) == -1 || proc_nonblock(report[0]) == -1)
 		goto fail_errno;
 	if (spec->pty) {
 		if (proc_pty_open(&master, &slave, errp) == -1)
 			goto fail;
+		if (proc_nonblock(master) == -1)
+			goto fail_errno;
 		want[0] = want[1] = want[2] = slave;
 	} else {
 		if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
+			goto fail_errno;
+		/* our ends only: the program's stay blocking */
+		if (proc_nonblock(in[1]) == -1 || proc_nonblock(out[0]) == -1)
 			goto fail_errno;
 		want[0] = in[0];
 		want[1] = out[1];
@@ -238,37 +257,10 @@ proc_spawn(const struct proc_spec *spec, struct proc *p, char **errp)
 	proc_close(&in[0]);
 	proc_close(&out[1]);
 	proc_close(&slave);
-	do
-		n = read(report[0], &r, sizeof r);
-	while (n == -1 && errno == EINTR);
-	proc_close(&report[0]);
-	if (n != 0) {
-		if (n != (ssize_t)sizeof r) {
-			/* no report, yet no exec: do not leave it running */
-			r.step = PROC_STEP_EXEC;
-			r.err = n == -1 ? errno : EIO;
-			kill(pid, SIGKILL);
-		}
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			continue;
-		*errp = proc_report_message(spec, &r);
-		goto fail;
-	}
-
 	p->pid = pid;
 	p->in = spec->pty ? master : in[1];
 	p->out = spec->pty ? master : out[0];
-	if (fcntl(p->in, F_SETFL, fcntl(p->in, F_GETFL) | O_NONBLOCK) == -1 ||
-	    fcntl(p->out, F_SETFL, fcntl(p->out, F_GETFL) | O_NONBLOCK) == -1) {
-		/* cannot happen for pipes and ptys we just made */
-		*errp = log_fmt("exec %s: %s", spec->argv[0], strerror(errno));
-		proc_signal(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			continue;
-		p->pid = -1;
-		p->in = p->out = -1;
-		goto fail;
-	}
+	p->report = report[0];
 	return 0;
 
 fail_errno:
@@ -285,11 +277,116 @@ fail:
 	return -1;
 }
 
-/* Send SIG to the process group PID leads (and so to what it started). */
+/*
+ * Has P's program started?  Reads p->report, which closes unread when
+ * execve() succeeds and carries the failed step otherwise.  Returns 1
+ * when the program runs, 0 when it is not known yet (wait for p->report
+ * to be readable), or -1 with *errp when it could not be started: the
+ * child is exiting (killed, when it sent no proper report) and is still
+ * the caller's to reap.  p->report is closed once the answer is known.
+ */
+int
+proc_started(struct proc *p, const struct proc_spec *spec, char **errp)
+{
+	struct proc_report r;
+	ssize_t n;
+
+	do
+		n = read(p->report, &r, sizeof r);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	proc_close(&p->report);
+	if (n == 0)
+		return 1;
+	if (n != (ssize_t)sizeof r) {
+		/* no report, yet no exec: do not leave it running */
+		r.step = PROC_STEP_EXEC;
+		r.err = n == -1 ? errno : EIO;
+		kill(p->pid, SIGKILL);
+	}
+	*errp = proc_report_message(spec, &r);
+	return -1;
+}
+
+/*
+ * HOST and PORT of an address for SOCKT_*; empty when it has none.  A
+ * Unix name is given as it is (cut at a NUL): the program reads it, no
+ * terminal does.
+ */
+static void
+proc_env_addr(const struct sockaddr_storage *ss, socklen_t len, char *host,
+    size_t hostlen, char *port, size_t portlen)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+	size_t pathlen;
+	uint16_t n;
+
+	host[0] = port[0] = '\0';
+	if (addr_numeric((const struct sockaddr *)ss, len, host, hostlen,
+	    &n) == 0)
+		snprintf(port, portlen, "%u", n);
+	else if (ss->ss_family == AF_UNIX &&
+	    len > offsetof(struct sockaddr_un, sun_path)) {
+		pathlen = len - offsetof(struct sockaddr_un, sun_path);
+		if (pathlen > sizeof sun->sun_path)
+			pathlen = sizeof sun->sun_path;
+		if (sun->sun_path[0] == '\0')
+			snprintf(host, hostlen, "@%.*s", (int)strnlen(
+			    sun->sun_path + 1, pathlen - 1), sun->sun_path + 1);
+		else
+			snprintf(host, hostlen, "%.*s", (int)strnlen(
+			    sun->sun_path, pathlen), sun->sun_path);
+	}
+}
+
+/*
+ * The environment of a program serving socket FD: ENV[0..4] are
+ * SOCKT_PROTO ("unix" when IS_UNIX, else "tcp") and the peer's and our
+ * address and port, allocated; ENV[5] is NULL.
+ */
+void
+proc_env_socket(int fd, bool is_unix, char *env[PROC_ENV_SOCKET])
+{
+	struct sockaddr_storage ss;
+	char host[ADDR_NAMELEN], port[8];
+	socklen_t len;
+
+	env[0] = log_fmt("SOCKT_PROTO=%s", is_unix ? "unix" : "tcp");
+	memset(&ss, 0, sizeof ss);
+	len = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		len = 0;
+	proc_env_addr(&ss, len, host, sizeof host, port, sizeof port);
+	env[1] = log_fmt("SOCKT_PEER_ADDR=%s", host);
+	env[2] = log_fmt("SOCKT_PEER_PORT=%s", port);
+	memset(&ss, 0, sizeof ss);
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		len = 0;
+	proc_env_addr(&ss, len, host, sizeof host, port, sizeof port);
+	env[3] = log_fmt("SOCKT_LOCAL_ADDR=%s", host);
+	env[4] = log_fmt("SOCKT_LOCAL_PORT=%s", port);
+	env[5] = NULL;
+}
+
+/*
+ * Send SIG to the process group PID leads (and so to what it started); to
+ * PID alone while it has no group yet (proc_spawn()'s child before its
+ * setsid(): the signal waits, blocked, until it has reset its handlers).
+ */
 int
 proc_signal(pid_t pid, int sig)
 {
-	return kill(-pid, sig);
+	if (pid <= 0) {
+		errno = ESRCH;	/* never kill(-1) or our own group */
+		return -1;
+	}
+	if (kill(-pid, sig) == 0)
+		return 0;
+	if (errno != ESRCH)
+		return -1;
+	return kill(pid, sig);
 }
 
 /* A wait status as a shell reports it: the exit code, or 128 + signal. */

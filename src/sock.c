@@ -126,11 +126,12 @@ sock_listeners_port(const struct sock_listeners *ls)
 /*
  * Bind (and for stream sockets listen on) every address HOST PORT resolves
  * to.  With port 0 the first socket picks the port and the others reuse it,
- * so "listen 0" reports one port for IPv4 and IPv6 alike.
+ * so "listen 0" reports one port for IPv4 and IPv6 alike.  SHARED sets
+ * SO_REUSEADDR before each bind.
  */
-int
-sock_listen_inet(const char *host, const char *port, int family,
-    int socktype, int flags, struct sock_listeners *ls, char **errp)
+static int
+sock_bind_all(const char *host, const char *port, int family, int socktype,
+    int flags, bool shared, struct sock_listeners *ls, char **errp)
 {
 	struct addrinfo *res, *ai;
 	char where[ADDR_NAMELEN];
@@ -153,7 +154,8 @@ sock_listen_inet(const char *host, const char *port, int family,
 			saved = errno;
 			goto fail;
 		}
-		sock_set_reuseaddr(fd);
+		if (shared)
+			sock_set_reuseaddr(fd);
 		if (ai->ai_family == AF_INET6)
 			sock_set_v6only(fd, 1);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
@@ -179,6 +181,34 @@ fail:
 	freeaddrinfo(res);
 	sock_listeners_close(ls);
 	return -1;
+}
+
+/*
+ * Listen on (SOCK_STREAM) or bind (SOCK_DGRAM) HOST PORT, as
+ * sock_bind_all() does.  A stream socket takes SO_REUSEADDR, so that a
+ * restarted server need not wait for TIME_WAIT; a datagram socket does
+ * not: on Linux it would let any other socket with the option bind the
+ * same port and take its unicast datagrams.
+ */
+int
+sock_listen_inet(const char *host, const char *port, int family,
+    int socktype, int flags, struct sock_listeners *ls, char **errp)
+{
+	return sock_bind_all(host, port, family, socktype, flags,
+	    socktype == SOCK_STREAM, ls, errp);
+}
+
+/*
+ * Bind datagram sockets to HOST PORT that share the port with others
+ * (SO_REUSEADDR): for a broadcast or multicast address, where every
+ * receiver gets each datagram and no unicast datagram arrives.
+ */
+int
+sock_bind_shared(const char *host, const char *port, int family, int flags,
+    struct sock_listeners *ls, char **errp)
+{
+	return sock_bind_all(host, port, family, SOCK_DGRAM, flags, true, ls,
+	    errp);
 }
 
 /*

@@ -24,6 +24,8 @@ struct sock_listeners {
 
 int	 sock_listen_inet(const char *, const char *, int, int, int,
 	     struct sock_listeners *, char **);
+int	 sock_bind_shared(const char *, const char *, int, int,
+	     struct sock_listeners *, char **);
 int	 sock_listen_loopback(const char *, int, struct sock_listeners *,
 	     char **);
 int	 sock_listen_unix(const char *, int, struct sock_listeners *, char **);

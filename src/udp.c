@@ -1,16 +1,9 @@
 /*
- * udp.c - datagram plumbing for udp-send and udp-recv: recvmmsg and
- * sendmmsg batches, stdin cut into datagrams, the stdout queue, Unix
- * datagram client sockets and the UDP socket option helpers.
+ * udp.c - the run of udp-send and udp-recv: receive batches to a stdout
+ * relay sink, stdin datagrams out, echoes, taps, --count and the timers.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-
-#include <arpa/inet.h>
-#include <net/if.h>
-#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,802 +11,591 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "dgram.h"
+#include "echo.h"
+#include "feed.h"
 #include "log.h"
 #include "loop.h"
 #include "relay.h"
+#include "session.h"
 #include "udp.h"
+#include "xmalloc.h"
 
-#define UDP_FEED_CAP	(4 * UDP_DGRAM_MAX)	/* stdin buffer */
-#define UDP_OUT_IOV	(4 * UDP_BATCH)		/* iovecs per udp_out_writev */
+#define UDP_ROUNDS	16	/* receive batches per wakeup, then others */
+#define UDP_SOCKETS	8
 
-/*
- * The largest payload one datagram of FAMILY carries: 65,535 bytes of IP
- * packet minus the headers (20 + 8 for IPv4; the IPv6 header is not
- * counted in its payload length, so only the 8-byte UDP header), and for
- * Unix datagrams what udp-recv receives whole.
- */
-size_t
-udp_max_payload(int family)
-{
-	if (family == AF_INET)
-		return 65535 - 20 - 8;
-	if (family == AF_INET6)
-		return 65535 - 8;
-	return UDP_DGRAM_MAX;
-}
+struct udp {
+	struct udp_spec		 spec;
+	struct loop		*loop;
+	struct session_ctx	 ctx;		/* stdio, -x and -o */
+	struct dgram_rx		 rx;
+	struct feed		 feed;
+	struct echo		 echo;
+	struct relay_session	*outs;
+	struct relay_sink	*out;		/* stdout; NULL once it ended */
+	char			*line;		/* --peer: name, payload, EOL */
+	struct dgram_peer	 peer;		/* receiver: stdin goes there */
+	bool			 have_peer;
+	struct dgram_peer	 last;		/* the previous sender (-v) */
+	bool			 receiving;	/* the sockets are watched */
+	bool			 writing[UDP_SOCKETS];
+	bool			 feeding;	/* stdin is watched */
+	bool			 blocked;	/* the socket took no more */
+	bool			 all_sent;
+	bool			 finishing;
+	struct loop_timer	 first;		/* -w */
+	struct loop_timer	 idle;		/* -i */
+	struct loop_timer	 quit;		/* -q */
+	uint64_t		 active;
+	struct udp_result	 res;
+};
 
-const char *
-udp_family_name(int family)
-{
-	if (family == AF_INET)
-		return "IPv4";
-	if (family == AF_INET6)
-		return "IPv6";
-	return "Unix";
-}
+static void	udp_watch(struct udp *);
 
-/* ---- batches ---------------------------------------------------------- */
-
-/*
- * Send the N (at most UDP_BATCH) datagrams of D with one sendmmsg().
- * Returns how many left (at least 1), 0 when the socket takes none now
- * (EAGAIN), or -1 with errno for the first datagram that failed.
- */
-int
-udp_send_batch(int fd, const struct udp_dgram *d, size_t n)
-{
-	struct mmsghdr msgs[UDP_BATCH];
-	struct iovec iovs[UDP_BATCH];
-	size_t i;
-	int r;
-
-	if (n > UDP_BATCH)
-		n = UDP_BATCH;
-	if (n == 0)
-		return 0;
-	memset(msgs, 0, n * sizeof msgs[0]);
-	for (i = 0; i < n; i++) {
-		iovs[i].iov_base = (void *)d[i].data;
-		iovs[i].iov_len = d[i].len;
-		msgs[i].msg_hdr.msg_iov = &iovs[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = (void *)d[i].to;
-		msgs[i].msg_hdr.msg_namelen = d[i].to ? d[i].tolen : 0;
-	}
-	do
-		r = sendmmsg(fd, msgs, (unsigned)n,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (r == -1 && errno == EINTR);
-	if (r == -1 && (errno == EAGAIN || errno == ENOBUFS))
-		return 0;
-	return r;
-}
-
-/* Allocate the batch buffers; -1 with errno (ENOMEM). */
-int
-udp_rx_init(struct udp_rx *rx)
-{
-	size_t i;
-
-	memset(rx, 0, sizeof *rx);
-	rx->msgs = calloc(UDP_BATCH, sizeof *rx->msgs);
-	rx->iovs = calloc(UDP_BATCH, sizeof *rx->iovs);
-	rx->addrs = calloc(UDP_BATCH, sizeof *rx->addrs);
-	rx->bufs = malloc((size_t)UDP_BATCH * UDP_DGRAM_MAX);
-	if (rx->msgs == NULL || rx->iovs == NULL || rx->addrs == NULL ||
-	    rx->bufs == NULL) {
-		udp_rx_free(rx);
-		errno = ENOMEM;
-		return -1;
-	}
-	for (i = 0; i < UDP_BATCH; i++) {
-		rx->iovs[i].iov_base = rx->bufs + i * UDP_DGRAM_MAX;
-		rx->msgs[i].msg_hdr.msg_iov = &rx->iovs[i];
-		rx->msgs[i].msg_hdr.msg_iovlen = 1;
-		rx->msgs[i].msg_hdr.msg_name = &rx->addrs[i];
-	}
-	return 0;
-}
-
-void
-udp_rx_free(struct udp_rx *rx)
-{
-	free(rx->msgs);
-	free(rx->iovs);
-	free(rx->addrs);
-	free(rx->bufs);
-	memset(rx, 0, sizeof *rx);
-}
-
-/*
- * Receive up to MAX (at most UDP_BATCH) waiting datagrams from FD with
- * one recvmmsg().  MSG_TRUNC makes the kernel report a datagram's real
- * size even when it did not fit.  Returns how many arrived, 0 when none
- * is waiting, or -1 with errno (ECONNREFUSED: an ICMP error came back).
- */
-int
-udp_rx_recv(struct udp_rx *rx, int fd, size_t max)
-{
-	size_t i;
-	int r;
-
-	if (max > UDP_BATCH)
-		max = UDP_BATCH;
-	for (i = 0; i < max; i++) {
-		rx->iovs[i].iov_len = UDP_DGRAM_MAX;
-		rx->msgs[i].msg_hdr.msg_namelen = sizeof rx->addrs[i];
-		rx->msgs[i].msg_hdr.msg_control = NULL;
-		rx->msgs[i].msg_hdr.msg_controllen = 0;
-		rx->msgs[i].msg_hdr.msg_flags = 0;
-		rx->msgs[i].msg_len = 0;
-	}
-	do
-		r = recvmmsg(fd, rx->msgs, (unsigned)max,
-		    MSG_DONTWAIT | MSG_TRUNC, NULL);
-	while (r == -1 && errno == EINTR);
-	if (r == -1 && errno == EAGAIN)
-		return 0;
-	return r;
-}
-
-const char *
-udp_rx_data(const struct udp_rx *rx, size_t i)
-{
-	return rx->bufs + i * UDP_DGRAM_MAX;
-}
-
-size_t
-udp_rx_len(const struct udp_rx *rx, size_t i)
-{
-	return rx->msgs[i].msg_len;
-}
-
-bool
-udp_rx_truncated(const struct udp_rx *rx, size_t i)
-{
-	return (rx->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
-	    rx->msgs[i].msg_len > UDP_DGRAM_MAX;
-}
-
-const struct sockaddr *
-udp_rx_from(const struct udp_rx *rx, size_t i, socklen_t *len)
-{
-	*len = rx->msgs[i].msg_hdr.msg_namelen;
-	return (const struct sockaddr *)&rx->addrs[i];
-}
-
-/* ---- stdin cut into datagrams ----------------------------------------- */
-
-/*
- * Read FD (of KIND) as MODE datagrams: SIZE bytes each for
- * UDP_SPLIT_SIZE, none larger than MAX.  The buffer comes with the first
- * read.  An FD of -1 is an empty stdin that yields no datagram at all.
- */
-void
-udp_feed_init(struct udp_feed *f, int fd, enum fd_kind kind,
-    enum udp_split mode, size_t size, size_t max)
-{
-	memset(f, 0, sizeof *f);
-	f->fd = fd;
-	f->kind = kind;
-	f->mode = mode;
-	f->size = size;
-	f->max = max;
-	f->cap = UDP_FEED_CAP;
-	if (fd == -1)	/* stdin is not read: it is empty */
-		f->eof = f->whole_sent = true;
-}
-
-void
-udp_feed_free(struct udp_feed *f)
-{
-	free(f->buf);
-	f->buf = NULL;
-}
-
-/* Is there room for another read (and a reason to make one)? */
-bool
-udp_feed_room(const struct udp_feed *f)
-{
-	if (f->eof || f->tail - f->head >= f->cap)
-		return false;
-	if (f->mode == UDP_SPLIT_LINES && f->tail - f->ready > f->max)
-		return false;	/* an overlong line: udp_feed_next() says so */
-	if (f->mode == UDP_SPLIT_WHOLE && f->tail - f->head > f->max)
-		return false;
-	return true;
-}
-
-/*
- * Read once into the buffer, first moving what is left to its start.
- * Returns the bytes read, 0 at end of file, -1 with errno (EAGAIN: nothing
- * to read now).
- */
-ssize_t
-udp_feed_fill(struct udp_feed *f)
-{
-	size_t old;
-	char *nl;
-	ssize_t n;
-
-	if (f->buf == NULL && (f->buf = malloc(f->cap)) == NULL)
-		return -1;
-	if (f->head > 0) {
-		memmove(f->buf, f->buf + f->head, f->tail - f->head);
-		f->ready -= f->head;
-		f->tail -= f->head;
-		f->head = 0;
-	}
-	do {
-		if (f->kind == FD_SOCKET)
-			n = recv(f->fd, f->buf + f->tail, f->cap - f->tail,
-			    MSG_DONTWAIT);
-		else
-			n = read(f->fd, f->buf + f->tail, f->cap - f->tail);
-	} while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return -1;
-	if (n == 0) {
-		f->eof = true;
-		f->ready = f->tail;	/* a last line without newline */
-		return 0;
-	}
-	old = f->tail;
-	f->tail += (size_t)n;
-	switch (f->mode) {
-	case UDP_SPLIT_LINES:
-		nl = memrchr(f->buf + old, '\n', (size_t)n);
-		if (nl != NULL)
-			f->ready = (size_t)(nl - f->buf) + 1;
-		break;
-	case UDP_SPLIT_SIZE:
-		f->ready += (f->tail - f->ready) / f->size * f->size;
-		break;
-	case UDP_SPLIT_WHOLE:
-		break;
-	}
-	return n;
-}
-
-/*
- * Describe up to N complete datagrams from the first unsent byte in D,
- * without consuming them.  Returns how many, or -1 with errno EMSGSIZE
- * when the next datagram is larger than the maximum (a line too long, or
- * all of stdin under UDP_SPLIT_WHOLE).
- */
-int
-udp_feed_next(struct udp_feed *f, struct udp_dgram *d, size_t n)
-{
-	size_t count = 0, pos = f->head, end, len;
-	char *nl;
-
-	switch (f->mode) {
-	case UDP_SPLIT_LINES:
-		while (count < n && pos < f->ready) {
-			nl = memchr(f->buf + pos, '\n', f->ready - pos);
-			end = nl ? (size_t)(nl - f->buf) + 1 : f->ready;
-			len = end - pos;
-			if (len > f->max)
-				break;
-			d[count].data = f->buf + pos;
-			d[count].len = len;
-			d[count++].to = NULL;
-			pos = end;
-		}
-		if (count == 0 && ((pos < f->ready) || (!f->eof &&
-		    f->tail - f->ready > f->max))) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-		break;
-	case UDP_SPLIT_SIZE:
-		while (count < n && pos < f->ready) {
-			len = f->ready - pos < f->size ? f->ready - pos :
-			    f->size;
-			d[count].data = f->buf + pos;
-			d[count].len = len;
-			d[count++].to = NULL;
-			pos += len;
-		}
-		break;
-	case UDP_SPLIT_WHOLE:
-		if (f->tail - f->head > f->max) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-		if (f->eof && !f->whole_sent && n > 0) {
-			/* exactly one datagram, empty when stdin was */
-			d[0].data = f->buf ? f->buf + f->head : "";
-			d[0].len = f->tail - f->head;
-			d[0].to = NULL;
-			count = 1;
-		}
-		break;
-	}
-	return (int)count;
-}
-
-/* The first N datagrams last listed by udp_feed_next() were sent. */
-void
-udp_feed_consume(struct udp_feed *f, const struct udp_dgram *d, size_t n)
-{
-	if (n == 0)
-		return;
-	if (f->mode == UDP_SPLIT_WHOLE) {
-		f->whole_sent = true;
-		f->head = f->tail;
-	} else
-		f->head = (size_t)((const char *)d[n - 1].data - f->buf) +
-		    d[n - 1].len;
-	if (f->head == f->tail)
-		f->head = f->ready = f->tail = 0;
-}
-
-/* Was stdin read to its end and all of it sent? */
-bool
-udp_feed_done(const struct udp_feed *f)
-{
-	if (!f->eof)
-		return false;
-	if (f->mode == UDP_SPLIT_WHOLE)
-		return f->whole_sent;
-	return f->head == f->tail;
-}
-
-/* ---- the stdout queue ------------------------------------------------- */
-
-void
-udp_out_init(struct udp_out *o, struct loop *p, int fd, enum fd_kind kind,
-    udp_out_fn *fn, void *arg)
-{
-	memset(o, 0, sizeof *o);
-	o->loop = p;
-	o->fd = fd;
-	o->kind = kind;
-	o->fn = fn;
-	o->arg = arg;
-}
-
-static ssize_t
-udp_out_write(struct udp_out *o, const struct iovec *iov, int n)
-{
-	struct msghdr msg;
-	ssize_t r;
-
-	do {
-		if (o->kind == FD_SOCKET) {
-			memset(&msg, 0, sizeof msg);
-			msg.msg_iov = (struct iovec *)iov;
-			msg.msg_iovlen = (size_t)n;
-			r = sendmsg(o->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		} else
-			r = writev(o->fd, iov, n);
-	} while (r == -1 && errno == EINTR);
-	return r;
-}
-
-/* Append LEN bytes to the queue. */
-static int
-udp_out_queue(struct udp_out *o, const char *data, size_t len)
-{
-	size_t want;
-	char *grown;
-
-	if (o->off > 0 && o->off == o->len)
-		o->off = o->len = 0;
-	want = o->len + len;
-	if (want > o->cap) {
-		if (o->off > 0) {
-			memmove(o->buf, o->buf + o->off, o->len - o->off);
-			o->len -= o->off;
-			o->off = 0;
-			want = o->len + len;
-		}
-		if (want > o->cap) {
-			grown = realloc(o->buf, want);
-			if (grown == NULL)
-				return -1;
-			o->buf = grown;
-			o->cap = want;
-		}
-	}
-	memcpy(o->buf + o->len, data, len);
-	o->len += len;
-	return 0;
-}
-
-static void
-udp_out_ready(struct loop *p, int fd, void *arg)
-{
-	struct udp_out *o = arg;
-	struct iovec iov;
-	ssize_t n;
-	int err;
-
-	while (o->off < o->len) {
-		iov.iov_base = o->buf + o->off;
-		iov.iov_len = o->len - o->off;
-		n = udp_out_write(o, &iov, 1);
-		if (n == -1) {
-			if (errno == EAGAIN)
-				return;
-			err = errno;
-			loop_cancel_write(p, fd);
-			o->off = o->len = 0;
-			o->fn(o->arg, err);
-			return;
-		}
-		o->off += (size_t)n;
-	}
-	o->off = o->len = 0;
-	loop_cancel_write(p, fd);
-	o->fn(o->arg, 0);
-}
-
-/*
- * Write the N (at most UDP_OUT_IOV) buffers of IOV in order: at once as
- * far as the fd takes them, the rest queued.  Returns 0, or -1 with errno
- * for a write error (EPIPE: the reader is gone).
- */
-int
-udp_out_writev(struct udp_out *o, const struct iovec *iov, int n)
-{
-	struct iovec v[UDP_OUT_IOV];
-	ssize_t w;
-	size_t done;
-	int i = 0;
-
-	if (o->fd == -1 || n <= 0)
-		return 0;
-	if (n > UDP_OUT_IOV) {
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(v, iov, (size_t)n * sizeof v[0]);
-	while (!udp_out_busy(o) && i < n) {
-		w = udp_out_write(o, v + i, n - i);
-		if (w == -1) {
-			if (errno == EAGAIN)
-				break;
-			return -1;
-		}
-		for (done = (size_t)w; i < n && done >= v[i].iov_len; i++)
-			done -= v[i].iov_len;
-		if (i < n) {
-			v[i].iov_base = (char *)v[i].iov_base + done;
-			v[i].iov_len -= done;
-		}
-	}
-	if (i == n)
-		return 0;
-	for (; i < n; i++)
-		if (udp_out_queue(o, v[i].iov_base, v[i].iov_len) == -1)
-			return -1;
-	loop_want_write(o->loop, o->fd, udp_out_ready, o);
-	return 0;
-}
-
-/* Are bytes still waiting for the fd? */
-bool
-udp_out_busy(const struct udp_out *o)
-{
-	return o->len > o->off;
-}
-
-void
-udp_out_free(struct udp_out *o)
-{
-	if (o->fd != -1 && udp_out_busy(o))
-		loop_cancel_write(o->loop, o->fd);
-	free(o->buf);
-	o->buf = NULL;
-	o->off = o->len = o->cap = 0;
-}
-
-/* ---- --echo: no loops ------------------------------------------------ */
-
-/*
- * Ports of the services that answer any datagram (RFC 862, 867, 865, 864,
- * 868), and 0, which no real sender has.
- */
 static bool
-udp_echo_loop_port(uint16_t port)
+udp_count_reached(const struct udp *u)
 {
-	return port == 0 || port == 7 || port == 13 || port == 17 ||
-	    port == 19 || port == 37;
+	return u->spec.count > 0 && u->res.received >= (uint64_t)u->spec.count;
 }
 
-/* The source port of SA, or -1 for a family without one. */
-static int
-udp_echo_port(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	if (sa->sa_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	return -1;
-}
-
-/* Refill B as of NOW; the bucket holds at most UDP_ECHO_BURST tokens. */
+/* Nothing is left to deliver: the loop may stop. */
 static void
-udp_echo_refill(struct udp_echo_bucket *b, uint64_t now)
+udp_maybe_stop(struct udp *u)
 {
-	const uint64_t full = (uint64_t)UDP_ECHO_BURST * 1000;
-
-	if (now > b->stamp) {
-		/* RATE tokens a second are RATE thousandths a millisecond */
-		if ((now - b->stamp) >= full / UDP_ECHO_RATE)
-			b->tokens = full;
-		else
-			b->tokens += (now - b->stamp) * UDP_ECHO_RATE;
-		if (b->tokens > full)
-			b->tokens = full;
-		b->stamp = now;
-	}
-	if (b->tokens == full)
-		b->over = false;
+	if (u->finishing && u->out == NULL && !echo_pending(&u->echo))
+		loop_stop(u->loop, u->res.status);
 }
 
-/* Is C a better slot than V to give a new sender? */
+/*
+ * End with STATUS once stdout and the echoes have taken what was
+ * received.  MSG (taken) is the error to report: the first one counts,
+ * and an error still overrides an end that was going to be a success.
+ */
+static void
+udp_finish(struct udp *u, int status, char *msg)
+{
+	if (!u->finishing || (u->res.status == 0 && status != 0)) {
+		u->res.status = status;
+		if (msg != NULL && u->res.error == NULL) {
+			u->res.error = msg;
+			msg = NULL;
+		}
+	}
+	free(msg);
+	u->finishing = true;
+	loop_timer_disarm(u->loop, &u->first);
+	loop_timer_disarm(u->loop, &u->idle);
+	loop_timer_disarm(u->loop, &u->quit);
+	udp_watch(u);
+	if (u->out != NULL)
+		relay_sink_end(u->out);	/* done once drained */
+	udp_maybe_stop(u);
+}
+
+/* A -x or -o file that cannot be written ends the run; false then. */
 static bool
-udp_echo_rather(const struct udp_echo_bucket *c,
-    const struct udp_echo_bucket *v)
+udp_taps_ok(struct udp *u)
 {
-	const uint64_t full = (uint64_t)UDP_ECHO_BURST * 1000;
+	char *msg;
 
-	if (v->len == 0 || c->len == 0)
-		return v->len != 0;
-	if ((c->tokens == full) != (v->tokens == full))
-		return c->tokens == full;	/* a full one forgets nothing */
-	return c->seen < v->seen;
-}
-
-/*
- * May the datagram from SA (LEN bytes of address) be echoed at NOW (ms)?
- * Takes one token from its sender's bucket when it may.
- */
-enum udp_echo_verdict
-udp_echo_check(struct udp_echo_limit *lim, const struct sockaddr *sa,
-    socklen_t len, uint64_t now)
-{
-	struct udp_echo_bucket *b = NULL, *c;
-	int port = udp_echo_port(sa);
-	size_t i;
-
-	if (port != -1 && udp_echo_loop_port((uint16_t)port))
-		return UDP_ECHO_LOOP_PORT;
-	if (len > sizeof b->addr)
-		len = sizeof b->addr;
-	for (i = 0; i < UDP_ECHO_PEERS; i++) {
-		c = &lim->peers[i];
-		if (c->len == len && memcmp(&c->addr, sa, len) == 0) {
-			b = c;
-			break;
-		}
-		if (c->len != 0)
-			udp_echo_refill(c, now);
-		if (i == 0 || udp_echo_rather(c, b))
-			b = c;
-	}
-	if (i == UDP_ECHO_PEERS) {
-		/* a new sender, in the slot chosen above */
-		memset(b, 0, sizeof *b);
-		memcpy(&b->addr, sa, len);
-		b->len = len;
-		b->tokens = (uint64_t)UDP_ECHO_BURST * 1000;
-		b->stamp = now;
-	}
-	b->seen = now;
-	udp_echo_refill(b, now);
-	if (b->tokens >= 1000) {
-		b->tokens -= 1000;
-		return UDP_ECHO_OK;
-	}
-	if (b->over)
-		return UDP_ECHO_STILL_OVER;
-	b->over = true;
-	return UDP_ECHO_OVER;
-}
-
-/* ---- sockets and options ---------------------------------------------- */
-
-/*
- * A Unix datagram socket connected to PATH, bound first to a fresh name
- * in $TMPDIR (or /tmp) so that the peer can reply.  *BOUND is set to that
- * allocated path, which the caller unlinks when done.  Returns the fd, or
- * -1 with *errp.
- */
-int
-udp_unix_client(const char *path, char **bound, char **errp)
-{
-	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	struct sockaddr_storage dst, me;
-	socklen_t dstlen, melen;
-	const char *dir = getenv("TMPDIR");
-	char suffix[11], *name = NULL;
-	int fd, tries;
-	size_t i;
-
-	*bound = NULL;
-	if (addr_unix(path, &dst, &dstlen, errp) == -1)
-		return -1;
-	if (dir == NULL || *dir == '\0' || *dir == '@')
-		dir = "/tmp";
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		*errp = log_fmt("socket: %s", strerror(errno));
-		return -1;
-	}
-	for (tries = 0; tries < 32; tries++) {
-		for (i = 0; i < sizeof suffix - 1; i++)
-			suffix[i] = alnum[arc4random_uniform(sizeof alnum - 1)];
-		suffix[i] = '\0';
-		free(name);
-		name = log_fmt("%s/sockt-udp.%s", dir, suffix);
-		if (addr_unix(name, &me, &melen, errp) == -1)
-			goto fail;
-		if (bind(fd, (struct sockaddr *)&me, melen) == 0)
-			break;
-		if (errno != EADDRINUSE) {
-			*errp = log_fmt("bind %s: %s", name, strerror(errno));
-			goto fail;
-		}
-	}
-	if (tries == 32) {
-		*errp = log_fmt("bind %s: %s", name, strerror(EADDRINUSE));
-		goto fail;
-	}
-	if (connect(fd, (struct sockaddr *)&dst, dstlen) == -1) {
-		*errp = log_fmt("send %s: %s", path, strerror(errno));
-		unlink(name);
-		goto fail;
-	}
-	*bound = name;
-	return fd;
-fail:
-	free(name);
-	close(fd);
-	return -1;
-}
-
-bool
-udp_is_multicast(const struct sockaddr *sa)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-
-	if (sa->sa_family == AF_INET)
-		return IN_MULTICAST(ntohl(sin->sin_addr.s_addr));
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr);
+	if (log_tap_check(&u->ctx.tap, &msg) == 0)
+		return true;
+	udp_finish(u, 1, msg);
 	return false;
 }
 
+/* The socket stdin goes out of, or -1 while there is nobody to send to. */
+static int
+udp_feed_fd(const struct udp *u)
+{
+	if (u->spec.role == UDP_SENDER)
+		return u->spec.fds[0];
+	return u->have_peer ? u->peer.fd : -1;
+}
+
+static void	udp_readable(struct loop *, int, void *);
+static void	udp_writable(struct loop *, int, void *);
+static void	udp_stdin(struct loop *, int, void *);
+
+/* Bring the poll interest in line with the state. */
+static void
+udp_watch(struct udp *u)
+{
+	bool recv, feed, write, echoing = echo_pending(&u->echo);
+	int fd, feed_fd = udp_feed_fd(u);
+	size_t i;
+
+	recv = !u->finishing && !echoing && !udp_count_reached(u) &&
+	    (u->out == NULL || relay_sink_room(u->out));
+	feed = !u->finishing && !u->blocked && u->feed.fd != -1 &&
+	    feed_fd != -1 && feed_room(&u->feed);
+	if (recv != u->receiving) {
+		for (i = 0; i < u->spec.nfds; i++) {
+			if (recv)
+				loop_want_read(u->loop, u->spec.fds[i],
+				    udp_readable, u);
+			else
+				loop_cancel_read(u->loop, u->spec.fds[i]);
+		}
+		u->receiving = recv;
+	}
+	if (feed != u->feeding) {
+		if (feed)
+			loop_want_read(u->loop, u->feed.fd, udp_stdin, u);
+		else
+			loop_cancel_read(u->loop, u->feed.fd);
+		u->feeding = feed;
+	}
+	for (i = 0; i < u->spec.nfds; i++) {
+		fd = u->spec.fds[i];
+		write = (echoing && u->echo.fd == fd) ||
+		    (!u->finishing && u->blocked && feed_fd == fd);
+		if (write == u->writing[i])
+			continue;
+		if (write)
+			loop_want_write(u->loop, fd, udp_writable, u);
+		else
+			loop_cancel_write(u->loop, fd);
+		u->writing[i] = write;
+	}
+}
+
+/* ---- stdin to the target or the last sender ---------------------------- */
+
+/* A send failed: "send DEST: reason", with a hint where one helps. */
+static void
+udp_send_failed(struct udp *u, int err)
+{
+	if (u->spec.role == UDP_RECEIVER) {
+		udp_finish(u, 1, log_fmt("send %s: %s", u->peer.name,
+		    strerror(err)));
+		return;
+	}
+	udp_finish(u, 1, log_fmt("send %s: %s%s", u->spec.target,
+	    strerror(err), err == EACCES && !u->spec.broadcast ?
+	    " (a broadcast address needs --broadcast)" : ""));
+}
+
+/* The datagram of stdin that does not fit: a usage error for --whole. */
+static void
+udp_too_big(struct udp *u)
+{
+	const char *fam = dgram_family_name(u->spec.family);
+
+	if (u->spec.role == UDP_RECEIVER)
+		udp_finish(u, 1, log_fmt("a line of stdin is longer than %zu "
+		    "bytes, the most one datagram holds", u->spec.max));
+	else if (u->spec.split == FEED_WHOLE)
+		udp_finish(u, 2, log_fmt("stdin is larger than %zu bytes, the "
+		    "most one %s datagram holds (--whole)", u->spec.max, fam));
+	else
+		udp_finish(u, 1, log_fmt("a line of stdin is longer than %zu "
+		    "bytes, the most one %s datagram holds (see --size)",
+		    u->spec.max, fam));
+}
+
+/* Everything stdin held has been sent: -q starts. */
+static void
+udp_all_sent(struct udp *u)
+{
+	u->all_sent = true;
+	if (u->spec.role == UDP_SENDER)
+		log_info(1, "stdin sent: %llu datagrams (%llu bytes) to %s",
+		    (unsigned long long)u->res.sent,
+		    (unsigned long long)u->res.sent_bytes, u->spec.target);
+	else
+		log_info(2, "stdin ended");
+	if (u->spec.role == UDP_SENDER && udp_count_reached(u))
+		udp_finish(u, 0, NULL);
+	else if (u->spec.quit_ms >= 0)
+		loop_timer_arm(u->loop, &u->quit, loop_now() +
+		    (uint64_t)u->spec.quit_ms);
+}
+
+/* Send the complete datagrams stdin has given, in batches. */
+static void
+udp_feed_flush(struct udp *u)
+{
+	struct dgram d[DGRAM_BATCH];
+	const struct sockaddr *to = u->spec.dest;
+	socklen_t tolen = u->spec.destlen;
+	int fd = udp_feed_fd(u), i, k, n;
+
+	if (u->spec.role == UDP_RECEIVER) {
+		to = (const struct sockaddr *)&u->peer.addr;
+		tolen = u->peer.len;
+	}
+	u->blocked = false;
+	for (;;) {
+		k = feed_next(&u->feed, d, DGRAM_BATCH);
+		if (k == -1) {
+			udp_too_big(u);
+			return;
+		}
+		if (k == 0)
+			break;
+		for (i = 0; tolen != 0 && i < k; i++) {
+			d[i].to = to;
+			d[i].tolen = tolen;
+		}
+		n = dgram_send_batch(fd, d, (size_t)k);
+		if (n == -1) {
+			udp_send_failed(u, errno);
+			return;
+		}
+		if (n == 0) {
+			u->blocked = true;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			log_tap_data(&u->ctx.tap, LOG_SENT, d[i].data,
+			    d[i].len);
+			u->res.sent_bytes += d[i].len;
+		}
+		u->res.sent += (uint64_t)n;
+		u->active = loop_now();
+		feed_consume(&u->feed, d, (size_t)n);
+		if (!udp_taps_ok(u))
+			return;
+	}
+	if (!u->blocked && !u->all_sent && feed_done(&u->feed))
+		udp_all_sent(u);
+	udp_watch(u);
+}
+
+static void
+udp_stdin(struct loop *l, int fd, void *arg)
+{
+	struct udp *u = arg;
+
+	(void)l;
+	(void)fd;
+	if (feed_fill(&u->feed) == -1) {
+		if (errno != EAGAIN)
+			udp_finish(u, 1, log_fmt("read from stdin: %s",
+			    strerror(errno)));
+		return;
+	}
+	udp_feed_flush(u);
+}
+
+static void
+udp_writable(struct loop *l, int fd, void *arg)
+{
+	struct udp *u = arg;
+
+	(void)l;
+	if (echo_pending(&u->echo) && u->echo.fd == fd) {
+		echo_flush(&u->echo, &u->ctx.tap);
+		if (!udp_taps_ok(u))
+			return;
+		udp_maybe_stop(u);
+	}
+	if (!u->finishing && u->blocked && udp_feed_fd(u) == fd)
+		udp_feed_flush(u);
+	udp_watch(u);
+}
+
+/* ---- datagrams to stdout ------------------------------------------------ */
+
+/* Is SA admitted, and who is it?  A change of sender is logged (-v). */
+static const char *
+udp_sender(struct udp *u, int fd, const struct sockaddr *sa, socklen_t len,
+    bool *admitted, bool *changed)
+{
+	*admitted = u->spec.acl == NULL || addr_acl_admits(u->spec.acl, sa);
+	*changed = dgram_peer_set(&u->last, fd, sa, len);
+	if (*changed && *admitted)
+		log_info(1, "datagrams from %s", u->last.name);
+	else if (*changed)
+		log_info(1, "refused datagrams from %s: not allowed by "
+		    "--allow/--deny", u->last.name);
+	return u->last.name;
+}
+
+/* LEN bytes of DATA from NAME to stdout: "NAME<TAB>DATA<LF>" with --peer. */
+static void
+udp_emit(struct udp *u, const char *name, const char *data, size_t len)
+{
+	size_t n;
+
+	if (u->out == NULL)
+		return;
+	if (!u->spec.peer) {
+		relay_sink_push(u->out, data, len);
+		return;
+	}
+	n = strlen(name);
+	memcpy(u->line, name, n);
+	u->line[n++] = '\t';
+	memcpy(u->line + n, data, len);
+	n += len;
+	if (len == 0 || data[len - 1] != '\n')
+		u->line[n++] = '\n';
+	relay_sink_push(u->out, u->line, n);
+}
+
 /*
- * A multicast group given numerically: 224.0.0.0/4 or ff00::/8.  Fills
- * SS (port 0).  Returns -1 with *errp for anything else.
+ * Datagram I of the batch just received on FD: to stdout, the -x/-o taps
+ * and the echo.  Returns NULL, or the error that ends the run (a datagram
+ * too large for the buffer: never cut, never written).
  */
-int
-udp_parse_group(const char *s, struct sockaddr_storage *ss, char **errp)
+static char *
+udp_datagram(struct udp *u, int fd, size_t i)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	const char *name = u->spec.target, *data;
+	const struct sockaddr *sa;
+	size_t len = dgram_rx_len(&u->rx, i);
+	bool admitted, changed = false;
+	char from[ADDR_NAMELEN];
+	socklen_t salen;
 
-	memset(ss, 0, sizeof *ss);
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1)
-		sin->sin_family = AF_INET;
-	else if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1)
-		sin6->sin6_family = AF_INET6;
-	else {
-		*errp = log_fmt("bad multicast group '%s': not a numeric IPv4 "
-		    "or IPv6 address", s);
-		return -1;
+	sa = dgram_rx_from(&u->rx, i, &salen);
+	if (u->spec.role == UDP_RECEIVER) {
+		name = udp_sender(u, fd, sa, salen, &admitted, &changed);
+		if (!admitted)
+			return NULL;
 	}
-	if (!udp_is_multicast((struct sockaddr *)ss)) {
-		*errp = log_fmt("bad multicast group '%s': not a multicast "
-		    "address (224.0.0.0/4, ff00::/8)", s);
-		return -1;
+	if (dgram_rx_truncated(&u->rx, i)) {
+		if (u->spec.role == UDP_RECEIVER)
+			return log_fmt("datagram from %s: %zu bytes, larger "
+			    "than the %d-byte buffer: not written", name, len,
+			    DGRAM_MAX);
+		if (salen != 0)
+			name = addr_format(sa, salen, from, sizeof from);
+		return log_fmt("reply from %s: %zu bytes, larger than the "
+		    "%d-byte buffer: not written", name, len, DGRAM_MAX);
 	}
-	return 0;
-}
-
-/* The index of network interface NAME; -1 with *errp when there is none. */
-int
-udp_iface_index(const char *name, unsigned *index, char **errp)
-{
-	*index = if_nametoindex(name);
-	if (*index == 0) {
-		*errp = log_fmt("--iface %s: %s", name, errno == ENODEV ||
-		    errno == 0 || errno == ENXIO ? "no such interface" :
-		    strerror(errno));
-		return -1;
+	data = dgram_rx_data(&u->rx, i);
+	if (u->spec.role == UDP_RECEIVER) {
+		log_info(2, "%zu bytes from %s", len, name);
+		if (dgram_named(sa, salen)) {
+			u->peer = u->last;
+			u->have_peer = true;
+		}
 	}
-	return 0;
-}
-
-int
-udp_set_broadcast(int fd)
-{
-	int on = 1;
-
-	return setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
-}
-
-/* Time to live (hop limit) of unicast and multicast datagrams alike. */
-int
-udp_set_ttl(int fd, int family, int ttl)
-{
-	if (family == AF_INET)
-		return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) ==
-		    -1 ? -1 : setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
-		    sizeof ttl);
-	return setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl,
-	    sizeof ttl) == -1 ? -1 : setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_MULTICAST_HOPS, &ttl, sizeof ttl);
-}
-
-/* Multicast datagrams leave through interface INDEX. */
-int
-udp_set_multicast_iface(int fd, int family, unsigned index)
-{
-	struct ip_mreqn mr;
-	int i = (int)index;
-
-	if (family == AF_INET) {
-		memset(&mr, 0, sizeof mr);
-		mr.imr_ifindex = (int)index;
-		return setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr,
-		    sizeof mr);
-	}
-	return setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &i, sizeof i);
-}
-
-/* Join GROUP on interface INDEX (0: the one the routing table picks). */
-int
-udp_join(int fd, const struct sockaddr *group, unsigned index)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)group;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)group;
-	struct ip_mreqn mr;
-	struct ipv6_mreq mr6;
-
-	if (group->sa_family == AF_INET) {
-		memset(&mr, 0, sizeof mr);
-		mr.imr_multiaddr = sin->sin_addr;
-		mr.imr_ifindex = (int)index;
-		return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
-		    sizeof mr);
-	}
-	memset(&mr6, 0, sizeof mr6);
-	mr6.ipv6mr_multiaddr = sin6->sin6_addr;
-	mr6.ipv6mr_interface = index;
-	return setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr6, sizeof mr6);
+	udp_emit(u, name, data, len);
+	log_tap_data(&u->ctx.tap, LOG_RECEIVED, data, len);
+	if (u->spec.echo)
+		echo_queue(&u->echo, fd, sa, salen, data, len, name, changed);
+	u->res.received++;
+	u->res.received_bytes += len;
+	u->active = loop_now();
+	loop_timer_disarm(u->loop, &u->first);
+	return NULL;
 }
 
 /*
- * Ask for a receive buffer of BYTES; past net.core.rmem_max, force it when
- * privileged.  *GOT is the size obtained, in the same units (Linux reports
- * twice the size asked for, its bookkeeping included; halved here).
+ * Datagrams arrived on FD: a few batches of them, while stdout has room
+ * and the echoes of the last batch went out (they point into it).
  */
-int
-udp_set_rcvbuf(int fd, int bytes, int *got)
+static void
+udp_readable(struct loop *l, int fd, void *arg)
 {
-	socklen_t len = sizeof *got;
+	struct udp *u = arg;
+	size_t i, max;
+	int n, rounds;
+	char *msg;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == -1)
-		return -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, got, &len) == -1)
-		return -1;
-	*got /= 2;
-	if (*got >= bytes)
-		return 0;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) ==
-	    0) {
-		len = sizeof *got;
-		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, got, &len) == -1)
-			return -1;
-		*got /= 2;
+	(void)l;
+	for (rounds = 0; rounds < UDP_ROUNDS && u->receiving; rounds++) {
+		max = DGRAM_BATCH;
+		if (u->spec.count > 0 && (uint64_t)u->spec.count -
+		    u->res.received < max)
+			max = (size_t)((uint64_t)u->spec.count -
+			    u->res.received);
+		n = dgram_rx_recv(&u->rx, fd, max);
+		if (n == 0)
+			return;
+		if (n == -1) {
+			/* ECONNREFUSED: an ICMP error for what we sent */
+			if (u->spec.role == UDP_SENDER)
+				udp_send_failed(u, errno);
+			else
+				udp_finish(u, 1, log_fmt("receive: %s",
+				    strerror(errno)));
+			return;
+		}
+		msg = NULL;
+		for (i = 0; i < (size_t)n && msg == NULL; i++)
+			msg = udp_datagram(u, fd, i);
+		echo_flush(&u->echo, &u->ctx.tap);
+		if (msg != NULL) {
+			udp_finish(u, 1, msg);
+			return;
+		}
+		if (!udp_taps_ok(u))
+			return;
+		if (udp_count_reached(u) && (u->spec.role == UDP_RECEIVER ||
+		    u->all_sent)) {
+			udp_finish(u, 0, NULL);
+			return;
+		}
+		udp_watch(u);
 	}
-	return 0;
+}
+
+/* stdout ended: drained after udp_finish(), or a write failed. */
+static void
+udp_out_done(struct relay_session *s, int status, const char *msg, void *arg)
+{
+	struct udp *u = arg;
+
+	(void)s;
+	u->out = NULL;
+	if (status != 0)
+		udp_finish(u, 1, xstrdup(msg ? msg : "write to stdout"));
+	udp_maybe_stop(u);
+}
+
+/* stdout took enough of its queue: receive again. */
+static void
+udp_out_room(void *arg)
+{
+	udp_watch(arg);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static void
+udp_first_expired(struct loop *l, void *arg)
+{
+	struct udp *u = arg;
+
+	(void)l;
+	udp_finish(u, 1, log_fmt("no datagram within %d.%03d s (-w)",
+	    u->spec.first_ms / 1000, u->spec.first_ms % 1000));
+}
+
+static void
+udp_idle_expired(struct loop *l, void *arg)
+{
+	struct udp *u = arg;
+	uint64_t deadline = u->active + (uint64_t)u->spec.idle_ms;
+
+	if (loop_now() < deadline) {
+		loop_timer_arm(l, &u->idle, deadline);
+		return;
+	}
+	udp_finish(u, 1, log_fmt("idle timeout: no traffic for %d.%03d s",
+	    u->spec.idle_ms / 1000, u->spec.idle_ms % 1000));
+}
+
+/*
+ * -q passed after stdin was sent.  A sender fails if an ICMP error is
+ * pending on its connected socket or --count replies are still due.
+ */
+static void
+udp_quit_expired(struct loop *l, void *arg)
+{
+	struct udp *u = arg;
+	socklen_t len = sizeof(int);
+	int err = 0, ms = u->spec.quit_ms;
+
+	(void)l;
+	if (u->spec.role == UDP_RECEIVER) {
+		log_info(2, "-q: quitting after the end of stdin");
+		udp_finish(u, 0, NULL);
+		return;
+	}
+	if (u->spec.destlen == 0 && getsockopt(u->spec.fds[0], SOL_SOCKET,
+	    SO_ERROR, &err, &len) == 0 && err != 0) {
+		udp_send_failed(u, err);
+		return;
+	}
+	if (u->spec.count > 0 && !udp_count_reached(u)) {
+		udp_finish(u, 1, log_fmt("%llu of %lld replies arrived within "
+		    "-q %d.%03d s", (unsigned long long)u->res.received,
+		    u->spec.count, ms / 1000, ms % 1000));
+		return;
+	}
+	udp_finish(u, 0, NULL);
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+/*
+ * Prepare a run of SPEC (copied; its sockets stay the caller's): stdio,
+ * the taps, the buffers.  Nothing moves before udp_run().  Returns NULL
+ * with *errp.
+ */
+struct udp *
+udp_new(const struct session_spec *ss, const struct udp_spec *spec,
+    char **errp)
+{
+	struct udp *u = xcalloc(1, sizeof *u);
+
+	u->spec = *spec;
+	if (u->spec.nfds > UDP_SOCKETS)
+		u->spec.nfds = UDP_SOCKETS;
+	if ((u->loop = loop_new()) == NULL) {
+		*errp = log_fmt("loop: %s", strerror(errno));
+		free(u);
+		return NULL;
+	}
+	if (session_ctx_open(&u->ctx, u->loop, ss, errp) == -1) {
+		loop_free(u->loop);
+		free(u);
+		return NULL;
+	}
+	dgram_rx_init(&u->rx);
+	feed_init(&u->feed, u->ctx.in_fd, u->ctx.in_kind, spec->split,
+	    spec->size, spec->max);
+	if (spec->peer)
+		u->line = xmalloc(ADDR_NAMELEN + DGRAM_MAX + 2);
+	if (u->ctx.out_fd != -1) {
+		u->outs = relay_session_new(u->ctx.relay, udp_out_done, u);
+		u->out = relay_sink_new(u->outs, u->ctx.out_fd,
+		    u->ctx.out_kind, "stdout", RELAY_SINK_CLOSE |
+		    RELAY_SINK_STDOUT);
+		relay_sink_close_also(u->out, STDOUT_FILENO);
+		relay_sink_on_room(u->out, udp_out_room, u);
+		u->ctx.out_fd = -1;
+	}
+	loop_timer_init(&u->first, udp_first_expired, u);
+	loop_timer_init(&u->idle, udp_idle_expired, u);
+	loop_timer_init(&u->quit, udp_quit_expired, u);
+	return u;
+}
+
+/*
+ * Run until everything is done, an error, or a signal; RES says how it
+ * ended (its error is the caller's to print and free).
+ */
+void
+udp_run(struct udp *u, struct udp_result *res)
+{
+	int status;
+
+	u->active = loop_now();
+	if (u->spec.first_ms >= 0)
+		loop_timer_arm(u->loop, &u->first, u->active +
+		    (uint64_t)u->spec.first_ms);
+	if (u->spec.idle_ms > 0)
+		loop_timer_arm(u->loop, &u->idle, u->active +
+		    (uint64_t)u->spec.idle_ms);
+	if (u->spec.role == UDP_SENDER)
+		udp_feed_flush(u);	/* no stdin at all: nothing to send */
+	else
+		udp_watch(u);
+	status = loop_run(u->loop);
+	if (!u->finishing)
+		u->res.status = status;	/* a signal, or nothing left */
+	u->res.sig = loop_caught_signal(u->loop);
+	*res = u->res;
+	u->res.error = NULL;
+}
+
+void
+udp_free(struct udp *u)
+{
+	if (u == NULL)
+		return;
+	feed_free(&u->feed);
+	dgram_rx_free(&u->rx);
+	session_ctx_close(&u->ctx);	/* ends stdout's session, if alive */
+	loop_free(u->loop);
+	free(u->line);
+	free(u->res.error);
+	free(u);
 }

@@ -404,16 +404,21 @@ except BlockingIOError:
 	local i pids=()
 	recv_bg r --count 20 --peer 127.0.0.1 0 </dev/null
 	local r=$BG_PID
+	# Every sender keeps its socket (stdin open) until udp-recv has all
+	# 20: a sender that had exited would free its ephemeral port for a
+	# later one, and two senders on one port are one sender.
+	hold_fifo gate
 	for i in $(seq 1 20); do
-		printf 'peer %02d\n' "$i" |
-		    "$SOCKT" udp-send -q 0 127.0.0.1 "$PORT" &
+		{ printf 'peer %02d\n' "$i"; cat "$T/gate"; } {HELD}>&- |
+		    "$SOCKT" udp-send -q 0 127.0.0.1 "$PORT" {HELD}>&- &
 		pids+=($!)
-	done
-	for i in "${pids[@]}"; do
-		wait "$i" || fail "a sender failed"
 	done
 	wait_exit "$r"
 	assert_equal "$EXIT" 0
+	release "$HELD"
+	for i in "${pids[@]}"; do
+		wait "$i" || fail "a sender failed"
+	done
 	assert_equal "$(cut -f2 "$T/r.out" | sort)" "$(for i in $(seq 1 20); do printf 'peer %02d\n' "$i"; done)"
 	assert_equal "$(cut -f1 "$T/r.out" | sort -u | wc -l)" 20
 }
@@ -619,6 +624,18 @@ save(NAME + ".got", b"%s ttl %d\n" % (data.strip(), struct.unpack("i", anc[0][2]
 	assert_output 4
 }
 
+@test "udp-send / udp-recv -x: a hex dump that cannot be written is an error, exit 1" {
+	recv_bg r -x /dev/full --count 2 127.0.0.1 0 </dev/null
+	run --separate-stderr sockt udp-send -x /dev/full -q 0 127.0.0.1 \
+	    "$PORT" < <(printf 'one\n')
+	one_line_error 1 "^sockt: write to /dev/full: No space left on device$"
+	wait_exit "$BG_PID"
+	assert_equal "$EXIT" 1
+	assert_equal "$(cat "$T/r.err")" \
+	    "sockt: write to /dev/full: No space left on device"
+	assert_equal "$(cat "$T/r.out")" one
+}
+
 # send_until_file FILE PORT: send a datagram, then say whether FILE exists.
 send_until_file() {
 	printf 'more\n' | "$SOCKT" udp-send -q 0 127.0.0.1 "$2"
@@ -688,10 +705,26 @@ send_until_file() {
 
 # ---- broadcast and multicast ----------------------------------------------
 
-@test "udp-send --broadcast: every receiver on the port gets it (loopback 127.255.255.255)" {
-	recv_bg r1 -4 --count 1 0 </dev/null
+@test "udp-recv: a port is its receiver's own: a second one on it fails, exit 1" {
+	recv_bg r --count 1 0 </dev/null
+	local r=$BG_PID
+	# on Linux a second socket on the port would take the first one's
+	# unicast datagrams
+	run_out "$T/r2.out" "$SOCKT" udp-recv "$PORT" </dev/null
+	one_line_error 1 "^sockt: bind (0\.0\.0\.0|\[::\]):$PORT: Address already in use$"
+	run_out "$T/r3.out" "$SOCKT" udp-recv 127.0.0.1 "$PORT" </dev/null
+	one_line_error 1 "^sockt: bind 127\.0\.0\.1:$PORT: Address already in use$"
+	printf 'mine\n' | sockt udp-send -q 0 127.0.0.1 "$PORT"
+	wait_exit "$r"
+	assert_equal "$EXIT" 0
+	assert_equal "$(cat "$T/r.out")" mine
+}
+
+@test "udp-send --broadcast: every receiver bound to the broadcast address gets it (loopback 127.255.255.255)" {
+	# a broadcast address is shared: no unicast datagram arrives there
+	recv_bg r1 --count 1 127.255.255.255 0 </dev/null
 	local r1=$BG_PID port=$PORT
-	recv_bg r2 -4 --count 1 "$port" </dev/null
+	recv_bg r2 --count 1 127.255.255.255 "$port" </dev/null
 	local r2=$BG_PID
 	run --separate-stderr sockt udp-send -q 0 127.255.255.255 "$port" \
 	    < <(printf 'all\n')
