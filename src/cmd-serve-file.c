@@ -38,10 +38,7 @@
 #include "loop.h"
 #include "relay.h"
 #include "sock.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
+#include "xmalloc.h"
 
 #define SERVE_IDLE_MS		60000	/* keep-alive idle, without -i */
 #define SERVE_HEAD_MS		30000	/* a request head must arrive within */
@@ -165,27 +162,6 @@ static void	serve_hash_arm(struct serve_run *);
 static void	serve_finish(struct serve_run *);
 static void	serve_conn_memory(struct serve_conn *, const char *, char *,
 		    size_t);
-
-static const char *
-serve_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 206: return "Partial Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 414: return "URI Too Long";
-	case 416: return "Range Not Satisfiable";
-	case 431: return "Request Header Fields Too Large";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Internal Server Error";
-	}
-}
 
 /* ---- resolution beneath a served directory ----------------------------- */
 
@@ -841,25 +817,6 @@ serve_conn_timeout(struct loop *p, void *arg)
 	serve_conn_free(c);
 }
 
-/* The common part of every response head. */
-static void
-serve_head_start(struct serve_conn *c, FILE *f, int status)
-{
-	char date[HTTP_DATE_LEN];
-
-	http_format_date(time(NULL), date);
-	c->status = status;
-	fprintf(f, "HTTP/1.1 %d %s\r\nServer: sockt/%s\r\nDate: %s\r\n",
-	    status, serve_reason(status), PACKAGE_VERSION, date);
-}
-
-static void
-serve_head_end(struct serve_conn *c, FILE *f)
-{
-	fprintf(f, "Connection: %s\r\n\r\n", c->keep_alive ? "keep-alive" :
-	    "close");
-}
-
 /* Begin writing the response built in c->out (and the file range). */
 static void
 serve_conn_send(struct serve_conn *c)
@@ -879,28 +836,22 @@ serve_conn_send(struct serve_conn *c)
 static void
 serve_conn_simple(struct serve_conn *c, int status, const char *extra)
 {
-	char *body = log_fmt("%d %s\n", status, serve_reason(status));
-	size_t size = 0;
-	FILE *f;
+	char *body = log_fmt("%d %s\n", status, http_reason(status));
+	struct http_head h;
 
 	serve_conn_reset(c);
 	if (status == 400 || status == 408 || status == 414 || status == 431 ||
 	    status == 505 || c->req.has_body)
 		c->keep_alive = false;
-	f = open_memstream(&c->out, &size);
-	if (f == NULL) {
-		free(body);
-		serve_conn_free(c);
-		return;
-	}
-	serve_head_start(c, f, status);
-	fprintf(f, "Content-Type: text/plain; charset=utf-8\r\n"
+	http_head_begin(&h, status, time(NULL));
+	http_head_printf(&h, "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\n%s", strlen(body), extra ? extra : "");
-	serve_head_end(c, f);
+	http_head_finish(&h, c->keep_alive);
 	if (c->req.method != HTTP_HEAD)
-		fputs(body, f);
-	fclose(f);
-	c->outlen = size;
+		http_head_printf(&h, "%s", body);
+	c->status = status;
+	c->out = h.buf;
+	c->outlen = h.len;
 	free(body);
 	serve_conn_send(c);
 }
@@ -911,68 +862,31 @@ serve_conn_memory(struct serve_conn *c, const char *type, char *body,
     size_t len)
 {
 	unsigned char d[DIGEST_LEN];
-	char b64[DIGEST_B64_LEN], *out;
+	char b64[DIGEST_B64_LEN];
 	struct digest_ctx *ctx;
-	size_t size = 0;
-	FILE *f;
+	struct http_head h;
 
 	ctx = digest_new();
 	digest_update(ctx, body, len);
 	digest_final(ctx, d);
 	digest_free(ctx);
 	http_base64_encode(d, DIGEST_LEN, b64, sizeof b64);
-	f = open_memstream(&c->out, &size);
-	if (f == NULL) {
-		free(body);
-		serve_conn_free(c);
-		return;
-	}
-	serve_head_start(c, f, 200);
-	fprintf(f, "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	http_head_begin(&h, 200, time(NULL));
+	http_head_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Repr-Digest: sha-256=:%s:\r\nCache-Control: no-cache\r\n", type,
 	    len, b64);
-	serve_head_end(c, f);
-	fclose(f);
-	/* The body after the head in one copy, not through the stream. */
+	http_head_finish(&h, c->keep_alive);
+	c->status = 200;
+	c->out = h.buf;
+	c->outlen = h.len;
+	/* The body after the head in one copy. */
 	if (c->req.method != HTTP_HEAD && len > 0) {
-		out = realloc(c->out, size + len);
-		if (out == NULL) {
-			free(body);
-			serve_conn_free(c);
-			return;
-		}
-		memcpy(out + size, body, len);
-		c->out = out;
-		size += len;
+		c->out = xreallocarray(c->out, c->outlen + len, 1);
+		memcpy(c->out + c->outlen, body, len);
+		c->outlen += len;
 	}
 	free(body);
-	c->outlen = size;
 	serve_conn_send(c);
-}
-
-/* Content-Disposition for NAME: an ASCII fallback and RFC 8187 UTF-8. */
-static void
-serve_disposition(FILE *f, const char *name)
-{
-	char *ascii = strdup(name), *p, *enc;
-	bool plain = true;
-
-	if (ascii == NULL)
-		return;
-	for (p = ascii; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
-		    *p == '"' || *p == '\\' || *p == '%') {
-			*p = '_';
-			plain = false;
-		}
-	fprintf(f, "Content-Disposition: attachment; filename=\"%s\"", ascii);
-	if (!plain) {
-		enc = http_encode_path(name, strlen(name), false);
-		fprintf(f, "; filename*=UTF-8''%s", enc);
-		free(enc);
-	}
-	fputs("\r\n", f);
-	free(ascii);
 }
 
 /*
@@ -983,17 +897,13 @@ serve_disposition(FILE *f, const char *name)
 static void
 serve_conn_respond_file(struct serve_conn *c, const unsigned char *d)
 {
-	struct http_request *rq = &c->req;
 	char lastmod[HTTP_DATE_LEN], etag[40], hex[DIGEST_HEX_LEN];
 	char b64[DIGEST_B64_LEN];
 	uint64_t first = 0, last = 0;
-	enum http_range rr = HTTP_RANGE_IGNORE;
+	struct http_head h;
 	struct stat st;
-	time_t ims;
-	size_t size = 0;
 	const char *base;
-	int status = 200;
-	FILE *f;
+	int status;
 
 	if (fstat(c->file, &st) == -1) {
 		serve_conn_simple(c, 500, NULL);
@@ -1003,47 +913,25 @@ serve_conn_respond_file(struct serve_conn *c, const unsigned char *d)
 	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
 	http_base64_encode(d, DIGEST_LEN, b64, sizeof b64);
 	http_format_date(st.st_mtime, lastmod);
-	if (rq->if_none_match.len > 0) {
-		if (http_etag_listed(rq->if_none_match, etag, true))
-			status = 304;
-	} else if (rq->if_modified_since.len > 0 &&
-	    http_parse_date(rq->if_modified_since, &ims) == 0 &&
-	    st.st_mtime <= ims)
-		status = 304;
-	if (status == 200 && rq->range.len > 0 && (rq->if_range.len == 0 ||
-	    http_etag_listed(rq->if_range, etag, false) ||
-	    http_str_eq(rq->if_range, lastmod)))
-		rr = http_parse_range(rq->range, (uint64_t)st.st_size, &first,
-		    &last);
-	if (rr == HTTP_RANGE_UNSATISFIABLE)
-		status = 416;
-	else if (rr == HTTP_RANGE_OK)
-		status = 206;
-	else if (status == 200) {
-		first = 0;
-		last = (uint64_t)st.st_size - 1;	/* unused when empty */
-	}
-
-	f = open_memstream(&c->out, &size);
-	if (f == NULL) {
-		serve_conn_free(c);
-		return;
-	}
-	serve_head_start(c, f, status);
-	fprintf(f, "Last-Modified: %s\r\nETag: %s\r\n", lastmod, etag);
+	status = http_preconditions(&c->req, etag, st.st_mtime,
+	    (uint64_t)st.st_size, &first, &last);
+	http_head_begin(&h, status, time(NULL));
+	http_head_printf(&h, "Last-Modified: %s\r\nETag: %s\r\n", lastmod,
+	    etag);
 	if (status != 304) {
-		fprintf(f, "Accept-Ranges: bytes\r\nRepr-Digest: "
+		http_head_printf(&h, "Accept-Ranges: bytes\r\nRepr-Digest: "
 		    "sha-256=:%s:\r\n", b64);
 		base = strrchr(c->path, '/');
-		serve_disposition(f, base ? base + 1 : c->path);
+		http_head_disposition(&h, "attachment", base ? base + 1 :
+		    c->path);
 	}
 	c->body_off = c->body_end = 0;
 	if (status == 200) {
-		fprintf(f, "Content-Type: application/octet-stream\r\n"
+		http_head_printf(&h, "Content-Type: application/octet-stream\r\n"
 		    "Content-Length: %lld\r\n", (long long)st.st_size);
 		c->body_end = st.st_size;
 	} else if (status == 206) {
-		fprintf(f, "Content-Type: application/octet-stream\r\n"
+		http_head_printf(&h, "Content-Type: application/octet-stream\r\n"
 		    "Content-Length: %llu\r\nContent-Range: bytes "
 		    "%llu-%llu/%lld\r\n", (unsigned long long)(last - first + 1),
 		    (unsigned long long)first, (unsigned long long)last,
@@ -1051,12 +939,13 @@ serve_conn_respond_file(struct serve_conn *c, const unsigned char *d)
 		c->body_off = (off_t)first;
 		c->body_end = (off_t)last + 1;
 	} else if (status == 416)
-		fprintf(f, "Content-Length: 0\r\nContent-Range: bytes */%lld\r\n",
-		    (long long)st.st_size);
-	serve_head_end(c, f);
-	fclose(f);
-	c->outlen = size;
-	if (rq->method == HTTP_HEAD)
+		http_head_printf(&h, "Content-Length: 0\r\nContent-Range: "
+		    "bytes */%lld\r\n", (long long)st.st_size);
+	http_head_finish(&h, c->keep_alive);
+	c->status = status;
+	c->out = h.buf;
+	c->outlen = h.len;
+	if (c->req.method == HTTP_HEAD)
 		c->body_off = c->body_end = 0;
 	serve_conn_send(c);
 }

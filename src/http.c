@@ -1,13 +1,14 @@
 /*
  * http.c - the HTTP/1.1 subset of serve-file and fetch-file as pure
- * functions over buffers: the helpers the other http*.c files share, and
- * request and response heads.  Targets, URLs and names are in httpurl.c;
+ * functions over buffers: the helpers the other http*.c files share,
+ * request and response heads, and building serve-file's heads.  Targets, URLs and names are in httpurl.c;
  * ranges, validators, dates and digests in httpval.c; chunked bodies and
  * listings in httpbody.c.
  */
 #include <sys/types.h>
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,11 @@
 #include "http.h"
 #include "http-int.h"
 #include "log.h"
+#include "xmalloc.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
 
 void *
 http_alloc(size_t size)
@@ -448,4 +454,125 @@ http_parse_response(const char *buf, size_t len, struct http_response *res)
 	}
 	res->close = res->minor == 0 ? !keep || close : close;
 	return (ssize_t)head;
+}
+
+/* The reason phrase serve-file sends with STATUS. */
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 416: return "Range Not Satisfiable";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Append LEN bytes of S to H. */
+static void
+http_head_put(struct http_head *h, const char *s, size_t len)
+{
+	if (h->len + len + 1 > h->cap) {
+		while (h->len + len + 1 > h->cap)
+			h->cap = h->cap ? h->cap * 2 : 512;
+		h->buf = xreallocarray(h->buf, h->cap, 1);
+	}
+	memcpy(h->buf + h->len, s, len);
+	h->len += len;
+	h->buf[h->len] = '\0';
+}
+
+/*
+ * Start the head of a response with STATUS, sent at NOW: the status line,
+ * Server and Date.
+ */
+void
+http_head_begin(struct http_head *h, int status, time_t now)
+{
+	char date[HTTP_DATE_LEN];
+
+	memset(h, 0, sizeof *h);
+	h->status = status;
+	http_format_date(now, date);
+	http_head_printf(h, "HTTP/1.1 %d %s\r\nServer: sockt/%s\r\n"
+	    "Date: %s\r\n", status, http_reason(status), PACKAGE_VERSION, date);
+}
+
+/* Append text formatted as printf(3) does; the caller ends lines. */
+void
+http_head_printf(struct http_head *h, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256], *big;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof small) {
+		http_head_put(h, small, (size_t)n);
+		return;
+	}
+	big = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	http_head_put(h, big, (size_t)n);
+	free(big);
+}
+
+/*
+ * Content-Disposition with TYPE ("attachment" or "inline") for NAME: an
+ * ASCII fallback (controls, non-ASCII, quotes, backslashes and "%" as
+ * "_") and, when that lost anything, the exact name as RFC 8187 UTF-8.
+ */
+void
+http_head_disposition(struct http_head *h, const char *type,
+    const char *name)
+{
+	char *ascii = xstrdup(name), *p, *enc;
+	bool plain = true;
+
+	for (p = ascii; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '"' || *p == '\\' || *p == '%') {
+			*p = '_';
+			plain = false;
+		}
+	http_head_printf(h, "Content-Disposition: %s; filename=\"%s\"", type,
+	    ascii);
+	if (!plain) {
+		enc = http_encode_path(name, strlen(name), false);
+		http_head_printf(h, "; filename*=UTF-8''%s", enc);
+		free(enc);
+	}
+	http_head_put(h, "\r\n", 2);
+	free(ascii);
+}
+
+/* End the head: Connection (keep-alive or close) and the empty line. */
+void
+http_head_finish(struct http_head *h, bool keep_alive)
+{
+	http_head_printf(h, "Connection: %s\r\n\r\n", keep_alive ?
+	    "keep-alive" : "close");
+}
+
+void
+http_head_free(struct http_head *h)
+{
+	free(h->buf);
+	memset(h, 0, sizeof *h);
 }

@@ -316,3 +316,41 @@ http_repr_digest_sha256(struct http_str v, unsigned char *out)
 	}
 	return 0;
 }
+
+/*
+ * Evaluate the request's preconditions and Range against one
+ * representation of SIZE bytes with entity tag ETAG, last modified at
+ * MTIME (RFC 9110 13.2.2, 14.2): If-None-Match (weak comparison) decides
+ * alone when present, else If-Modified-Since; either may give 304.  Then
+ * a Range is honoured when If-Range is absent or names this very version
+ * (the ETag, strongly, or the exact Last-Modified date).  Returns 200
+ * (*FIRST, *LAST the whole; *LAST is meaningless when SIZE is 0), 206
+ * (the inclusive byte range), 304 or 416.
+ */
+int
+http_preconditions(const struct http_request *rq, const char *etag,
+    time_t mtime, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	char lastmod[HTTP_DATE_LEN];
+	enum http_range rr = HTTP_RANGE_IGNORE;
+	time_t ims;
+
+	http_format_date(mtime, lastmod);
+	if (rq->if_none_match.len > 0) {
+		if (http_etag_listed(rq->if_none_match, etag, true))
+			return 304;
+	} else if (rq->if_modified_since.len > 0 &&
+	    http_parse_date(rq->if_modified_since, &ims) == 0 && mtime <= ims)
+		return 304;
+	if (rq->range.len > 0 && (rq->if_range.len == 0 ||
+	    http_etag_listed(rq->if_range, etag, false) ||
+	    http_str_eq(rq->if_range, lastmod)))
+		rr = http_parse_range(rq->range, size, first, last);
+	if (rr == HTTP_RANGE_UNSATISFIABLE)
+		return 416;
+	if (rr == HTTP_RANGE_OK)
+		return 206;
+	*first = 0;
+	*last = size - 1;
+	return 200;
+}
