@@ -25,6 +25,8 @@
 #define DIGEST_LEN	32	/* SHA-256 */
 #define DIGEST_HEX_LEN	(DIGEST_LEN * 2 + 1)
 #define DIGEST_B64_LEN	45	/* base64 of 32 bytes + NUL */
+#define DIGEST_READ	(256 * 1024)	/* one read of a file being hashed:
+					   it stays in the L2 cache */
 
 /* Streaming SHA-256. */
 struct digest_ctx;
