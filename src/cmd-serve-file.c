@@ -33,6 +33,7 @@
 #include "cmd.h"
 #include "cmd-util.h"
 #include "digest.h"
+#include "fstree.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -73,14 +74,6 @@ const struct cmd_entry cmd_serve_file_entry = {
 	.exec = cmd_serve_file_exec,
 };
 
-/* One FILE or DIR argument. */
-struct serve_root {
-	const char	*arg;
-	bool		 dir;
-	int		 dirfd;		/* DIR: O_PATH, -1 for a FILE */
-	char		*name;		/* FILE: served at /NAME */
-};
-
 struct serve_conn;
 struct serve_list;
 
@@ -99,8 +92,8 @@ struct serve_run {
 	struct sockt_opts	*o;
 	struct loop		*loop;
 	struct sock_listeners	 ls;
-	struct serve_root	*roots;
-	size_t			 nroots;
+	struct fstree		*tree;
+	const char		*raw_path;	/* --raw: the FILE */
 	struct digest_cache	*cache;
 	struct serve_job	*jobs;
 	struct loop_timer	 hash_tick;
@@ -113,7 +106,6 @@ struct serve_run {
 	bool			 finishing;	/* --count reached */
 	long long		 served;
 	int			 status;
-	bool			 no_openat2;	/* the kernel lacks it */
 };
 
 enum serve_state {
@@ -163,358 +155,15 @@ static void	serve_finish(struct serve_run *);
 static void	serve_conn_memory(struct serve_conn *, const char *, char *,
 		    size_t);
 
-/* ---- resolution beneath a served directory ----------------------------- */
-
-/*
- * Open PATH beneath DIRFD with FLAGS, never leaving the tree: openat2()
- * with RESOLVE_BENEATH (symlinks inside the tree work, ".." and symlinks
- * leading out fail with EXDEV), or, on kernels without it, a walk one
- * component at a time with O_NOFOLLOW (every symlink fails with ELOOP).
- */
-static int
-serve_open_beneath(struct serve_run *run, int dirfd, const char *path,
-    int flags)
-{
-	struct open_how how;
-	char *copy, *comp, *next, *save = NULL;
-	struct stat st;
-	int fd, cur, saved;
-	long r;
-
-	/* openat2() refuses O_PATH with anything but these. */
-	flags |= O_CLOEXEC;
-	if ((flags & O_PATH) == 0)
-		flags |= O_NOCTTY | O_NONBLOCK;
-	if (!run->no_openat2) {
-		memset(&how, 0, sizeof how);
-		how.flags = (uint64_t)flags;
-		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-		r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-		if (r >= 0 || errno != ENOSYS)
-			return (int)r;
-		run->no_openat2 = true;
-		log_info(1, "openat2: not available, symlinks are not "
-		    "followed");
-	}
-	if ((copy = strdup(path)) == NULL)
-		return -1;
-	cur = dirfd;
-	for (comp = strtok_r(copy, "/", &save); comp != NULL; comp = next) {
-		next = strtok_r(NULL, "/", &save);
-		if (next != NULL)
-			fd = openat(cur, comp, O_PATH | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-		else
-			fd = openat(cur, comp, flags | O_NOFOLLOW);
-		saved = errno;
-		if (fd == -1 && (saved == ENOTDIR || saved == ELOOP) &&
-		    fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(st.st_mode))
-			saved = ELOOP;
-		else if (fd != -1 && (flags & O_PATH) && fstat(fd, &st) == 0 &&
-		    S_ISLNK(st.st_mode)) {
-			close(fd);
-			fd = -1;
-			saved = ELOOP;
-		}
-		if (cur != dirfd)
-			close(cur);
-		if (fd == -1) {
-			free(copy);
-			errno = saved;
-			return -1;
-		}
-		cur = fd;
-	}
-	free(copy);
-	if (cur == dirfd) {
-		errno = ENOENT;
-		return -1;
-	}
-	return cur;
-}
-
-enum serve_found {
-	SERVE_FOUND_FILE,
-	SERVE_FOUND_DIR,
-	SERVE_FOUND_NONE,	/* 404 */
-	SERVE_FOUND_FORBIDDEN,	/* 403 */
-	SERVE_FOUND_ERROR	/* 500 */
-};
-
-/* What open_beneath's errno means for the client. */
-static enum serve_found
-serve_errno_found(int e)
-{
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-	case ENAMETOOLONG:
-		return SERVE_FOUND_NONE;
-	case EXDEV:
-	case ELOOP:
-	case EACCES:
-	case EPERM:
-		return SERVE_FOUND_FORBIDDEN;
-	default:
-		return SERVE_FOUND_ERROR;
-	}
-}
-
-/*
- * Look PATH ("" for the top) up in the roots, in argument order.  A
- * regular file: *FD open for reading.  A directory: *FD open for
- * listing (the top has *FD -1: every root is listed).  Anything else is
- * not served.
- */
-static enum serve_found
-serve_lookup(struct serve_run *run, const char *path, int *fd,
-    struct serve_root **rootp)
-{
-	struct serve_root *root;
-	struct stat st, st2;
-	size_t i;
-	int pfd, rfd;
-
-	*fd = -1;
-	*rootp = NULL;
-	if (path[0] == '\0')
-		return SERVE_FOUND_DIR;
-	for (i = 0; i < run->nroots; i++) {
-		root = &run->roots[i];
-		if (!root->dir) {
-			if (strcmp(path, root->name) != 0)
-				continue;
-			rfd = open(root->arg, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
-			    O_NOCTTY);
-			if (rfd == -1) {
-				if (errno == ENOENT)
-					continue;
-				return serve_errno_found(errno);
-			}
-			if (fstat(rfd, &st) == -1 || !S_ISREG(st.st_mode)) {
-				close(rfd);
-				continue;
-			}
-			*fd = rfd;
-			*rootp = root;
-			return SERVE_FOUND_FILE;
-		}
-		pfd = serve_open_beneath(run, root->dirfd, path, O_PATH);
-		if (pfd == -1) {
-			if (serve_errno_found(errno) == SERVE_FOUND_NONE)
-				continue;
-			return serve_errno_found(errno);
-		}
-		if (fstat(pfd, &st) == -1) {
-			close(pfd);
-			return SERVE_FOUND_ERROR;
-		}
-		close(pfd);
-		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-			continue;	/* devices, fifos, sockets: not served */
-		/* Open for real, and make sure it is still what was checked. */
-		rfd = serve_open_beneath(run, root->dirfd, path, O_RDONLY |
-		    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-		if (rfd == -1)
-			return serve_errno_found(errno);
-		if (fstat(rfd, &st2) == -1 || st2.st_dev != st.st_dev ||
-		    st2.st_ino != st.st_ino) {
-			close(rfd);
-			return SERVE_FOUND_NONE;
-		}
-		*fd = rfd;
-		*rootp = root;
-		return S_ISDIR(st.st_mode) ? SERVE_FOUND_DIR : SERVE_FOUND_FILE;
-	}
-	return SERVE_FOUND_NONE;
-}
-
 /* ---- listings ---------------------------------------------------------- */
 
-struct serve_entry {
-	char	*name;
-	size_t	 seq;		/* order read: the first of equal names wins */
-	bool	 dir;
-};
-
-/*
- * A listing being built for one connection: the directories are read
- * SERVE_LIST_SLICE entries per loop round, so other clients are served
- * meanwhile, then the entries are sorted once (O(n log n)) and formatted,
- * again a slice per round.
- */
+/* A listing being built for one connection, a step per loop round. */
 struct serve_list {
 	struct serve_conn	*conn;
-	struct serve_root	*root;		/* NULL: the top, every root */
-	int			 dfd;		/* the directory; -1 for the top */
-	size_t			 next_root;	/* the top: the root to read next */
-	bool			 opened;	/* a directory: it was opened */
-	DIR			*d;		/* being read */
-	struct serve_root	*droot;		/* the root D is beneath */
+	struct fstree_list	*fl;
 	bool			 html;
-	struct serve_entry	*v;
-	size_t			 n;
-	size_t			 cap;
-	bool			 sorted;	/* read, sorted, being formatted */
-	size_t			 formatted;	/* entries formatted */
-	struct http_listing	 hl;
 	struct serve_list	*next;
 };
-
-static int
-serve_entry_cmp(const void *a, const void *b)
-{
-	const struct serve_entry *x = a, *y = b;
-	int r = strcmp(x->name, y->name);
-
-	if (r != 0)
-		return r;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static void
-serve_entry_push(struct serve_list *l, const char *name, bool dir)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->v = reallocarray(l->v, l->cap, sizeof *l->v);
-		if (l->v == NULL) {
-			log_error("out of memory");
-			abort();
-		}
-	}
-	l->v[l->n].name = strdup(name);
-	l->v[l->n].seq = l->n;
-	l->v[l->n].dir = dir;
-	if (l->v[l->n].name == NULL) {
-		log_error("out of memory");
-		abort();
-	}
-	l->n++;
-}
-
-/*
- * Open the next directory L reads (the top: the next root, whose FILE
- * arguments are entries themselves).  False when there is none left.
- */
-static bool
-serve_list_open_next(struct serve_list *l)
-{
-	struct serve_run *run = l->conn->run;
-	struct serve_root *r;
-	int fd;
-
-	for (;;) {
-		if (l->root != NULL) {
-			if (l->opened)
-				return false;
-			l->opened = true;
-			r = l->root;
-			fd = fcntl(l->dfd, F_DUPFD_CLOEXEC, 0);
-		} else {
-			if (l->next_root >= run->nroots)
-				return false;
-			r = &run->roots[l->next_root++];
-			if (!r->dir) {
-				serve_entry_push(l, r->name, false);
-				continue;
-			}
-			fd = openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY |
-			    O_CLOEXEC);
-		}
-		if (fd == -1)
-			continue;
-		if ((l->d = fdopendir(fd)) == NULL) {
-			close(fd);
-			continue;
-		}
-		l->droot = r;
-		return true;
-	}
-}
-
-/*
- * Whether entry DE of the directory being read is listed, and as a
- * directory: exactly what a request could fetch.  Regular files and
- * directories are known from d_type; symbolic links (and filesystems
- * without d_type) are resolved beneath the root, as a request would be.
- */
-static bool
-serve_list_wanted(struct serve_list *l, const struct dirent *de, bool *dir)
-{
-	struct serve_run *run = l->conn->run;
-	const char *path = l->conn->path;
-	struct stat st;
-	char *sub;
-	int efd;
-	bool ok;
-
-	if (de->d_type == DT_REG || de->d_type == DT_DIR) {
-		*dir = de->d_type == DT_DIR;
-		return true;
-	}
-	if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
-		return false;	/* devices, fifos, sockets: not served */
-	sub = path[0] ? log_fmt("%s/%s", path, de->d_name) :
-	    strdup(de->d_name);
-	if (sub == NULL)
-		return false;
-	efd = serve_open_beneath(run, l->droot->dirfd, sub, O_PATH);
-	free(sub);
-	if (efd == -1)
-		return false;
-	ok = fstat(efd, &st) == 0 && (S_ISREG(st.st_mode) ||
-	    S_ISDIR(st.st_mode));
-	*dir = ok && S_ISDIR(st.st_mode);
-	close(efd);
-	return ok;
-}
-
-/* Read up to SERVE_LIST_SLICE entries; true when all are read. */
-static bool
-serve_list_step(struct serve_list *l)
-{
-	struct dirent *de;
-	size_t budget;
-	bool dir;
-
-	for (budget = SERVE_LIST_SLICE; budget > 0; budget--) {
-		if (l->d == NULL && !serve_list_open_next(l))
-			return true;
-		if ((de = readdir(l->d)) == NULL) {
-			closedir(l->d);
-			l->d = NULL;
-			continue;
-		}
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (serve_list_wanted(l, de, &dir))
-			serve_entry_push(l, de->d_name, dir);
-	}
-	return false;
-}
-
-/* Free L (the connection must have let go of it). */
-static void
-serve_list_free(struct serve_list *l)
-{
-	size_t i;
-
-	if (l->d != NULL)
-		closedir(l->d);
-	if (l->dfd != -1)
-		close(l->dfd);
-	for (i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	free(l->v);
-	if (l->sorted) {
-		http_listing_end(&l->hl);
-		free(l->hl.buf);
-	}
-	free(l);
-}
 
 /* Take C's listing off the run and free it, if it has one. */
 static void
@@ -529,45 +178,9 @@ serve_list_detach(struct serve_conn *c)
 			*pp = c->list->next;
 			break;
 		}
-	serve_list_free(c->list);
+	fstree_list_free(c->list->fl);
+	free(c->list);
 	c->list = NULL;
-}
-
-/*
- * Every entry is read: sort them once, equal names in the order read (so
- * the first root wins, and only it is listed).
- */
-static void
-serve_list_sort(struct serve_list *l)
-{
-	struct serve_conn *c = l->conn;
-	char *base;
-
-	if (l->n > 1)	/* an empty directory has no array at all */
-		qsort(l->v, l->n, sizeof *l->v, serve_entry_cmp);
-	base = c->path[0] ? log_fmt("/%s/", c->path) : strdup("/");
-	if (base == NULL) {
-		log_error("out of memory");
-		abort();
-	}
-	http_listing_begin(&l->hl, base, l->html);
-	free(base);
-	l->sorted = true;
-}
-
-/* Format up to SERVE_LIST_SLICE entries; true when all are. */
-static bool
-serve_list_format(struct serve_list *l)
-{
-	size_t i, end = l->formatted + SERVE_LIST_SLICE;
-
-	if (end > l->n)
-		end = l->n;
-	for (i = l->formatted; i < end; i++)
-		if (i == 0 || strcmp(l->v[i].name, l->v[i - 1].name) != 0)
-			http_listing_add(&l->hl, l->v[i].name, l->v[i].dir);
-	l->formatted = end;
-	return end == l->n;
 }
 
 /* The body is ready: answer with it, and forget the listing. */
@@ -579,17 +192,13 @@ serve_list_answer(struct serve_list *l)
 	size_t len;
 	bool html = l->html;
 
-	http_listing_end(&l->hl);
-	body = l->hl.buf;
-	len = l->hl.len;
-	l->hl.buf = NULL;
-	l->sorted = false;
+	body = fstree_list_take(l->fl, &len);
 	serve_list_detach(c);
 	serve_conn_memory(c, html ? "text/html; charset=utf-8" :
 	    "text/plain; charset=utf-8", body, len);
 }
 
-/* Read a slice of every listing under way; called between polls. */
+/* A step of every listing under way; called between polls. */
 static void
 serve_list_tick(struct loop *p, void *arg)
 {
@@ -598,10 +207,7 @@ serve_list_tick(struct loop *p, void *arg)
 
 	for (l = run->lists; l != NULL; l = next) {
 		next = l->next;
-		if (!l->sorted) {
-			if (serve_list_step(l))
-				serve_list_sort(l);
-		} else if (serve_list_format(l))
+		if (fstree_list_step(l->fl))
 			serve_list_answer(l);
 	}
 	if (run->lists != NULL)
@@ -1130,21 +736,14 @@ serve_conn_file_ready(struct serve_conn *c)
  * Takes DFD.
  */
 static void
-serve_conn_list(struct serve_conn *c, struct serve_root *root, int dfd)
+serve_conn_list(struct serve_conn *c, const struct fstree_root *root, int dfd)
 {
 	struct serve_run *run = c->run;
-	struct serve_list *l = calloc(1, sizeof *l);
+	struct serve_list *l = xcalloc(1, sizeof *l);
 
-	if (l == NULL) {
-		if (dfd != -1)
-			close(dfd);
-		serve_conn_simple(c, 500, NULL);
-		return;
-	}
 	l->conn = c;
-	l->root = root;
-	l->dfd = dfd;
 	l->html = http_accepts_html(c->req.accept);
+	l->fl = fstree_list_new(run->tree, c->path, root, dfd, l->html);
 	l->next = run->lists;
 	run->lists = l;
 	c->list = l;
@@ -1160,9 +759,9 @@ static void
 serve_conn_answer(struct serve_conn *c)
 {
 	struct serve_run *run = c->run;
-	struct serve_root *root;
+	const struct fstree_root *root;
 	enum http_path pr;
-	enum serve_found found;
+	enum fstree_found found;
 	bool dir;
 	int fd;
 
@@ -1176,22 +775,22 @@ serve_conn_answer(struct serve_conn *c)
 		serve_conn_simple(c, pr == HTTP_PATH_BAD ? 400 : 403, NULL);
 		return;
 	}
-	found = serve_lookup(run, c->path, &fd, &root);
+	found = fstree_lookup(run->tree, c->path, &fd, &root);
 	switch (found) {
-	case SERVE_FOUND_FILE:
+	case FSTREE_FILE:
 		c->file = fd;
 		serve_conn_file_ready(c);
 		return;
-	case SERVE_FOUND_DIR:
+	case FSTREE_DIR:
 		serve_conn_list(c, root, fd);
 		return;
-	case SERVE_FOUND_NONE:
+	case FSTREE_NONE:
 		serve_conn_simple(c, 404, NULL);
 		return;
-	case SERVE_FOUND_FORBIDDEN:
+	case FSTREE_FORBIDDEN:
 		serve_conn_simple(c, 403, NULL);
 		return;
-	case SERVE_FOUND_ERROR:
+	case FSTREE_ERROR:
 		serve_conn_simple(c, 500, NULL);
 		return;
 	}
@@ -1394,9 +993,9 @@ serve_conn_raw(struct serve_conn *c)
 	struct serve_run *run = c->run;
 	struct stat st;
 
-	c->file = open(run->roots[0].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	c->file = open(run->raw_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (c->file == -1 || fstat(c->file, &st) == -1) {
-		log_error("%s: %s", run->roots[0].arg, strerror(errno));
+		log_error("%s: %s", run->raw_path, strerror(errno));
 		serve_count(run, true);
 		serve_conn_free(c);
 		return;
@@ -1571,54 +1170,32 @@ fail:
 	return -1;
 }
 
-/* Open the FILE and DIR arguments. */
+/* Open the FILE and DIR arguments (--raw: check its one FILE). */
 static int
 serve_open_roots(struct serve_run *run, int first, char **errp)
 {
 	struct sockt_opts *o = run->o;
-	struct serve_root *r;
 	struct stat st;
-	char *copy;
 	int i;
 
-	run->roots = calloc((size_t)(o->argc - first), sizeof *run->roots);
-	if (run->roots == NULL) {
-		*errp = log_fmt("out of memory");
-		return -1;
-	}
-	for (i = first; i < o->argc; i++) {
-		r = &run->roots[run->nroots];
-		r->arg = o->argv[i];
-		r->dirfd = -1;
-		if (stat(r->arg, &st) == -1) {
-			*errp = log_fmt("%s: %s", r->arg, strerror(errno));
+	if (o->raw) {
+		run->raw_path = o->argv[first];
+		if (stat(run->raw_path, &st) == -1) {
+			*errp = log_fmt("%s: %s", run->raw_path,
+			    strerror(errno));
 			return -1;
 		}
-		if (S_ISDIR(st.st_mode) && !o->raw) {
-			r->dir = true;
-			r->dirfd = open(r->arg, O_PATH | O_DIRECTORY |
-			    O_CLOEXEC);
-			if (r->dirfd == -1) {
-				*errp = log_fmt("%s: %s", r->arg,
-				    strerror(errno));
-				return -1;
-			}
-		} else if (S_ISREG(st.st_mode)) {
-			copy = strdup(r->arg);
-			r->name = copy ? strdup(basename(copy)) : NULL;
-			free(copy);
-			if (r->name == NULL) {
-				*errp = log_fmt("out of memory");
-				return -1;
-			}
-		} else {
-			*errp = log_fmt("%s: not a regular file%s", r->arg,
-			    o->raw ? " (--raw serves one FILE)" :
-			    " or directory");
+		if (!S_ISREG(st.st_mode)) {
+			*errp = log_fmt("%s: not a regular file (--raw serves "
+			    "one FILE)", run->raw_path);
 			return -1;
 		}
-		run->nroots++;
+		return 0;
 	}
+	run->tree = fstree_new(0);
+	for (i = first; i < o->argc; i++)
+		if (fstree_add(run->tree, o->argv[i], errp) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1633,28 +1210,25 @@ serve_hash_roots(struct serve_run *run, char **errp)
 	struct digest_key k;
 	uint64_t t0;
 	size_t i;
+	const char *path;
 	char *err = NULL;
 	int fd;
 
-	for (i = 0; i < run->nroots; i++) {
-		if (run->roots[i].dir)
-			continue;
-		fd = open(run->roots[i].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-		    O_NONBLOCK);
+	for (i = 0; (path = fstree_file(run->tree, i)) != NULL; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd == -1) {
-			*errp = log_fmt("%s: %s", run->roots[i].arg,
-			    strerror(errno));
+			*errp = log_fmt("%s: %s", path, strerror(errno));
 			return -1;
 		}
 		t0 = loop_now();
 		if (digest_file(fd, &k, d, &err) == -1) {
 			/* Not fatal: the first request will hash it. */
-			log_info(1, "%s: %s", run->roots[i].arg, err);
+			log_info(1, "%s: %s", path, err);
 			free(err);
 			err = NULL;
 		} else {
 			digest_cache_put(run->cache, &k, d);
-			log_info(2, "%s: hashed in %llu ms", run->roots[i].arg,
+			log_info(2, "%s: hashed in %llu ms", path,
 			    (unsigned long long)(loop_now() - t0));
 		}
 		close(fd);
@@ -1678,8 +1252,6 @@ serve_raise_nofile(void)
 static void
 serve_cleanup(struct serve_run *run)
 {
-	size_t i;
-
 	while (run->conns != NULL) {
 		run->finishing = false;	/* no loop_stop from here */
 		serve_conn_free(run->conns);
@@ -1692,12 +1264,9 @@ serve_cleanup(struct serve_run *run)
 		loop_timer_disarm(run->loop, &run->accept_retry);
 	}
 	sock_listeners_close(&run->ls);
-	for (i = 0; i < run->nroots; i++) {
-		if (run->roots[i].dirfd != -1)
-			close(run->roots[i].dirfd);
-		free(run->roots[i].name);
-	}
-	free(run->roots);
+	while (run->lists != NULL)
+		serve_list_detach(run->lists->conn);
+	fstree_free(run->tree);
 	digest_cache_free(run->cache);
 }
 
