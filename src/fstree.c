@@ -26,6 +26,7 @@
 #define FSTREE_SLICE	2048	/* entries read or formatted per step */
 #define FSTREE_RUN	2048	/* entries sorted at once: a run per step */
 #define FSTREE_MERGE	32768	/* entries merged per step */
+#define FSTREE_TRIES	64	/* openat2() failing with EAGAIN */
 
 /* One FILE or DIR argument. */
 struct fstree_root {
@@ -215,6 +216,7 @@ fstree_open_beneath(struct fstree *t, int dirfd, const char *path, int flags)
 {
 	struct open_how how;
 	long r;
+	int tries;
 
 	/* openat2() refuses O_PATH with anything but these. */
 	flags |= O_CLOEXEC;
@@ -224,7 +226,15 @@ fstree_open_beneath(struct fstree *t, int dirfd, const char *path, int flags)
 		memset(&how, 0, sizeof how);
 		how.flags = (uint64_t)flags;
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-		r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		/*
+		 * With a ".." on the way (a symlink's target counts), a
+		 * rename anywhere in the system meanwhile makes openat2()
+		 * fail with EAGAIN, to be retried (openat2(2)).
+		 */
+		tries = 0;
+		do
+			r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		while (r == -1 && errno == EAGAIN && ++tries < FSTREE_TRIES);
 		if (r >= 0 || errno != ENOSYS)
 			return (int)r;
 		t->no_openat2 = true;

@@ -586,6 +586,44 @@ sys.stdout.buffer.write(recv_all(s))
 	assert_output "$(printf 'real\nrel-in\nsub/')"
 }
 
+@test "serve-file: a link through .. is served while files are renamed elsewhere (openat2 EAGAIN is retried)" {
+	mkdir -p "$T/d/sub/deeper"
+	printf 'b' >"$T/d/sub/b"
+	# many components, so that a rename is likely while one resolves
+	ln -s "$(printf 'deeper/../%.0s' $(seq 40))b" "$T/d/sub/dotted"
+	serve srv 127.0.0.1 0 "$T/d"
+	# a rename anywhere makes openat2() fail with EAGAIN while it
+	# resolves "..": the kernel asks the caller to retry
+	py_bg renamer "
+a, b = tpath('r1'), tpath('r2')
+open(a, 'w').close()
+os.rename(a, b)
+os.rename(b, a)
+save('renaming', b'go')
+while True:
+    os.rename(a, b)
+    os.rename(b, a)
+"
+	wait_file "$T/renaming"
+	# 5,000 requests on one connection, the last a listing of /sub
+	run python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+req = b"GET /sub/dotted HTTP/1.1\r\nHost: x\r\n\r\n" * 4999
+req += b"GET /sub/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+s.sendall(req)
+d = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    d += c
+codes = [p.split(b" ", 1)[0].decode() for p in d.split(b"HTTP/1.1 ")[1:]]
+print(len(codes), sorted(set(codes)), d.endswith(b"b\ndeeper/\ndotted\n"))
+' "$PORT"
+	assert_output "5000 ['200'] True"
+}
+
 @test "serve-file: FIFOs and devices beneath the tree are not served" {
 	mkdir -p "$T/d"
 	mkfifo "$T/d/fifo"
