@@ -254,6 +254,9 @@ struct digest_task {
 	struct digest_job	*job;
 	struct digest_waiter	*waiters;
 	int			 tries;
+	char			*what;		/* for messages */
+	uint64_t		 settle_end;	/* waits for the racy window
+						   end here; 0: none yet */
 	bool			 settling;	/* timer armed, not hashing */
 	struct loop_timer	 settle;
 	struct digest_task	*next;
@@ -294,6 +297,7 @@ digest_task_free(struct digest_task *t)
 		}
 	loop_timer_disarm(s->loop, &t->settle);
 	digest_job_free(t->job);
+	free(t->what);
 	free(t);
 }
 
@@ -370,17 +374,28 @@ digest_task_settled(struct loop *loop, void *arg)
 /*
  * A hash of T's file is complete (STEP: DONE or CHANGED): trust and
  * cache it, or hash again (after the racy window when it is not over).
+ * The waits for racy windows end DIGEST_SETTLE_MAX_MS after the first
+ * began: a file changed in the future (its window lasting until the
+ * clock catches up) is then answered with a hash of an unchanged
+ * version, which is not cached.
  */
 static void
 digest_task_done(struct digest_task *t, enum digest_step step)
 {
 	struct digest_sched *s = t->sched;
 	unsigned char d[DIGEST_LEN];
-	uint64_t wait_ms;
+	uint64_t wait_ms, now = loop_now();
 
 	if (step == DIGEST_STEP_DONE && digest_job_settled(t->job, &wait_ms)) {
 		digest_job_result(t->job, d);
 		digest_cache_put(s->cache, digest_job_key(t->job), d);
+		digest_task_finish(t, DIGEST_OK);
+		return;
+	}
+	if (step == DIGEST_STEP_DONE && t->settle_end != 0 &&
+	    now >= t->settle_end) {
+		log_info(1, "hashing %s: modified in the future: the digest "
+		    "is not cached", t->what);
 		digest_task_finish(t, DIGEST_OK);
 		return;
 	}
@@ -390,8 +405,12 @@ digest_task_done(struct digest_task *t, enum digest_step step)
 		return;
 	}
 	if (step == DIGEST_STEP_DONE) {
+		if (t->settle_end == 0)
+			t->settle_end = now + DIGEST_SETTLE_MAX_MS;
+		if (now + wait_ms > t->settle_end)
+			wait_ms = t->settle_end - now;
 		t->settling = true;
-		loop_timer_arm(s->loop, &t->settle, loop_now() + wait_ms);
+		loop_timer_arm(s->loop, &t->settle, now + wait_ms);
 	} else
 		digest_job_restart(t->job);
 }
@@ -475,6 +494,7 @@ digest_sched_get(struct digest_sched *s, int fd, const char *what,
 			return -1;
 		}
 		t->sched = s;
+		t->what = xstrdup(what);
 		loop_timer_init(&t->settle, digest_task_settled, t);
 		t->next = s->tasks;
 		s->tasks = t;

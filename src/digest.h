@@ -7,7 +7,11 @@
  * A file version is its (device, inode, size, mtime, ctime).  A digest
  * is only trusted for a version when hashing began at least the racy
  * window after the file's last change (so a write in the same timestamp
- * tick cannot hide); see digest_job_settled().
+ * tick cannot hide); see digest_job_settled().  A file whose last change
+ * lies in the future (clock skew, a touch -d) would make that wait last
+ * until the clock catches up: it is capped at DIGEST_SETTLE_MAX_MS, after
+ * which the digest is used for the one answer it was computed for, and
+ * not cached.
  *
  * Failures return -1 with *errp set to an allocated one-line message.
  */
@@ -27,6 +31,8 @@
 #define DIGEST_LEN	32	/* SHA-256 */
 #define DIGEST_HEX_LEN	(DIGEST_LEN * 2 + 1)
 #define DIGEST_B64_LEN	45	/* base64 of 32 bytes + NUL */
+#define DIGEST_SETTLE_MAX_MS	2000	/* the longest wait for a racy
+						   window to pass */
 #define DIGEST_READ	(256 * 1024)	/* one read of a file being hashed:
 					   it stays in the L2 cache */
 

@@ -208,7 +208,8 @@ digest_job_free(struct digest_job *j)
 /*
  * Hash the file open on FD now, blocking, until a settled digest of an
  * unchanged version is had; *KEY gets that version.  Gives up (-1) on a
- * file that keeps changing.
+ * file that keeps changing, and on one changed in the future, whose
+ * racy window lasts longer than DIGEST_SETTLE_MAX_MS.
  */
 int
 digest_file(int fd, struct digest_key *key, unsigned char *out, char **errp)
@@ -236,6 +237,13 @@ digest_file(int fd, struct digest_key *key, unsigned char *out, char **errp)
 		if (++tries == 10) {
 			*errp = log_fmt("the file keeps changing while it is "
 			    "hashed");
+			break;
+		}
+		if (s == DIGEST_STEP_DONE && wait_ms > DIGEST_SETTLE_MAX_MS) {
+			/* No trustworthy digest before the clock catches up. */
+			*errp = log_fmt("modified in the future: hashed on "
+			    "request until %llu s from now",
+			    (unsigned long long)(wait_ms / 1000));
 			break;
 		}
 		if (s == DIGEST_STEP_DONE) {
