@@ -52,6 +52,7 @@ struct fstree_list {
 	size_t			 n;
 	size_t			 cap;
 	size_t			 pos;		/* next run, or entry to format */
+	size_t			 freed;		/* names [0, freed) are freed */
 	size_t			 width;		/* merging: runs of this size */
 	size_t			 lo, mid, hi;	/* the pair being merged */
 	size_t			 i, j, k;
@@ -271,9 +272,15 @@ fstree_list_format(struct fstree_list *l)
 
 	if (end > l->n)
 		end = l->n;
-	for (i = l->pos; i < end; i++)
+	for (i = l->pos; i < end; i++) {
 		if (i == 0 || strcmp(l->v[i].name, l->v[i - 1].name) != 0)
 			http_listing_add(&l->hl, l->v[i].name, l->v[i].dir);
+		/* Freed as it goes: a million at the end would stall too. */
+		if (i > 0) {
+			free(l->v[i - 1].name);
+			l->freed = i;
+		}
+	}
 	l->pos = end;
 	return end == l->n;
 }
@@ -356,7 +363,7 @@ fstree_list_free(struct fstree_list *l)
 		closedir(l->d);
 	if (l->dfd != -1)
 		close(l->dfd);
-	for (i = 0; i < l->n; i++)
+	for (i = l->freed; i < l->n; i++)
 		free(l->v[i].name);
 	free(l->v);
 	free(l->tmp);
