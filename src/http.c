@@ -222,6 +222,18 @@ http_connection_tokens(struct http_str value, bool *close, bool *keep)
 	}
 }
 
+/* Is the last element of the list VALUE the token WORD? */
+static bool
+http_last_token_is(struct http_str value, const char *word)
+{
+	struct http_str tok;
+	bool last = false;
+
+	while (http_list_next(&value, &tok))
+		last = http_str_eq(tok, word);
+	return last;
+}
+
 /*
  * Parse the request head at the start of BUF (LEN bytes so far).  Returns
  * the length of the head when it is complete, 0 when more bytes are
@@ -303,9 +315,10 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 				return -400;
 			has_clen = true;
 			clen_seen = clen;
-		} else if (http_str_eq(name, "transfer-encoding"))
+		} else if (http_str_eq(name, "transfer-encoding")) {
 			has_te = true;
-		else if (http_str_eq(name, "range"))
+			req->chunked = http_last_token_is(value, "chunked");
+		} else if (http_str_eq(name, "range"))
 			req->range = value;
 		else if (http_str_eq(name, "if-range"))
 			req->if_range = value;
@@ -321,6 +334,7 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 	if (has_te && has_clen)
 		return -400;	/* a smuggling attempt: RFC 9112 6.1 */
 	req->has_body = has_te || (has_clen && clen_seen > 0);
+	req->content_length = has_te ? 0 : clen_seen;
 	req->keep_alive = req->minor >= 1 ? !close : keep && !close;
 	return (ssize_t)head;
 }

@@ -40,6 +40,8 @@ struct http_request {
 	int		 minor;		/* HTTP/1.MINOR */
 	bool		 keep_alive;	/* version and Connection say so */
 	bool		 has_body;	/* Content-Length > 0 or chunked */
+	bool		 chunked;	/* Transfer-Encoding ends with chunked */
+	uint64_t	 content_length;	/* without Transfer-Encoding */
 	struct http_str	 accept;
 	struct http_str	 range;
 	struct http_str	 if_range;
