@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "serve.h"
+#include "xmalloc.h"
 
 static const enum opt_id serve_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT, OPT_IDLE,
@@ -78,7 +78,7 @@ serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
 	ep->host = ep->port = NULL;
 	*nfirst = 0;
 	if (o->port != NULL) {
-		ep->port = strdup(o->port);
+		ep->port = xstrdup(o->port);
 	} else {
 		if (o->argc == 0) {
 			*errp = log_fmt("missing PORT");
@@ -87,12 +87,12 @@ serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
 		slash0 = strchr(o->argv[0], '/') != NULL;
 		slash1 = o->argc > 1 && strchr(o->argv[1], '/') != NULL;
 		if (!slash0 && serve_all_digits(o->argv[0])) {
-			ep->port = strdup(o->argv[0]);
+			ep->port = xstrdup(o->argv[0]);
 			*nfirst = 1;
 		} else if (!slash0 && o->argc > 1 && !slash1 &&
 		    addr_parse_port(o->argv[1], "tcp", &port, &e2) == 0) {
-			ep->host = strdup(o->argv[0]);
-			ep->port = strdup(o->argv[1]);
+			ep->host = xstrdup(o->argv[0]);
+			ep->port = xstrdup(o->argv[1]);
 			*nfirst = 2;
 		} else if (!slash0 && strchr(o->argv[0], ':') != NULL) {
 			if (addr_parse_endpoint(1, o->argv, ADDR_LISTEN, NULL,
@@ -101,7 +101,7 @@ serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
 			*nfirst = 1;
 		} else if (!slash0 && addr_parse_port(o->argv[0], "tcp", &port,
 		    &e2) == 0) {
-			ep->port = strdup(o->argv[0]);
+			ep->port = xstrdup(o->argv[0]);
 			*nfirst = 1;
 		} else {
 			*errp = log_fmt("missing PORT before '%s'",

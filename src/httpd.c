@@ -423,13 +423,6 @@ httpd_new(struct loop *loop, struct listener *listener,
 	return h;
 }
 
-/* 1 when a response failed (see --count), else 0. */
-int
-httpd_status(const struct httpd *h)
-{
-	return h->status;
-}
-
 /* Close every connection (their handler requests cancelled). */
 void
 httpd_free(struct httpd *h)

@@ -66,7 +66,6 @@ struct httpd_handler {
 
 struct httpd	*httpd_new(struct loop *, struct listener *,
 		     const struct httpd_spec *, const struct httpd_handler *);
-int		 httpd_status(const struct httpd *);
 void		 httpd_free(struct httpd *);
 
 void		 httpd_respond_file(struct httpd_conn *, struct http_head *,

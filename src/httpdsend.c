@@ -61,7 +61,7 @@ httpd_io_sendfile(struct httpd_conn *c, size_t len)
 		n = sendfile(c->fd, c->file, &off, len);
 		if (n != -1 || (errno != EINVAL && errno != ENOSYS))
 			return n;
-		c->plain = false;	/* not this file: copy from now on */
+		c->plain = false;	/* copy from now on, on this connection */
 	}
 	if (len > sizeof buf)
 		len = sizeof buf;
