@@ -1,60 +1,35 @@
 /*
  * cmd-serve-file.c - "sockt serve-file": serve files and directory trees
- * over the HTTP/1.1 subset of http.c to any number of clients at once, on
- * the one poll loop, bodies sent with sendfile(); or, with --raw, write
+ * over HTTP/1.1 to any number of clients at once, or, with --raw, write
  * one file to every client that connects (what "nc -l < file" does).
- *
- * Each connection is a small state machine on the pump's watches: read a
- * request head, look the path up beneath the served tree, wait for the
- * file's digest if it is not cached yet (hashing runs in slices between
- * polls) or for its directory listing (read in slices too, then sorted
- * once), send the head and the body, then read the next request.
+ * The wiring: arguments, the tree (fstree.h), the listener, the engine
+ * (httpd.h) and its handler (serve.h), on one loop.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
-#include <linux/openat2.h>
-
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "cmd.h"
 #include "cmd-util.h"
-#include "digest.h"
-#include "http.h"
+#include "fstree.h"
+#include "httpd.h"
+#include "listener.h"
 #include "log.h"
 #include "loop.h"
-#include "relay.h"
-#include "sock.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
-
-#define SERVE_IDLE_MS		60000	/* keep-alive idle, without -i */
-#define SERVE_HEAD_MS		30000	/* a request head must arrive within */
-#define SERVE_LINGER_MS		2000	/* read after our last byte, then close */
-#define SERVE_SEND_SLICE	(8 * 1024 * 1024)	/* per wakeup: fairness */
-#define SERVE_HASH_SLICE	(4 * 1024 * 1024)	/* per job per loop round */
-#define SERVE_HASH_TRIES	10	/* then 503: the file keeps changing */
-#define SERVE_LIST_SLICE	2048	/* directory entries per loop round */
+#include "serve.h"
+#include "tls.h"
+#include "xmalloc.h"
 
 static const enum opt_id serve_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT, OPT_IDLE,
 	OPT_KEEP, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY, OPT_PORT_FILE, OPT_COUNT,
-	OPT_RAW, OPT_END
+	OPT_RAW, OPT_TIMEOUT, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_ALPN,
+	OPT_END
 };
 
 static int	cmd_serve_file_exec(struct sockt_opts *);
@@ -64,6 +39,7 @@ static const struct cmd_help serve_file_help[] = {
 	{ OPT_IDLE, "close a connection idle that long (default 60)" },
 	{ OPT_COUNT, "exit after N responses, aborted ones included" },
 	{ OPT_KEEP, "serve until stopped (the default without --count)" },
+	{ OPT_TIMEOUT, "the most a client's TLS handshake may take (30)" },
 	{ OPT_END, NULL }
 };
 
@@ -76,1533 +52,6 @@ const struct cmd_entry cmd_serve_file_entry = {
 	.args = { 1, -1, 0, "PORT" },
 	.exec = cmd_serve_file_exec,
 };
-
-/* One FILE or DIR argument. */
-struct serve_root {
-	const char	*arg;
-	bool		 dir;
-	int		 dirfd;		/* DIR: O_PATH, -1 for a FILE */
-	char		*name;		/* FILE: served at /NAME */
-};
-
-struct serve_conn;
-struct serve_list;
-
-/* A digest being computed for one file (device, inode). */
-struct serve_job {
-	struct serve_run	*run;
-	struct digest_job	*job;
-	struct serve_conn	*waiters;
-	int			 tries;
-	bool			 settling;	/* timer armed, not hashing */
-	struct loop_timer	 settle;
-	struct serve_job	*next;
-};
-
-struct serve_run {
-	struct sockt_opts	*o;
-	struct loop		*loop;
-	struct sock_listeners	 ls;
-	struct serve_root	*roots;
-	size_t			 nroots;
-	struct digest_cache	*cache;
-	struct serve_job	*jobs;
-	struct loop_timer	 hash_tick;
-	struct serve_list	*lists;		/* listings being read */
-	struct loop_timer	 list_tick;
-	struct loop_timer	 accept_retry;
-	struct serve_conn	*conns;
-	size_t			 nconns;
-	bool			 accepting;
-	bool			 finishing;	/* --count reached */
-	long long		 served;
-	int			 status;
-	bool			 no_openat2;	/* the kernel lacks it */
-};
-
-enum serve_state {
-	SERVE_READ,		/* reading a request head */
-	SERVE_DIGEST,		/* waiting for the file's digest */
-	SERVE_LIST,		/* waiting for a directory listing */
-	SERVE_SEND,		/* writing the response */
-	SERVE_LINGER		/* our side is shut; draining the client's */
-};
-
-struct serve_conn {
-	struct serve_run	*run;
-	int			 fd;
-	char			 name[ADDR_STRLEN + 8];
-	enum serve_state	 state;
-	char			*in;		/* HTTP_MAX_HEAD bytes, lazily */
-	size_t			 inlen;
-	size_t			 reqlen;	/* head being answered */
-	struct http_request	 req;
-	uint64_t		 req_started;	/* first byte of this head */
-	uint64_t		 active;	/* last progress */
-	char			*path;		/* decoded, relative */
-	int			 file;		/* body source, or -1 */
-	char			*out;		/* head and in-memory body */
-	size_t			 outlen;
-	size_t			 outoff;
-	off_t			 body_off;	/* file bytes [off, end) */
-	off_t			 body_end;
-	off_t			 body_start;	/* body_off when sending began */
-	bool			 keep_alive;
-	int			 status;	/* of the response, for -v */
-	struct loop_timer	 timer;		/* idle, head or linger */
-	struct serve_job	*job;
-	struct serve_conn	*next_waiter;
-	struct serve_list	*list;		/* SERVE_LIST */
-	struct serve_conn	*prev;
-	struct serve_conn	*next;
-};
-
-static void	serve_conn_read(struct loop *, int, void *);
-static void	serve_conn_write(struct loop *, int, void *);
-static void	serve_conn_process(struct serve_conn *);
-static void	serve_conn_file_ready(struct serve_conn *);
-static void	serve_conn_simple(struct serve_conn *, int, const char *);
-static void	serve_hash_arm(struct serve_run *);
-static void	serve_finish(struct serve_run *);
-static void	serve_conn_memory(struct serve_conn *, const char *, char *,
-		    size_t);
-
-static const char *
-serve_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 206: return "Partial Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 414: return "URI Too Long";
-	case 416: return "Range Not Satisfiable";
-	case 431: return "Request Header Fields Too Large";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Internal Server Error";
-	}
-}
-
-/* ---- resolution beneath a served directory ----------------------------- */
-
-/*
- * Open PATH beneath DIRFD with FLAGS, never leaving the tree: openat2()
- * with RESOLVE_BENEATH (symlinks inside the tree work, ".." and symlinks
- * leading out fail with EXDEV), or, on kernels without it, a walk one
- * component at a time with O_NOFOLLOW (every symlink fails with ELOOP).
- */
-static int
-serve_open_beneath(struct serve_run *run, int dirfd, const char *path,
-    int flags)
-{
-	struct open_how how;
-	char *copy, *comp, *next, *save = NULL;
-	struct stat st;
-	int fd, cur, saved;
-	long r;
-
-	/* openat2() refuses O_PATH with anything but these. */
-	flags |= O_CLOEXEC;
-	if ((flags & O_PATH) == 0)
-		flags |= O_NOCTTY | O_NONBLOCK;
-	if (!run->no_openat2) {
-		memset(&how, 0, sizeof how);
-		how.flags = (uint64_t)flags;
-		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-		r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-		if (r >= 0 || errno != ENOSYS)
-			return (int)r;
-		run->no_openat2 = true;
-		log_info(1, "openat2: not available, symlinks are not "
-		    "followed");
-	}
-	if ((copy = strdup(path)) == NULL)
-		return -1;
-	cur = dirfd;
-	for (comp = strtok_r(copy, "/", &save); comp != NULL; comp = next) {
-		next = strtok_r(NULL, "/", &save);
-		if (next != NULL)
-			fd = openat(cur, comp, O_PATH | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-		else
-			fd = openat(cur, comp, flags | O_NOFOLLOW);
-		saved = errno;
-		if (fd == -1 && (saved == ENOTDIR || saved == ELOOP) &&
-		    fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(st.st_mode))
-			saved = ELOOP;
-		else if (fd != -1 && (flags & O_PATH) && fstat(fd, &st) == 0 &&
-		    S_ISLNK(st.st_mode)) {
-			close(fd);
-			fd = -1;
-			saved = ELOOP;
-		}
-		if (cur != dirfd)
-			close(cur);
-		if (fd == -1) {
-			free(copy);
-			errno = saved;
-			return -1;
-		}
-		cur = fd;
-	}
-	free(copy);
-	if (cur == dirfd) {
-		errno = ENOENT;
-		return -1;
-	}
-	return cur;
-}
-
-enum serve_found {
-	SERVE_FOUND_FILE,
-	SERVE_FOUND_DIR,
-	SERVE_FOUND_NONE,	/* 404 */
-	SERVE_FOUND_FORBIDDEN,	/* 403 */
-	SERVE_FOUND_ERROR	/* 500 */
-};
-
-/* What open_beneath's errno means for the client. */
-static enum serve_found
-serve_errno_found(int e)
-{
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-	case ENAMETOOLONG:
-		return SERVE_FOUND_NONE;
-	case EXDEV:
-	case ELOOP:
-	case EACCES:
-	case EPERM:
-		return SERVE_FOUND_FORBIDDEN;
-	default:
-		return SERVE_FOUND_ERROR;
-	}
-}
-
-/*
- * Look PATH ("" for the top) up in the roots, in argument order.  A
- * regular file: *FD open for reading.  A directory: *FD open for
- * listing (the top has *FD -1: every root is listed).  Anything else is
- * not served.
- */
-static enum serve_found
-serve_lookup(struct serve_run *run, const char *path, int *fd,
-    struct serve_root **rootp)
-{
-	struct serve_root *root;
-	struct stat st, st2;
-	size_t i;
-	int pfd, rfd;
-
-	*fd = -1;
-	*rootp = NULL;
-	if (path[0] == '\0')
-		return SERVE_FOUND_DIR;
-	for (i = 0; i < run->nroots; i++) {
-		root = &run->roots[i];
-		if (!root->dir) {
-			if (strcmp(path, root->name) != 0)
-				continue;
-			rfd = open(root->arg, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
-			    O_NOCTTY);
-			if (rfd == -1) {
-				if (errno == ENOENT)
-					continue;
-				return serve_errno_found(errno);
-			}
-			if (fstat(rfd, &st) == -1 || !S_ISREG(st.st_mode)) {
-				close(rfd);
-				continue;
-			}
-			*fd = rfd;
-			*rootp = root;
-			return SERVE_FOUND_FILE;
-		}
-		pfd = serve_open_beneath(run, root->dirfd, path, O_PATH);
-		if (pfd == -1) {
-			if (serve_errno_found(errno) == SERVE_FOUND_NONE)
-				continue;
-			return serve_errno_found(errno);
-		}
-		if (fstat(pfd, &st) == -1) {
-			close(pfd);
-			return SERVE_FOUND_ERROR;
-		}
-		close(pfd);
-		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-			continue;	/* devices, fifos, sockets: not served */
-		/* Open for real, and make sure it is still what was checked. */
-		rfd = serve_open_beneath(run, root->dirfd, path, O_RDONLY |
-		    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-		if (rfd == -1)
-			return serve_errno_found(errno);
-		if (fstat(rfd, &st2) == -1 || st2.st_dev != st.st_dev ||
-		    st2.st_ino != st.st_ino) {
-			close(rfd);
-			return SERVE_FOUND_NONE;
-		}
-		*fd = rfd;
-		*rootp = root;
-		return S_ISDIR(st.st_mode) ? SERVE_FOUND_DIR : SERVE_FOUND_FILE;
-	}
-	return SERVE_FOUND_NONE;
-}
-
-/* ---- listings ---------------------------------------------------------- */
-
-struct serve_entry {
-	char	*name;
-	size_t	 seq;		/* order read: the first of equal names wins */
-	bool	 dir;
-};
-
-/*
- * A listing being built for one connection: the directories are read
- * SERVE_LIST_SLICE entries per loop round, so other clients are served
- * meanwhile, then the entries are sorted once (O(n log n)) and formatted,
- * again a slice per round.
- */
-struct serve_list {
-	struct serve_conn	*conn;
-	struct serve_root	*root;		/* NULL: the top, every root */
-	int			 dfd;		/* the directory; -1 for the top */
-	size_t			 next_root;	/* the top: the root to read next */
-	bool			 opened;	/* a directory: it was opened */
-	DIR			*d;		/* being read */
-	struct serve_root	*droot;		/* the root D is beneath */
-	bool			 html;
-	struct serve_entry	*v;
-	size_t			 n;
-	size_t			 cap;
-	bool			 sorted;	/* read, sorted, being formatted */
-	size_t			 formatted;	/* entries formatted */
-	struct http_listing	 hl;
-	struct serve_list	*next;
-};
-
-static int
-serve_entry_cmp(const void *a, const void *b)
-{
-	const struct serve_entry *x = a, *y = b;
-	int r = strcmp(x->name, y->name);
-
-	if (r != 0)
-		return r;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static void
-serve_entry_push(struct serve_list *l, const char *name, bool dir)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->v = reallocarray(l->v, l->cap, sizeof *l->v);
-		if (l->v == NULL) {
-			log_error("out of memory");
-			abort();
-		}
-	}
-	l->v[l->n].name = strdup(name);
-	l->v[l->n].seq = l->n;
-	l->v[l->n].dir = dir;
-	if (l->v[l->n].name == NULL) {
-		log_error("out of memory");
-		abort();
-	}
-	l->n++;
-}
-
-/*
- * Open the next directory L reads (the top: the next root, whose FILE
- * arguments are entries themselves).  False when there is none left.
- */
-static bool
-serve_list_open_next(struct serve_list *l)
-{
-	struct serve_run *run = l->conn->run;
-	struct serve_root *r;
-	int fd;
-
-	for (;;) {
-		if (l->root != NULL) {
-			if (l->opened)
-				return false;
-			l->opened = true;
-			r = l->root;
-			fd = fcntl(l->dfd, F_DUPFD_CLOEXEC, 0);
-		} else {
-			if (l->next_root >= run->nroots)
-				return false;
-			r = &run->roots[l->next_root++];
-			if (!r->dir) {
-				serve_entry_push(l, r->name, false);
-				continue;
-			}
-			fd = openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY |
-			    O_CLOEXEC);
-		}
-		if (fd == -1)
-			continue;
-		if ((l->d = fdopendir(fd)) == NULL) {
-			close(fd);
-			continue;
-		}
-		l->droot = r;
-		return true;
-	}
-}
-
-/*
- * Whether entry DE of the directory being read is listed, and as a
- * directory: exactly what a request could fetch.  Regular files and
- * directories are known from d_type; symbolic links (and filesystems
- * without d_type) are resolved beneath the root, as a request would be.
- */
-static bool
-serve_list_wanted(struct serve_list *l, const struct dirent *de, bool *dir)
-{
-	struct serve_run *run = l->conn->run;
-	const char *path = l->conn->path;
-	struct stat st;
-	char *sub;
-	int efd;
-	bool ok;
-
-	if (de->d_type == DT_REG || de->d_type == DT_DIR) {
-		*dir = de->d_type == DT_DIR;
-		return true;
-	}
-	if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
-		return false;	/* devices, fifos, sockets: not served */
-	sub = path[0] ? log_fmt("%s/%s", path, de->d_name) :
-	    strdup(de->d_name);
-	if (sub == NULL)
-		return false;
-	efd = serve_open_beneath(run, l->droot->dirfd, sub, O_PATH);
-	free(sub);
-	if (efd == -1)
-		return false;
-	ok = fstat(efd, &st) == 0 && (S_ISREG(st.st_mode) ||
-	    S_ISDIR(st.st_mode));
-	*dir = ok && S_ISDIR(st.st_mode);
-	close(efd);
-	return ok;
-}
-
-/* Read up to SERVE_LIST_SLICE entries; true when all are read. */
-static bool
-serve_list_step(struct serve_list *l)
-{
-	struct dirent *de;
-	size_t budget;
-	bool dir;
-
-	for (budget = SERVE_LIST_SLICE; budget > 0; budget--) {
-		if (l->d == NULL && !serve_list_open_next(l))
-			return true;
-		if ((de = readdir(l->d)) == NULL) {
-			closedir(l->d);
-			l->d = NULL;
-			continue;
-		}
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (serve_list_wanted(l, de, &dir))
-			serve_entry_push(l, de->d_name, dir);
-	}
-	return false;
-}
-
-/* Free L (the connection must have let go of it). */
-static void
-serve_list_free(struct serve_list *l)
-{
-	size_t i;
-
-	if (l->d != NULL)
-		closedir(l->d);
-	if (l->dfd != -1)
-		close(l->dfd);
-	for (i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	free(l->v);
-	if (l->sorted) {
-		http_listing_end(&l->hl);
-		free(l->hl.buf);
-	}
-	free(l);
-}
-
-/* Take C's listing off the run and free it, if it has one. */
-static void
-serve_list_detach(struct serve_conn *c)
-{
-	struct serve_list **pp;
-
-	if (c->list == NULL)
-		return;
-	for (pp = &c->run->lists; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == c->list) {
-			*pp = c->list->next;
-			break;
-		}
-	serve_list_free(c->list);
-	c->list = NULL;
-}
-
-/*
- * Every entry is read: sort them once, equal names in the order read (so
- * the first root wins, and only it is listed).
- */
-static void
-serve_list_sort(struct serve_list *l)
-{
-	struct serve_conn *c = l->conn;
-	char *base;
-
-	if (l->n > 1)	/* an empty directory has no array at all */
-		qsort(l->v, l->n, sizeof *l->v, serve_entry_cmp);
-	base = c->path[0] ? log_fmt("/%s/", c->path) : strdup("/");
-	if (base == NULL) {
-		log_error("out of memory");
-		abort();
-	}
-	http_listing_begin(&l->hl, base, l->html);
-	free(base);
-	l->sorted = true;
-}
-
-/* Format up to SERVE_LIST_SLICE entries; true when all are. */
-static bool
-serve_list_format(struct serve_list *l)
-{
-	size_t i, end = l->formatted + SERVE_LIST_SLICE;
-
-	if (end > l->n)
-		end = l->n;
-	for (i = l->formatted; i < end; i++)
-		if (i == 0 || strcmp(l->v[i].name, l->v[i - 1].name) != 0)
-			http_listing_add(&l->hl, l->v[i].name, l->v[i].dir);
-	l->formatted = end;
-	return end == l->n;
-}
-
-/* The body is ready: answer with it, and forget the listing. */
-static void
-serve_list_answer(struct serve_list *l)
-{
-	struct serve_conn *c = l->conn;
-	char *body;
-	size_t len;
-	bool html = l->html;
-
-	http_listing_end(&l->hl);
-	body = l->hl.buf;
-	len = l->hl.len;
-	l->hl.buf = NULL;
-	l->sorted = false;
-	serve_list_detach(c);
-	serve_conn_memory(c, html ? "text/html; charset=utf-8" :
-	    "text/plain; charset=utf-8", body, len);
-}
-
-/* Read a slice of every listing under way; called between polls. */
-static void
-serve_list_tick(struct loop *p, void *arg)
-{
-	struct serve_run *run = arg;
-	struct serve_list *l, *next;
-
-	for (l = run->lists; l != NULL; l = next) {
-		next = l->next;
-		if (!l->sorted) {
-			if (serve_list_step(l))
-				serve_list_sort(l);
-		} else if (serve_list_format(l))
-			serve_list_answer(l);
-	}
-	if (run->lists != NULL)
-		loop_timer_arm(p, &run->list_tick, loop_now());
-}
-
-/* ---- connections ------------------------------------------------------- */
-
-static void
-serve_accept_watch(struct serve_run *run, bool on);
-
-/* Finished: no more clients will be answered. */
-static void
-serve_check_finished(struct serve_run *run)
-{
-	if (run->finishing && run->nconns == 0)
-		loop_stop(run->loop, run->status);
-}
-
-/* Take C off the waiters of the digest job it waits for, if any. */
-static void
-serve_job_detach(struct serve_conn *c)
-{
-	struct serve_conn **pp;
-
-	if (c->job == NULL)
-		return;
-	for (pp = &c->job->waiters; *pp != NULL; pp = &(*pp)->next_waiter)
-		if (*pp == c) {
-			*pp = c->next_waiter;
-			break;
-		}
-	c->job = NULL;
-	c->next_waiter = NULL;
-}
-
-/* Forget the request being answered (its file, head and path). */
-static void
-serve_conn_reset(struct serve_conn *c)
-{
-	if (c->file != -1)
-		close(c->file);
-	c->file = -1;
-	free(c->out);
-	c->out = NULL;
-	c->outlen = c->outoff = 0;
-	c->body_off = c->body_end = 0;
-	serve_list_detach(c);
-	free(c->path);
-	c->path = NULL;
-	serve_job_detach(c);
-}
-
-/* Close C and forget it; may end the run (--count reached, nobody left). */
-static void
-serve_conn_free(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-
-	loop_timer_disarm(run->loop, &c->timer);
-	serve_conn_reset(c);
-	loop_forget(run->loop, c->fd);
-	close(c->fd);
-	free(c->in);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		run->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	run->nconns--;
-	log_info(2, "connection from %s closed", c->name);
-	free(c);
-	serve_check_finished(run);
-}
-
-/*
- * A response (with --raw, a client) counts for --count even when it
- * failed; a failure makes the exit status 1.
- */
-static void
-serve_count(struct serve_run *run, bool failed)
-{
-	if (failed)
-		run->status = 1;
-	run->served++;
-	if (run->o->count > 0 && run->served >= run->o->count &&
-	    !run->finishing)
-		serve_finish(run);
-}
-
-/*
- * C's response could not be delivered (WHY: the client reset or
- * stalled, the file shrank): say how far it got, count it, close C.
- * With --count the line is an error, since it decides the exit status;
- * a server that runs until stopped says it only under -v.
- */
-static void
-serve_conn_failed(struct serve_conn *c, const char *why)
-{
-	struct serve_run *run = c->run;
-	char method[LOG_ESCAPE_MAX], target[LOG_ESCAPE_MAX], *req = NULL;
-	char *msg;
-
-	if (!run->o->raw) {
-		log_escape(c->req.method_name.p, c->req.method_name.len, method,
-		    sizeof method);
-		log_escape(c->req.target.p, c->req.target.len, target,
-		    sizeof target);
-		req = log_fmt(" \"%s %s\":", method, target);
-	}
-	msg = log_fmt("%s:%s %s after %lld of %lld bytes", c->name,
-	    req ? req : "", why, (long long)(c->body_off - c->body_start),
-	    (long long)(c->body_end - c->body_start));
-	if (run->o->count > 0)
-		log_error("%s", msg);
-	else
-		log_info(1, "%s", msg);
-	free(msg);
-	free(req);
-	serve_count(run, true);
-	serve_conn_free(c);
-}
-
-/* The idle / head / linger deadline of C, from its state. */
-static void
-serve_conn_arm(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-	uint64_t idle = run->o->idle_ms > 0 ? (uint64_t)run->o->idle_ms :
-	    SERVE_IDLE_MS, when;
-
-	when = c->active + idle;
-	if (c->state == SERVE_LINGER)
-		when = c->active + SERVE_LINGER_MS;
-	else if (c->state == SERVE_READ && c->inlen > 0 &&
-	    c->req_started + SERVE_HEAD_MS < when)
-		when = c->req_started + SERVE_HEAD_MS;
-	else if (c->state == SERVE_DIGEST || c->state == SERVE_LIST)
-		when = 0;	/* hashing is our delay, not the client's */
-	if (when == 0)
-		loop_timer_disarm(run->loop, &c->timer);
-	else
-		loop_timer_arm(run->loop, &c->timer, when);
-}
-
-/* Our last byte is out: half-close, read what is left, then close. */
-static void
-serve_conn_linger_read(struct loop *p, int fd, void *arg)
-{
-	struct serve_conn *c = arg;
-	char junk[4096];
-	ssize_t n;
-	int i;
-
-	(void)p;
-	for (i = 0; i < 16; i++) {
-		n = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
-		if (n > 0)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		serve_conn_free(c);
-		return;
-	}
-}
-
-/*
- * Half-close C and drain it for SERVE_LINGER_MS, so a client still
- * sending never turns our close into a reset that eats the response.
- */
-static void
-serve_conn_linger(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-
-	serve_conn_reset(c);
-	free(c->in);
-	c->in = NULL;
-	c->inlen = 0;
-	c->state = SERVE_LINGER;
-	loop_cancel_write(run->loop, c->fd);
-	if (shutdown(c->fd, SHUT_WR) == -1) {
-		serve_conn_free(c);
-		return;
-	}
-	c->active = loop_now();
-	serve_conn_arm(c);
-	loop_want_read(run->loop, c->fd, serve_conn_linger_read, c);
-}
-
-/* C's deadline: a head still incomplete gets 408, else C is closed. */
-static void
-serve_conn_timeout(struct loop *p, void *arg)
-{
-	struct serve_conn *c = arg;
-
-	(void)p;
-	if (c->state == SERVE_READ && c->inlen > 0) {
-		log_info(1, "%s: request head not complete in time: 408",
-		    c->name);
-		memset(&c->req, 0, sizeof c->req);
-		c->req.method = HTTP_GET;
-		c->reqlen = c->inlen;
-		serve_conn_simple(c, 408, NULL);
-		return;
-	}
-	if (c->state == SERVE_SEND) {
-		serve_conn_failed(c, "stalled: no progress in time");
-		return;
-	}
-	log_info(2, "%s: idle, closing", c->name);
-	serve_conn_free(c);
-}
-
-/* The common part of every response head. */
-static void
-serve_head_start(struct serve_conn *c, FILE *f, int status)
-{
-	char date[HTTP_DATE_LEN];
-
-	http_format_date(time(NULL), date);
-	c->status = status;
-	fprintf(f, "HTTP/1.1 %d %s\r\nServer: sockt/%s\r\nDate: %s\r\n",
-	    status, serve_reason(status), PACKAGE_VERSION, date);
-}
-
-static void
-serve_head_end(struct serve_conn *c, FILE *f)
-{
-	fprintf(f, "Connection: %s\r\n\r\n", c->keep_alive ? "keep-alive" :
-	    "close");
-}
-
-/* Begin writing the response built in c->out (and the file range). */
-static void
-serve_conn_send(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-
-	c->state = SERVE_SEND;
-	c->outoff = 0;
-	c->body_start = c->body_off;
-	loop_cancel_read(run->loop, c->fd);
-	loop_want_write(run->loop, c->fd, serve_conn_write, c);
-	c->active = loop_now();
-	serve_conn_arm(c);
-}
-
-/* A response with a short text body, or none for HEAD. */
-static void
-serve_conn_simple(struct serve_conn *c, int status, const char *extra)
-{
-	char *body = log_fmt("%d %s\n", status, serve_reason(status));
-	size_t size = 0;
-	FILE *f;
-
-	serve_conn_reset(c);
-	if (status == 400 || status == 408 || status == 414 || status == 431 ||
-	    status == 505 || c->req.has_body)
-		c->keep_alive = false;
-	f = open_memstream(&c->out, &size);
-	if (f == NULL) {
-		free(body);
-		serve_conn_free(c);
-		return;
-	}
-	serve_head_start(c, f, status);
-	fprintf(f, "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n%s", strlen(body), extra ? extra : "");
-	serve_head_end(c, f);
-	if (c->req.method != HTTP_HEAD)
-		fputs(body, f);
-	fclose(f);
-	c->outlen = size;
-	free(body);
-	serve_conn_send(c);
-}
-
-/* A listing or another in-memory body with its digest; takes BODY. */
-static void
-serve_conn_memory(struct serve_conn *c, const char *type, char *body,
-    size_t len)
-{
-	unsigned char d[DIGEST_LEN];
-	char b64[DIGEST_B64_LEN], *out;
-	struct digest_ctx *ctx;
-	size_t size = 0;
-	FILE *f;
-
-	ctx = digest_new();
-	digest_update(ctx, body, len);
-	digest_final(ctx, d);
-	digest_free(ctx);
-	http_base64_encode(d, DIGEST_LEN, b64, sizeof b64);
-	f = open_memstream(&c->out, &size);
-	if (f == NULL) {
-		free(body);
-		serve_conn_free(c);
-		return;
-	}
-	serve_head_start(c, f, 200);
-	fprintf(f, "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Repr-Digest: sha-256=:%s:\r\nCache-Control: no-cache\r\n", type,
-	    len, b64);
-	serve_head_end(c, f);
-	fclose(f);
-	/* The body after the head in one copy, not through the stream. */
-	if (c->req.method != HTTP_HEAD && len > 0) {
-		out = realloc(c->out, size + len);
-		if (out == NULL) {
-			free(body);
-			serve_conn_free(c);
-			return;
-		}
-		memcpy(out + size, body, len);
-		c->out = out;
-		size += len;
-	}
-	free(body);
-	c->outlen = size;
-	serve_conn_send(c);
-}
-
-/* Content-Disposition for NAME: an ASCII fallback and RFC 8187 UTF-8. */
-static void
-serve_disposition(FILE *f, const char *name)
-{
-	char *ascii = strdup(name), *p, *enc;
-	bool plain = true;
-
-	if (ascii == NULL)
-		return;
-	for (p = ascii; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
-		    *p == '"' || *p == '\\' || *p == '%') {
-			*p = '_';
-			plain = false;
-		}
-	fprintf(f, "Content-Disposition: attachment; filename=\"%s\"", ascii);
-	if (!plain) {
-		enc = http_encode_path(name, strlen(name), false);
-		fprintf(f, "; filename*=UTF-8''%s", enc);
-		free(enc);
-	}
-	fputs("\r\n", f);
-	free(ascii);
-}
-
-/*
- * Answer with the file open on c->file, whose current version has digest
- * D: the conditionals, the range, the head; the body follows from
- * serve_conn_write() with sendfile().
- */
-static void
-serve_conn_respond_file(struct serve_conn *c, const unsigned char *d)
-{
-	struct http_request *rq = &c->req;
-	char lastmod[HTTP_DATE_LEN], etag[40], hex[DIGEST_HEX_LEN];
-	char b64[DIGEST_B64_LEN];
-	uint64_t first = 0, last = 0;
-	enum http_range rr = HTTP_RANGE_IGNORE;
-	struct stat st;
-	time_t ims;
-	size_t size = 0;
-	const char *base;
-	int status = 200;
-	FILE *f;
-
-	if (fstat(c->file, &st) == -1) {
-		serve_conn_simple(c, 500, NULL);
-		return;
-	}
-	digest_hex(d, hex);
-	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
-	http_base64_encode(d, DIGEST_LEN, b64, sizeof b64);
-	http_format_date(st.st_mtime, lastmod);
-	if (rq->if_none_match.len > 0) {
-		if (http_etag_listed(rq->if_none_match, etag, true))
-			status = 304;
-	} else if (rq->if_modified_since.len > 0 &&
-	    http_parse_date(rq->if_modified_since, &ims) == 0 &&
-	    st.st_mtime <= ims)
-		status = 304;
-	if (status == 200 && rq->range.len > 0 && (rq->if_range.len == 0 ||
-	    http_etag_listed(rq->if_range, etag, false) ||
-	    http_str_eq(rq->if_range, lastmod)))
-		rr = http_parse_range(rq->range, (uint64_t)st.st_size, &first,
-		    &last);
-	if (rr == HTTP_RANGE_UNSATISFIABLE)
-		status = 416;
-	else if (rr == HTTP_RANGE_OK)
-		status = 206;
-	else if (status == 200) {
-		first = 0;
-		last = (uint64_t)st.st_size - 1;	/* unused when empty */
-	}
-
-	f = open_memstream(&c->out, &size);
-	if (f == NULL) {
-		serve_conn_free(c);
-		return;
-	}
-	serve_head_start(c, f, status);
-	fprintf(f, "Last-Modified: %s\r\nETag: %s\r\n", lastmod, etag);
-	if (status != 304) {
-		fprintf(f, "Accept-Ranges: bytes\r\nRepr-Digest: "
-		    "sha-256=:%s:\r\n", b64);
-		base = strrchr(c->path, '/');
-		serve_disposition(f, base ? base + 1 : c->path);
-	}
-	c->body_off = c->body_end = 0;
-	if (status == 200) {
-		fprintf(f, "Content-Type: application/octet-stream\r\n"
-		    "Content-Length: %lld\r\n", (long long)st.st_size);
-		c->body_end = st.st_size;
-	} else if (status == 206) {
-		fprintf(f, "Content-Type: application/octet-stream\r\n"
-		    "Content-Length: %llu\r\nContent-Range: bytes "
-		    "%llu-%llu/%lld\r\n", (unsigned long long)(last - first + 1),
-		    (unsigned long long)first, (unsigned long long)last,
-		    (long long)st.st_size);
-		c->body_off = (off_t)first;
-		c->body_end = (off_t)last + 1;
-	} else if (status == 416)
-		fprintf(f, "Content-Length: 0\r\nContent-Range: bytes */%lld\r\n",
-		    (long long)st.st_size);
-	serve_head_end(c, f);
-	fclose(f);
-	c->outlen = size;
-	if (rq->method == HTTP_HEAD)
-		c->body_off = c->body_end = 0;
-	serve_conn_send(c);
-}
-
-/* ---- digests: cached, or computed in slices between polls -------------- */
-
-/* Unlink and free J (its waiters must have been taken off). */
-static void
-serve_job_free(struct serve_job *j)
-{
-	struct serve_run *run = j->run;
-	struct serve_job **pp;
-
-	for (pp = &run->jobs; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == j) {
-			*pp = j->next;
-			break;
-		}
-	loop_timer_disarm(run->loop, &j->settle);
-	digest_job_free(j->job);
-	free(j);
-}
-
-/* The job is over: every waiter looks again (or gets STATUS). */
-static void
-serve_job_finish(struct serve_job *j, int status)
-{
-	struct serve_conn *c, *next;
-
-	c = j->waiters;
-	j->waiters = NULL;
-	serve_job_free(j);
-	for (; c != NULL; c = next) {
-		next = c->next_waiter;
-		c->job = NULL;
-		c->next_waiter = NULL;
-		if (status != 0)
-			serve_conn_simple(c, status, status == 503 ?
-			    "Retry-After: 1\r\n" : NULL);
-		else
-			serve_conn_file_ready(c);
-	}
-}
-
-/* The racy window of J's file has passed: hash it again. */
-static void
-serve_job_settled(struct loop *p, void *arg)
-{
-	struct serve_job *j = arg;
-
-	(void)p;
-	j->settling = false;
-	digest_job_restart(j->job);
-	serve_hash_arm(j->run);
-}
-
-/* Hash a slice of every running job; called between polls. */
-static void
-serve_hash_tick(struct loop *p, void *arg)
-{
-	struct serve_run *run = arg;
-	struct serve_job *j, *next;
-	unsigned char d[DIGEST_LEN];
-	enum digest_step s;
-	uint64_t wait_ms;
-	char *err = NULL;
-
-	(void)p;
-	for (j = run->jobs; j != NULL; j = next) {
-		next = j->next;
-		if (j->settling)
-			continue;
-		s = digest_job_step(j->job, SERVE_HASH_SLICE, &err);
-		switch (s) {
-		case DIGEST_STEP_MORE:
-			break;
-		case DIGEST_STEP_ERROR:
-			log_info(1, "hashing: %s", err);
-			free(err);
-			err = NULL;
-			serve_job_finish(j, 500);
-			break;
-		case DIGEST_STEP_DONE:
-			if (digest_job_settled(j->job, &wait_ms)) {
-				digest_job_result(j->job, d);
-				digest_cache_put(run->cache, digest_job_key(j->job),
-				    d);
-				serve_job_finish(j, 0);
-				break;
-			}
-			/* FALLTHROUGH */
-		case DIGEST_STEP_CHANGED:
-			if (++j->tries >= SERVE_HASH_TRIES) {
-				log_info(1, "hashing: the file keeps changing");
-				serve_job_finish(j, 503);
-				break;
-			}
-			if (s == DIGEST_STEP_DONE) {
-				j->settling = true;
-				loop_timer_arm(run->loop, &j->settle, loop_now() +
-				    wait_ms);
-			} else
-				digest_job_restart(j->job);
-			break;
-		}
-	}
-	serve_hash_arm(run);
-}
-
-/* Keep the tick running while some job is hashing. */
-static void
-serve_hash_arm(struct serve_run *run)
-{
-	struct serve_job *j;
-
-	for (j = run->jobs; j != NULL; j = j->next)
-		if (!j->settling) {
-			loop_timer_arm(run->loop, &run->hash_tick, loop_now());
-			return;
-		}
-	loop_timer_disarm(run->loop, &run->hash_tick);
-}
-
-/*
- * c->file is open: answer at once when its version's digest is cached,
- * else wait for the job hashing that file (starting one if needed).
- */
-static void
-serve_conn_file_ready(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-	unsigned char d[DIGEST_LEN];
-	struct digest_key k;
-	const struct digest_key *jk;
-	struct serve_job *j;
-	struct stat st;
-	char esc[LOG_ESCAPE_MAX], *err = NULL;
-
-	if (fstat(c->file, &st) == -1) {
-		serve_conn_simple(c, 500, NULL);
-		return;
-	}
-	digest_key_of(&st, &k);
-	if (digest_cache_get(run->cache, &k, d)) {
-		serve_conn_respond_file(c, d);
-		return;
-	}
-	for (j = run->jobs; j != NULL; j = j->next) {
-		jk = digest_job_key(j->job);
-		if (jk->dev == k.dev && jk->ino == k.ino)
-			break;
-	}
-	if (j == NULL) {
-		j = calloc(1, sizeof *j);
-		if (j == NULL || (j->job = digest_job_new(c->file, &err)) ==
-		    NULL) {
-			log_info(1, "hashing: %s", err ? err : "out of memory");
-			free(err);
-			free(j);
-			serve_conn_simple(c, 500, NULL);
-			return;
-		}
-		j->run = run;
-		loop_timer_init(&j->settle, serve_job_settled, j);
-		j->next = run->jobs;
-		run->jobs = j;
-		log_info(2, "hashing /%s", log_escape(c->path,
-		    strlen(c->path), esc, sizeof esc));
-	}
-	serve_job_detach(c);	/* a waiter at most once, on one job */
-	c->job = j;
-	c->next_waiter = j->waiters;
-	j->waiters = c;
-	c->state = SERVE_DIGEST;
-	serve_conn_arm(c);
-	serve_hash_arm(run);
-}
-
-/*
- * C asks for the listing of directory DFD beneath ROOT (the top when
- * ROOT is NULL): it waits while the entries are read between polls.
- * Takes DFD.
- */
-static void
-serve_conn_list(struct serve_conn *c, struct serve_root *root, int dfd)
-{
-	struct serve_run *run = c->run;
-	struct serve_list *l = calloc(1, sizeof *l);
-
-	if (l == NULL) {
-		if (dfd != -1)
-			close(dfd);
-		serve_conn_simple(c, 500, NULL);
-		return;
-	}
-	l->conn = c;
-	l->root = root;
-	l->dfd = dfd;
-	l->html = http_accepts_html(c->req.accept);
-	l->next = run->lists;
-	run->lists = l;
-	c->list = l;
-	c->state = SERVE_LIST;
-	serve_conn_arm(c);
-	loop_timer_arm(run->loop, &run->list_tick, loop_now());
-}
-
-/* ---- requests ---------------------------------------------------------- */
-
-/* Answer the parsed request in c->req. */
-static void
-serve_conn_answer(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-	struct serve_root *root;
-	enum http_path pr;
-	enum serve_found found;
-	bool dir;
-	int fd;
-
-	c->keep_alive = c->req.keep_alive && !c->req.has_body;
-	if (c->req.method == HTTP_OTHER) {
-		serve_conn_simple(c, 405, "Allow: GET, HEAD\r\n");
-		return;
-	}
-	pr = http_target_path(c->req.target, &c->path, &dir);
-	if (pr != HTTP_PATH_OK) {
-		serve_conn_simple(c, pr == HTTP_PATH_BAD ? 400 : 403, NULL);
-		return;
-	}
-	found = serve_lookup(run, c->path, &fd, &root);
-	switch (found) {
-	case SERVE_FOUND_FILE:
-		c->file = fd;
-		serve_conn_file_ready(c);
-		return;
-	case SERVE_FOUND_DIR:
-		serve_conn_list(c, root, fd);
-		return;
-	case SERVE_FOUND_NONE:
-		serve_conn_simple(c, 404, NULL);
-		return;
-	case SERVE_FOUND_FORBIDDEN:
-		serve_conn_simple(c, 403, NULL);
-		return;
-	case SERVE_FOUND_ERROR:
-		serve_conn_simple(c, 500, NULL);
-		return;
-	}
-}
-
-/* Parse what is buffered: answer a complete head, refuse a bad one. */
-static void
-serve_conn_process(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-	ssize_t r;
-
-	if (run->finishing) {
-		serve_conn_free(c);
-		return;
-	}
-	r = http_parse_request(c->in, c->inlen, &c->req);
-	if (r == 0) {
-		if (c->inlen == 0) {
-			free(c->in);
-			c->in = NULL;
-		}
-		serve_conn_arm(c);
-		return;
-	}
-	if (r < 0) {
-		memset(&c->req, 0, sizeof c->req);
-		c->req.method = HTTP_GET;
-		c->reqlen = c->inlen;
-		serve_conn_simple(c, (int)-r, NULL);
-		return;
-	}
-	c->reqlen = (size_t)r;
-	serve_conn_answer(c);
-}
-
-/*
- * Bytes of a request head; end of file or an error closes C.  While C
- * waits for a digest or a listing (SERVE_DIGEST, SERVE_LIST) the request
- * being answered is still at the start of c->in: what arrives then is
- * only buffered, for after the response (pipelining), never parsed;
- * reading goes on only so that a reset frees C (and takes it off the
- * job) at once.  A full buffer or the client's end of file stops reading
- * until the response is out.
- */
-static void
-serve_conn_read(struct loop *p, int fd, void *arg)
-{
-	struct serve_conn *c = arg;
-	bool waiting = c->state == SERVE_DIGEST || c->state == SERVE_LIST;
-	ssize_t n;
-
-	if (waiting && c->inlen == HTTP_MAX_HEAD) {
-		loop_cancel_read(p, fd);
-		return;
-	}
-	if (c->in == NULL) {
-		c->in = malloc(HTTP_MAX_HEAD);
-		if (c->in == NULL) {
-			serve_conn_free(c);
-			return;
-		}
-	}
-	n = recv(fd, c->in + c->inlen, HTTP_MAX_HEAD - c->inlen, MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n == 0 && waiting) {
-		/* A client may half-close and still wait for its answer. */
-		loop_cancel_read(p, fd);
-		return;
-	}
-	if (n <= 0) {
-		if (n == -1)
-			log_info(2, "%s: %s", c->name, strerror(errno));
-		serve_conn_free(c);
-		return;
-	}
-	if (c->inlen == 0)
-		c->req_started = loop_now();
-	c->inlen += (size_t)n;
-	if (waiting)
-		return;
-	c->active = loop_now();
-	serve_conn_process(c);
-}
-
-/*
- * --count was reached: accept no one, drop connections between requests,
- * finish the responses under way, then stop.
- */
-static void
-serve_finish(struct serve_run *run)
-{
-	struct serve_conn *c, *next;
-
-	run->finishing = true;
-	serve_accept_watch(run, false);
-	sock_listeners_close(&run->ls);
-	for (c = run->conns; c != NULL; c = next) {
-		next = c->next;
-		if (c->state == SERVE_READ)
-			serve_conn_free(c);
-	}
-}
-
-/* The response is out: count it, then the next request or the end. */
-static void
-serve_conn_sent(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-	char method[LOG_ESCAPE_MAX], target[LOG_ESCAPE_MAX];
-
-	if (run->o->raw)
-		log_info(1, "%s: sent %lld bytes", c->name,
-		    (long long)c->body_end);
-	else if (log_verbosity() >= 1) {
-		/* The client's bytes, escaped: no forged lines, no ESC. */
-		log_escape(c->req.method_name.p, c->req.method_name.len, method,
-		    sizeof method);
-		log_escape(c->req.target.p, c->req.target.len, target,
-		    sizeof target);
-		log_info(1, "%s: \"%s %s\" %d", c->name, method,
-		    target[0] != '\0' ? target : "-", c->status);
-	}
-	serve_count(run, false);
-	if (run->o->raw || !c->keep_alive || run->finishing) {
-		serve_conn_linger(c);
-		return;
-	}
-	serve_conn_reset(c);
-	if (c->reqlen < c->inlen)
-		memmove(c->in, c->in + c->reqlen, c->inlen - c->reqlen);
-	c->inlen -= c->reqlen;
-	c->reqlen = 0;
-	c->state = SERVE_READ;
-	c->req_started = loop_now();
-	loop_cancel_write(run->loop, c->fd);
-	loop_want_read(run->loop, c->fd, serve_conn_read, c);
-	serve_conn_process(c);
-}
-
-/*
- * Send the head, then the body with sendfile(), at most SERVE_SEND_SLICE
- * per wakeup so one fast client cannot starve the others.
- */
-static void
-serve_conn_write(struct loop *p, int fd, void *arg)
-{
-	struct serve_conn *c = arg;
-	size_t budget = SERVE_SEND_SLICE;
-	off_t off;
-	ssize_t n;
-	int flags;
-
-	(void)p;
-	while (c->outoff < c->outlen) {
-		flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-		if (c->body_off < c->body_end)
-			flags |= MSG_MORE;
-		n = send(fd, c->out + c->outoff, c->outlen - c->outoff, flags);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			goto fail;
-		}
-		c->outoff += (size_t)n;
-		c->active = loop_now();
-	}
-	while (c->body_off < c->body_end && budget > 0) {
-		off = c->body_off;
-		n = sendfile(fd, c->file, &off, (size_t)(c->body_end -
-		    c->body_off) < budget ? (size_t)(c->body_end -
-		    c->body_off) : budget);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			goto fail;
-		}
-		if (n == 0) {
-			serve_conn_failed(c, "the file shrank");
-			return;
-		}
-		c->body_off = off;
-		budget -= (size_t)n;
-		c->active = loop_now();
-	}
-	serve_conn_arm(c);
-	if (c->body_off < c->body_end)
-		return;
-	serve_conn_sent(c);
-	return;
-fail:
-	serve_conn_failed(c, strerror(errno));
-}
-
-/* --raw: the file goes to the client as soon as it connects. */
-static void
-serve_conn_raw(struct serve_conn *c)
-{
-	struct serve_run *run = c->run;
-	struct stat st;
-
-	c->file = open(run->roots[0].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (c->file == -1 || fstat(c->file, &st) == -1) {
-		log_error("%s: %s", run->roots[0].arg, strerror(errno));
-		serve_count(run, true);
-		serve_conn_free(c);
-		return;
-	}
-	c->body_off = 0;
-	c->body_end = st.st_size;
-	c->state = SERVE_SEND;
-	c->active = loop_now();
-	loop_want_write(run->loop, c->fd, serve_conn_write, c);
-	serve_conn_arm(c);
-}
-
-/* A new client on FD: wait for its request, or (--raw) send the file. */
-static void
-serve_conn_new(struct serve_run *run, int fd, const char *name)
-{
-	struct serve_conn *c = calloc(1, sizeof *c);
-
-	if (c == NULL) {
-		close(fd);
-		return;
-	}
-	c->run = run;
-	c->fd = fd;
-	c->file = -1;
-	strlcpy(c->name, name, sizeof c->name);
-	c->active = loop_now();
-	loop_timer_init(&c->timer, serve_conn_timeout, c);
-	c->next = run->conns;
-	if (run->conns != NULL)
-		run->conns->prev = c;
-	run->conns = c;
-	run->nconns++;
-	sock_set_nodelay(fd);
-	log_info(2, "connection from %s", name);
-	if (run->o->raw) {
-		serve_conn_raw(c);
-		return;
-	}
-	c->state = SERVE_READ;
-	loop_want_read(run->loop, fd, serve_conn_read, c);
-	serve_conn_arm(c);
-}
-
-/* ---- accepting --------------------------------------------------------- */
-
-static void	serve_accept(struct loop *, int, void *);
-
-static void
-serve_accept_watch(struct serve_run *run, bool on)
-{
-	run->accepting = on;
-	cmd_watch_listeners(run->loop, &run->ls, on, serve_accept, run);
-}
-
-/* Out of descriptors a moment ago: accept again. */
-static void
-serve_accept_retry(struct loop *p, void *arg)
-{
-	struct serve_run *run = arg;
-
-	(void)p;
-	if (!run->finishing)
-		serve_accept_watch(run, true);
-}
-
-/*
- * Accept what is pending (64 at most per wakeup) and admit it by the
- * access list and --max-conns, as listen does.
- */
-static void
-serve_accept(struct loop *p, int lfd, void *arg)
-{
-	struct serve_run *run = arg;
-	char name[ADDR_STRLEN];
-	bool starved;
-	int fd, n;
-
-	for (n = 0; n < 64 && run->accepting; n++) {
-		fd = cmd_accept(run->o, lfd, run->nconns, name, sizeof name,
-		    &starved);
-		if (fd == -1) {
-			if (starved) {
-				serve_accept_watch(run, false);
-				loop_timer_arm(p, &run->accept_retry,
-				    loop_now() + CMD_ACCEPT_PAUSE_MS);
-			}
-			return;
-		}
-		serve_conn_new(run, fd, name);
-	}
-}
-
-/* ---- setup ------------------------------------------------------------- */
 
 static bool
 serve_all_digits(const char *s)
@@ -1633,7 +82,7 @@ serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
 	ep->host = ep->port = NULL;
 	*nfirst = 0;
 	if (o->port != NULL) {
-		ep->port = strdup(o->port);
+		ep->port = xstrdup(o->port);
 	} else {
 		if (o->argc == 0) {
 			*errp = log_fmt("missing PORT");
@@ -1642,12 +91,12 @@ serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
 		slash0 = strchr(o->argv[0], '/') != NULL;
 		slash1 = o->argc > 1 && strchr(o->argv[1], '/') != NULL;
 		if (!slash0 && serve_all_digits(o->argv[0])) {
-			ep->port = strdup(o->argv[0]);
+			ep->port = xstrdup(o->argv[0]);
 			*nfirst = 1;
 		} else if (!slash0 && o->argc > 1 && !slash1 &&
 		    addr_parse_port(o->argv[1], "tcp", &port, &e2) == 0) {
-			ep->host = strdup(o->argv[0]);
-			ep->port = strdup(o->argv[1]);
+			ep->host = xstrdup(o->argv[0]);
+			ep->port = xstrdup(o->argv[1]);
 			*nfirst = 2;
 		} else if (!slash0 && strchr(o->argv[0], ':') != NULL) {
 			if (addr_parse_endpoint(1, o->argv, ADDR_LISTEN, NULL,
@@ -1656,7 +105,7 @@ serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
 			*nfirst = 1;
 		} else if (!slash0 && addr_parse_port(o->argv[0], "tcp", &port,
 		    &e2) == 0) {
-			ep->port = strdup(o->argv[0]);
+			ep->port = xstrdup(o->argv[0]);
 			*nfirst = 1;
 		} else {
 			*errp = log_fmt("missing PORT before '%s'",
@@ -1683,97 +132,6 @@ fail:
 	return -1;
 }
 
-/* Open the FILE and DIR arguments. */
-static int
-serve_open_roots(struct serve_run *run, int first, char **errp)
-{
-	struct sockt_opts *o = run->o;
-	struct serve_root *r;
-	struct stat st;
-	char *copy;
-	int i;
-
-	run->roots = calloc((size_t)(o->argc - first), sizeof *run->roots);
-	if (run->roots == NULL) {
-		*errp = log_fmt("out of memory");
-		return -1;
-	}
-	for (i = first; i < o->argc; i++) {
-		r = &run->roots[run->nroots];
-		r->arg = o->argv[i];
-		r->dirfd = -1;
-		if (stat(r->arg, &st) == -1) {
-			*errp = log_fmt("%s: %s", r->arg, strerror(errno));
-			return -1;
-		}
-		if (S_ISDIR(st.st_mode) && !o->raw) {
-			r->dir = true;
-			r->dirfd = open(r->arg, O_PATH | O_DIRECTORY |
-			    O_CLOEXEC);
-			if (r->dirfd == -1) {
-				*errp = log_fmt("%s: %s", r->arg,
-				    strerror(errno));
-				return -1;
-			}
-		} else if (S_ISREG(st.st_mode)) {
-			copy = strdup(r->arg);
-			r->name = copy ? strdup(basename(copy)) : NULL;
-			free(copy);
-			if (r->name == NULL) {
-				*errp = log_fmt("out of memory");
-				return -1;
-			}
-		} else {
-			*errp = log_fmt("%s: not a regular file%s", r->arg,
-			    o->raw ? " (--raw serves one FILE)" :
-			    " or directory");
-			return -1;
-		}
-		run->nroots++;
-	}
-	return 0;
-}
-
-/*
- * Hash every FILE argument now, before readiness is reported, so no
- * client waits for it.  Directories are hashed file by file on demand.
- */
-static int
-serve_hash_roots(struct serve_run *run, char **errp)
-{
-	unsigned char d[DIGEST_LEN];
-	struct digest_key k;
-	uint64_t t0;
-	size_t i;
-	char *err = NULL;
-	int fd;
-
-	for (i = 0; i < run->nroots; i++) {
-		if (run->roots[i].dir)
-			continue;
-		fd = open(run->roots[i].arg, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-		    O_NONBLOCK);
-		if (fd == -1) {
-			*errp = log_fmt("%s: %s", run->roots[i].arg,
-			    strerror(errno));
-			return -1;
-		}
-		t0 = loop_now();
-		if (digest_file(fd, &k, d, &err) == -1) {
-			/* Not fatal: the first request will hash it. */
-			log_info(1, "%s: %s", run->roots[i].arg, err);
-			free(err);
-			err = NULL;
-		} else {
-			digest_cache_put(run->cache, &k, d);
-			log_info(2, "%s: hashed in %llu ms", run->roots[i].arg,
-			    (unsigned long long)(loop_now() - t0));
-		}
-		close(fd);
-	}
-	return 0;
-}
-
 /* Many clients at once need many fds: use the hard limit. */
 static void
 serve_raise_nofile(void)
@@ -1786,31 +144,33 @@ serve_raise_nofile(void)
 	}
 }
 
-/* Close every connection, job, listener and root; free the cache. */
-static void
-serve_cleanup(struct serve_run *run)
+/* The FILE and DIR arguments, or --raw's one FILE, checked. */
+static int
+serve_open_tree(struct sockt_opts *o, int first, struct fstree **treep,
+    char **errp)
 {
-	size_t i;
+	struct stat st;
+	int i;
 
-	while (run->conns != NULL) {
-		run->finishing = false;	/* no loop_stop from here */
-		serve_conn_free(run->conns);
+	*treep = NULL;
+	if (o->raw) {
+		if (stat(o->argv[first], &st) == -1) {
+			*errp = log_fmt("%s: %s", o->argv[first],
+			    strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			*errp = log_fmt("%s: not a regular file (--raw serves "
+			    "one FILE)", o->argv[first]);
+			return -1;
+		}
+		return 0;
 	}
-	while (run->jobs != NULL)
-		serve_job_free(run->jobs);
-	if (run->loop != NULL) {
-		loop_timer_disarm(run->loop, &run->hash_tick);
-		loop_timer_disarm(run->loop, &run->list_tick);
-		loop_timer_disarm(run->loop, &run->accept_retry);
-	}
-	sock_listeners_close(&run->ls);
-	for (i = 0; i < run->nroots; i++) {
-		if (run->roots[i].dirfd != -1)
-			close(run->roots[i].dirfd);
-		free(run->roots[i].name);
-	}
-	free(run->roots);
-	digest_cache_free(run->cache);
+	*treep = fstree_new(0);
+	for (i = first; i < o->argc; i++)
+		if (fstree_add(*treep, o->argv[i], errp) == -1)
+			return -1;
+	return 0;
 }
 
 /*
@@ -1820,44 +180,70 @@ serve_cleanup(struct serve_run *run)
 static int
 cmd_serve_file_exec(struct sockt_opts *o)
 {
-	struct serve_run run;
+	struct listener_spec ls;
 	struct addr_endpoint ep;
+	struct httpd_handler handler;
+	struct httpd_spec hs;
+	struct fstree *tree = NULL;
+	struct listener *l = NULL;
+	struct serve *s = NULL;
+	struct httpd *h = NULL;
+	struct loop *loop = NULL;
+	struct tls_ctx *tls = NULL;
 	char *err = NULL;
-	int first, sig, flags = o->numeric ? AI_NUMERICHOST : 0;
+	bool usage;
+	int first, sig, status;
 
-	memset(&run, 0, sizeof run);
-	run.o = o;
 	if (serve_split_args(o, &ep, &first, &err) == -1)
 		return cmd_usage_error(o, err);
-	serve_raise_nofile();
-	run.cache = digest_cache_new();
-	if (serve_open_roots(&run, first, &err) == -1 ||
-	    sock_listen_inet(ep.host, ep.port, o->family, SOCK_STREAM, flags,
-	    &run.ls, &err) == -1) {
+	if (cmd_tls(o, true, o->tls, &tls, &err, &usage) == -1) {
 		addr_endpoint_free(&ep);
-		serve_cleanup(&run);
-		return cmd_fail(err);
+		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
 	}
-	addr_endpoint_free(&ep);
-	run.loop = loop_new();
-	if (run.loop == NULL) {
-		serve_cleanup(&run);
-		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
+	serve_raise_nofile();
+	if (serve_open_tree(o, first, &tree, &err) == -1)
+		goto fail;
+	if ((loop = loop_new()) == NULL) {
+		err = log_fmt("loop: %s", strerror(errno));
+		goto fail;
 	}
-	loop_timer_init(&run.hash_tick, serve_hash_tick, &run);
-	loop_timer_init(&run.list_tick, serve_list_tick, &run);
-	loop_timer_init(&run.accept_retry, serve_accept_retry, &run);
-	if ((!o->raw && serve_hash_roots(&run, &err) == -1) ||
-	    cmd_report_listening(o, &run.ls, NULL, &err) == -1) {
-		run.status = cmd_fail(err);
-		goto out;
-	}
-	serve_accept_watch(&run, true);
-	run.status = loop_run(run.loop);
+	memset(&ls, 0, sizeof ls);
+	ls.host = ep.host;
+	ls.port = ep.port;
+	ls.bind = LISTENER_ALL;
+	ls.family = o->family;
+	ls.numeric = o->numeric;
+	ls.acl = &o->acl;
+	ls.max_conns = o->max_conns;
+	ls.first_ms = -1;
+	ls.port_file = o->port_file;
+	ls.tls = tls;
+	ls.handshake_ms = o->timeout_ms >= 0 ? o->timeout_ms :
+	    CMD_HANDSHAKE_MS;
+	if ((l = listener_open(loop, &ls, &err)) == NULL)
+		goto fail;
+	s = serve_new(loop, tree, o->raw ? o->argv[first] : NULL);
+	if (serve_prime(s, &err) == -1 || listener_ready(l, &err) == -1)
+		goto fail;
+	memset(&hs, 0, sizeof hs);
+	hs.idle_ms = o->idle_ms;
+	hs.count = o->count;
+	hs.raw = o->raw;
+	serve_handler(s, &handler);
+	h = httpd_new(loop, l, &hs, &handler);
+	status = loop_run(loop);
+	goto out;
+fail:
+	status = cmd_fail(err);
 out:
-	sig = loop_caught_signal(run.loop);
-	serve_cleanup(&run);
-	loop_free(run.loop);
+	sig = loop ? loop_caught_signal(loop) : 0;
+	httpd_free(h);
+	serve_free(s);
+	listener_free(l);
+	fstree_free(tree);
+	loop_free(loop);
+	tls_ctx_free(tls);
+	addr_endpoint_free(&ep);
 	cmd_die_by_signal(sig);
-	return run.status;
+	return status;
 }

@@ -1,13 +1,17 @@
 /*
  * digest.h - SHA-256 through OpenSSL's libcrypto (EVP, so the CPU's SHA
  * instructions are used), the per-file-version cache serve-file keeps,
- * incremental hashing of files, a hashing child process for streams, and
- * hex helpers.
+ * incremental hashing of files, the scheduling of that hashing on the
+ * loop, a hashing child process for streams, and hex helpers.
  *
  * A file version is its (device, inode, size, mtime, ctime).  A digest
  * is only trusted for a version when hashing began at least the racy
  * window after the file's last change (so a write in the same timestamp
- * tick cannot hide); see digest_job_settled().
+ * tick cannot hide); see digest_job_settled().  A file whose last change
+ * lies in the future (clock skew, a touch -d) would make that wait last
+ * until the clock catches up: it is capped at DIGEST_SETTLE_MAX_MS, after
+ * which the digest is used for the one answer it was computed for, and
+ * not cached.
  *
  * Failures return -1 with *errp set to an allocated one-line message.
  */
@@ -22,9 +26,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "loop.h"
+
 #define DIGEST_LEN	32	/* SHA-256 */
 #define DIGEST_HEX_LEN	(DIGEST_LEN * 2 + 1)
 #define DIGEST_B64_LEN	45	/* base64 of 32 bytes + NUL */
+#define DIGEST_SETTLE_MAX_MS	2000	/* the longest wait for a racy
+						   window to pass */
+#define DIGEST_READ	(256 * 1024)	/* one read of a file being hashed:
+					   it stays in the L2 cache */
 
 /* Streaming SHA-256. */
 struct digest_ctx;
@@ -78,6 +88,39 @@ void	 digest_job_result(const struct digest_job *, unsigned char *);
 void	 digest_job_free(struct digest_job *);
 
 int	 digest_file(int, struct digest_key *, unsigned char *, char **);
+
+/*
+ * The digests a server needs, on the loop: cached per file version, or
+ * computed a slice per loop round by one job per file that every client
+ * asking for that file waits on, so the loop never waits for a hash.
+ */
+enum digest_result {
+	DIGEST_OK,		/* the digest of the version given */
+	DIGEST_FAILED,		/* the file could not be read */
+	DIGEST_UNSTABLE		/* it kept changing while it was hashed */
+};
+
+typedef void	 digest_ready_fn(void *, enum digest_result,
+		     const struct digest_key *, const unsigned char *);
+
+struct digest_sched;
+struct digest_task;
+
+/* A caller waiting for a digest (embedded in the caller's state). */
+struct digest_waiter {
+	struct digest_task	*task;		/* NULL: not waiting */
+	struct digest_waiter	*next;
+	digest_ready_fn		*fn;
+	void			*arg;
+};
+
+struct digest_sched *digest_sched_new(struct loop *);
+void	 digest_sched_free(struct digest_sched *);
+int	 digest_sched_prime(struct digest_sched *, int, char **);
+int	 digest_sched_get(struct digest_sched *, int, const char *,
+	     unsigned char *, struct digest_waiter *, digest_ready_fn *, void *,
+	     char **);
+void	 digest_sched_cancel(struct digest_waiter *);
 
 /* A child process hashing what is written to its pipe. */
 struct digest_child {

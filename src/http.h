@@ -40,6 +40,8 @@ struct http_request {
 	int		 minor;		/* HTTP/1.MINOR */
 	bool		 keep_alive;	/* version and Connection say so */
 	bool		 has_body;	/* Content-Length > 0 or chunked */
+	bool		 chunked;	/* Transfer-Encoding ends with chunked */
+	uint64_t	 content_length;	/* without Transfer-Encoding */
 	struct http_str	 accept;
 	struct http_str	 range;
 	struct http_str	 if_range;
@@ -66,16 +68,38 @@ struct http_response {
 	struct http_str	 last_modified;
 };
 
+/* A response head being built (serve-file's side), NUL-terminated. */
+struct http_head {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+	int	 status;
+};
+
 /* Parsing a request: > 0 head length, 0 need more, < 0 minus a status. */
 ssize_t	 http_parse_request(const char *, size_t, struct http_request *);
 ssize_t	 http_parse_response(const char *, size_t, struct http_response *);
 bool	 http_str_eq(struct http_str, const char *);
+
+/* Building a response head. */
+const char *http_reason(int);
+void	 http_head_begin(struct http_head *, int, time_t);
+void	 http_head_printf(struct http_head *, const char *, ...)
+	     __attribute__((__format__(__printf__, 2, 3)));
+void	 http_head_disposition(struct http_head *, const char *,
+	     const char *);
+void	 http_head_finish(struct http_head *, bool);
+void	 http_head_free(struct http_head *);
 
 /* Range (RFC 9110 14.2) against a representation of SIZE bytes. */
 enum http_range { HTTP_RANGE_IGNORE, HTTP_RANGE_OK, HTTP_RANGE_UNSATISFIABLE };
 
 enum http_range http_parse_range(struct http_str, uint64_t, uint64_t *,
 	     uint64_t *);
+
+/* Conditional GET and Range for one representation: 200, 206, 304, 416. */
+int	 http_preconditions(const struct http_request *, const char *, time_t,
+	     uint64_t, uint64_t *, uint64_t *);
 
 /* Request target -> a relative path beneath the served tree. */
 enum http_path {

@@ -415,6 +415,33 @@ print(s.recv(10), round(time.time() - t) < 5)
 	cmp "$T/two" "$T/d/f"
 }
 
+@test "serve-file: a FILE modified in the future (clock skew) does not hold up readiness" {
+	random_file "$T/f.bin" 50000
+	touch -d '+1 hour' "$T/f.bin"
+	serve srv -v 127.0.0.1 0 "$T/f.bin"
+	run curl -sS -m 30 -D "$T/h" -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
+	assert_success
+	cmp "$T/got" "$T/f.bin"
+	grep -q "^Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):" "$T/h"
+	grep -q "^sockt: $T/f.bin: modified in the future: hashed on request" "$T/srv.err"
+}
+
+@test "serve-file: a file modified in the future is answered after a capped wait, its digest never cached" {
+	mkdir "$T/d"
+	random_file "$T/d/f" 50000
+	touch -d '+1 hour' "$T/d/f"
+	serve srv -vv 127.0.0.1 0 "$T/d"
+	# the racy window would last an hour: the wait for it is capped
+	for i in 1 2; do
+		run curl -sS -m 30 -D "$T/h" -o "$T/got" "http://127.0.0.1:$PORT/f"
+		assert_success
+		cmp "$T/got" "$T/d/f"
+		grep -q "^Repr-Digest: sha-256=:$(b64sha "$T/d/f"):" "$T/h"
+	done
+	# not trustworthy for the cache: each request hashes it again
+	[ "$(grep -c '^sockt: hashing /f$' "$T/srv.err")" -eq 2 ]
+}
+
 # A directory whose file "big" takes about a second to hash (a sparse
 # GiB: a directory's files are hashed on their first request, while the
 # loop keeps serving), and "small".  BIG_DIGEST is its Repr-Digest.
@@ -584,6 +611,44 @@ sys.stdout.buffer.write(recv_all(s))
 	# the listing shows only what can be fetched
 	run curl -sS "http://127.0.0.1:$PORT/"
 	assert_output "$(printf 'real\nrel-in\nsub/')"
+}
+
+@test "serve-file: a link through .. is served while files are renamed elsewhere (openat2 EAGAIN is retried)" {
+	mkdir -p "$T/d/sub/deeper"
+	printf 'b' >"$T/d/sub/b"
+	# many components, so that a rename is likely while one resolves
+	ln -s "$(printf 'deeper/../%.0s' $(seq 40))b" "$T/d/sub/dotted"
+	serve srv 127.0.0.1 0 "$T/d"
+	# a rename anywhere makes openat2() fail with EAGAIN while it
+	# resolves "..": the kernel asks the caller to retry
+	py_bg renamer "
+a, b = tpath('r1'), tpath('r2')
+open(a, 'w').close()
+os.rename(a, b)
+os.rename(b, a)
+save('renaming', b'go')
+while True:
+    os.rename(a, b)
+    os.rename(b, a)
+"
+	wait_file "$T/renaming"
+	# 5,000 requests on one connection, the last a listing of /sub
+	run python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+req = b"GET /sub/dotted HTTP/1.1\r\nHost: x\r\n\r\n" * 4999
+req += b"GET /sub/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+s.sendall(req)
+d = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    d += c
+codes = [p.split(b" ", 1)[0].decode() for p in d.split(b"HTTP/1.1 ")[1:]]
+print(len(codes), sorted(set(codes)), d.endswith(b"b\ndeeper/\ndotted\n"))
+' "$PORT"
+	assert_output "5000 ['200'] True"
 }
 
 @test "serve-file: FIFOs and devices beneath the tree are not served" {

@@ -1,7 +1,8 @@
 /*
  * fuzz-http-request.c - libFuzzer harness for what serve-file reads from
  * the network: the request head, its Range field against a file size, the
- * request target turned into a path beneath the served tree, validators.
+ * request target turned into a path beneath the served tree, validators
+ * and preconditions, and the response head built from what it names.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_request req;
+	struct http_head head;
 	struct http_str whole = { (const char *)data, size };
 	uint64_t first, last;
 	time_t t;
@@ -53,8 +55,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			enc = http_encode_path(path, strlen(path), dir);
 			free(enc);
+			http_head_begin(&head, 200, 0);
+			http_head_disposition(&head, "attachment", path);
+			http_head_finish(&head, false);
+			http_head_free(&head);
 			free(path);
 		}
+		(void)http_preconditions(&req, "\"abc\"", 784111777, 1000,
+		    &first, &last);
+		(void)http_preconditions(&req, "\"abc\"", 0, 0, &first, &last);
+		http_head_begin(&head, 206, 784111777);
+		http_head_printf(&head, "X: %.*s\r\n", (int)req.target.len,
+		    req.target.p);
+		http_head_finish(&head, req.keep_alive);
+		http_head_free(&head);
 		(void)http_etag_listed(req.if_none_match, "\"abc\"", true);
 		(void)http_accepts_html(req.accept);
 		(void)http_parse_date(req.if_modified_since, &t);
