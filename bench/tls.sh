@@ -65,7 +65,7 @@ for r in $(seq "$RUNS"); do
 	done
 done
 gcm=$(openssl speed -evp aes-256-gcm -bytes 16384 -seconds 3 2>/dev/null |
-    awk '/^AES-256-GCM/ { sub(/k$/, "", $NF); print $NF * 1000 }')
+    awk '/^AES-256-GCM/ { sub(/k$/, "", $NF); printf "%.0f\n", $NF * 1000 }')
 echo "TLS over loopback, $bytes bytes, median of $RUNS; $(uname -r), $(nproc) cores"
 declare -A med
 for t in $tools; do
