@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define FSTREE_TRIES	64	/* openat2() failing with EAGAIN */
+#define FSTREE_TRIES	1024	/* openat2() failing with EAGAIN */
 
 /* A tree with no roots yet; FLAGS: FSTREE_NO_OPENAT2. */
 struct fstree *
@@ -173,12 +174,19 @@ fstree_open_beneath(struct fstree *t, int dirfd, const char *path, int flags)
 		/*
 		 * With a ".." on the way (a symlink's target counts), a
 		 * rename anywhere in the system meanwhile makes openat2()
-		 * fail with EAGAIN, to be retried (openat2(2)).
+		 * fail with EAGAIN, to be retried (openat2(2)).  Under a
+		 * storm of renames on another CPU, yielding lets a walk
+		 * of many components finish between two of them.
 		 */
 		tries = 0;
-		do
+		for (;;) {
 			r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-		while (r == -1 && errno == EAGAIN && ++tries < FSTREE_TRIES);
+			if (r != -1 || errno != EAGAIN ||
+			    ++tries >= FSTREE_TRIES)
+				break;
+			if (tries > 8)
+				sched_yield();
+		}
 		if (r >= 0 || errno != ENOSYS)
 			return (int)r;
 		t->no_openat2 = true;
