@@ -5,36 +5,18 @@
 #   A: TOOL-connect < FILE      into   TOOL-listen > /dev/null
 #   B: cat FILE | TOOL-connect  into   TOOL-listen | cat > /dev/null
 #
-# Each case runs REPS times; the best time counts.  Prints GiB/s and the
-# ratio to nc.openbsd.  SIZE (default 2G) and REPS (default 3) come from
-# the environment; SOCKT names the binary (default ../src/sockt).
+# Every case runs RUNS rounds in turns (bench/lib.sh), so a busy moment
+# hits all tools alike; the median counts, and the spread (min-max) is
+# printed next to it.  Case B also times its floor: the two cats joined by
+# one pipe, no network at all, which bounds what any tool can gain there.
+# SIZE (default 2G) and RUNS (default 3) come from the environment.
 set -eu
-cd "$(dirname "$0")"
-SOCKT=${SOCKT:-$PWD/../src/sockt}
+. "$(dirname "$0")/lib.sh"
+bench_needs nc.openbsd ncat socat bc ss python3
 SIZE=${SIZE:-2G}
-REPS=${REPS:-3}
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"; kill $(jobs -p) 2>/dev/null || true' EXIT
-file=$dir/data
-head -c "$SIZE" /dev/urandom >"$file"
+file=$(data_file "$SIZE")
 bytes=$(stat -c %s "$file")
-cat "$file" >/dev/null	# warm the page cache
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_listening() {
-	local port=$1 i
-	for i in $(seq 1000); do
-		ss -Hltn "sport = :$port" | grep -q . && return 0
-		sleep 0.005
-	done
-	echo "nothing listens on $port" >&2
-	return 1
-}
-
-# The listener and connector of each tool; {P} is the port.
 listen_cmd() {
 	case $1 in
 	sockt) echo "$SOCKT listen 127.0.0.1 {P}" ;;
@@ -54,7 +36,13 @@ connect_cmd() {
 
 # run_case TOOL A|B: seconds for one transfer (listener exit included).
 run_case() {
-	local tool=$1 mode=$2 port l c t0 t1 lpid
+	local tool=$1 mode=$2 port l c t0 lpid
+	if [ "$tool" = floor ]; then
+		t0=$(now)
+		cat "$file" | cat >/dev/null
+		secs_since "$t0"
+		return
+	fi
 	port=$(free_port)
 	l=$(listen_cmd "$tool")
 	c=$(connect_cmd "$tool")
@@ -66,46 +54,50 @@ run_case() {
 		$l </dev/null | cat >/dev/null &
 	fi
 	lpid=$!
-	wait_listening "$port" || exit 1
-	t0=$(date +%s.%N)
+	wait_listening "$port"
+	t0=$(now)
 	if [ "$mode" = A ]; then
-		$c <"$file" >/dev/null || exit 1
+		$c <"$file" >/dev/null
 	else
-		cat "$file" | $c >/dev/null || exit 1
+		cat "$file" | $c >/dev/null
 	fi
-	wait "$lpid" || exit 1
-	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l
+	wait "$lpid"
+	secs_since "$t0"
 }
 
-best() {
-	local tool=$1 mode=$2 i t b=
-	for i in $(seq "$REPS"); do
-		t=$(run_case "$tool" "$mode") || {
-			echo "$tool: case $mode failed" >&2
-			exit 1
-		}
-		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
-	done
-	echo "$b"
-}
-
-echo "loopback, $bytes bytes, best of $REPS; kernel $(uname -r), $(nproc) cores"
+echo "loopback, $bytes bytes, median of $RUNS rounds in turns;" \
+    "kernel $(uname -r), $(nproc) cores"
 for mode in A B; do
+	tools="nc sockt ncat socat"
 	if [ "$mode" = A ]; then
 		echo "A: TOOL-connect < file -> TOOL-listen > /dev/null"
 	else
 		echo "B: cat file | TOOL-connect -> TOOL-listen | cat > /dev/null"
+		tools="$tools floor"
 	fi
-	declare -A secs=()
-	for tool in nc sockt ncat socat; do
-		secs[$tool]=$(best "$tool" "$mode") || exit 1
+	declare -A all=()
+	for r in $(seq "$RUNS"); do
+		for tool in $tools; do
+			t=$(run_case "$tool" "$mode") ||
+			    { echo "bench: $tool case $mode failed" >&2; exit 1; }
+			all[$tool]="${all[$tool]:-} $t"
+		done
+	done
+	declare -A med=()
+	for tool in $tools; do
+		# shellcheck disable=SC2086
+		med[$tool]=$(median ${all[$tool]})
 	done
 	for tool in sockt nc ncat socat; do
-		printf "  %-6s %6.2f s  %5.2f GiB/s  %5.2fx nc.openbsd\n" "$tool" \
-		    "${secs[$tool]}" \
-		    "$(echo "$bytes / ${secs[$tool]} / 1073741824" | bc -l)" \
-		    "$(echo "${secs[nc]} / ${secs[$tool]}" | bc -l)"
+		# shellcheck disable=SC2086
+		printf "  %-6s %6.2f s  %5.2f GiB/s  %5sx nc.openbsd  (runs:%s)\n" \
+		    "$tool" "${med[$tool]}" \
+		    "$(echo "$bytes / ${med[$tool]} / 1073741824" | bc -l)" \
+		    "$(ratio "${med[nc]}" "${med[$tool]}")" "${all[$tool]}"
 	done
-	unset secs
+	if [ "$mode" = B ]; then
+		printf "  floor  %6.2f s  cat | cat, no network  (runs:%s)\n" \
+		    "${med[floor]}" "${all[floor]}"
+	fi
+	unset all med
 done
