@@ -416,6 +416,8 @@ opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
 		o->servername = xstrdup(arg);
 		break;
 	case OPT_ALPN:
+		if (tls_check_alpn(arg, errp) == -1)
+			return -1;
 		free(o->alpn);
 		o->alpn = xstrdup(arg);
 		break;

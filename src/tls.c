@@ -1,8 +1,8 @@
 /*
  * tls.c - TLS contexts and connections over non-blocking sockets, with
- * verification on by default, --pin key matching, ephemeral self-signed
- * server certificates, ALPN, and truncation detection.  The only user of
- * OpenSSL's TLS API.
+ * verification on by default, --pin key matching inside the handshake,
+ * ALPN, and truncation detection (a TCP end of file that no close_notify
+ * came before).  With tlscert.c, the only user of OpenSSL's TLS API.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,220 +24,45 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
-#include "tls.h"
+#include "tls-int.h"
 
-#define TLS_EPHEMERAL_DAYS	30
 #define TLS_READ_BUFFER		(64 * 1024)	/* several records per read */
-
-struct tls_ctx {
-	SSL_CTX		*ssl;
-	bool		 server;
-	bool		 insecure;
-	bool		 verify_ca;	/* CA verification (else pin or none) */
-	bool		 ephemeral;
-	char		 own_pin[TLS_PIN_LEN + 1];	/* our key's pin */
-	char		 want_pin[TLS_PIN_LEN + 1];	/* --pin, or "" */
-	unsigned char	*alpn;		/* wire format: length-prefixed */
-	size_t		 alpnlen;
-};
 
 struct tls_conn {
 	struct tls_ctx	*ctx;
 	SSL		*ssl;
 	enum tls_wait	 wait;
+	bool		 close_notify;	/* the peer's came */
+	int		 failed;	/* errno of an error held back, or 0 */
 	char		 err[256];
 };
 
-/* The newest error on OpenSSL's queue, as text, and the queue emptied. */
-static const char *
-tls_queue_error(const char *fallback)
+/* The tls_conn of a connection, from inside OpenSSL's callbacks. */
+static struct tls_conn *
+tls_conn_of(const SSL *ssl)
 {
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e ? ERR_reason_error_string(e) : NULL;
-
-	ERR_clear_error();
-	return r != NULL ? r : fallback;
+	return SSL_get_app_data(ssl);
 }
 
 /*
- * Can PATH be read?  OpenSSL names a missing file "system lib": say what
- * the system said instead.  Returns 0, or -1 with *errp naming OPTION.
+ * Every record goes by here: note the peer's close_notify, so that an
+ * end of file without one is told apart (OpenSSL, told to ignore an
+ * unexpected end of file, reads both as a clean end).
  */
-static int
-tls_readable(const char *option, const char *path, char **errp)
+static void
+tls_msg_seen(int write_p, int version, int type, const void *buf,
+    size_t len, SSL *ssl, void *arg)
 {
-	FILE *f = fopen(path, "re");
+	const unsigned char *p = buf;
+	struct tls_conn *c = tls_conn_of(ssl);
 
-	if (f == NULL) {
-		*errp = log_fmt("%s %s: %s", option, path, strerror(errno));
-		return -1;
-	}
-	fclose(f);
-	return 0;
+	(void)version;
+	(void)arg;
+	if (!write_p && type == SSL3_RT_ALERT && len == 2 &&
+	    p[1] == SSL_AD_CLOSE_NOTIFY && c != NULL)
+		c->close_notify = true;
 }
 
-/* "sha256//BASE64" of the SubjectPublicKeyInfo of KEY into PIN. */
-static int
-tls_key_pin(EVP_PKEY *key, char *pin, size_t size)
-{
-	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	char b64[64];
-	int n;
-
-	n = i2d_PUBKEY(key, &der);
-	if (n <= 0)
-		return -1;
-	if (EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1) {
-		OPENSSL_free(der);
-		return -1;
-	}
-	OPENSSL_free(der);
-	EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen);
-	strlcpy(pin, TLS_PIN_PREFIX, size);
-	strlcat(pin, b64, size);
-	return 0;
-}
-
-/*
- * Is S a --pin of the form "sha256//" and 44 base64 characters (32
- * bytes)?  Returns 0, or -1 with *errp.
- */
-int
-tls_check_pin(const char *s, char **errp)
-{
-	const char *b = s + strlen(TLS_PIN_PREFIX);
-	unsigned char raw[48];
-	size_t i;
-
-	if (strncmp(s, TLS_PIN_PREFIX, strlen(TLS_PIN_PREFIX)) != 0 ||
-	    strlen(b) != 44 || b[43] != '=' || b[42] == '=')
-		goto bad;
-	for (i = 0; i < 43; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789+/", b[i]) == NULL)
-			goto bad;
-	if (EVP_DecodeBlock(raw, (const unsigned char *)b, 44) != 33)
-		goto bad;
-	return 0;
-bad:
-	*errp = log_fmt("bad --pin '%s': expected sha256//BASE64 (44 "
-	    "characters, the SHA-256 of the key)", s);
-	return -1;
-}
-
-/*
- * An ephemeral ECDSA P-256 key and a self-signed certificate for it,
- * valid from an hour ago for TLS_EPHEMERAL_DAYS, put into CTX.
- */
-static int
-tls_ephemeral(struct tls_ctx *ctx, char **errp)
-{
-	EVP_PKEY *key = NULL;
-	X509 *x = NULL;
-	X509_NAME *name;
-	unsigned char serial[16];
-	BIGNUM *bn = NULL;
-	int r = -1;
-
-	if ((key = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL)
-		goto fail;
-	if (RAND_bytes(serial, sizeof serial) != 1)
-		goto fail;
-	serial[0] &= 0x7f;	/* a positive serial number */
-	if ((bn = BN_bin2bn(serial, sizeof serial, NULL)) == NULL ||
-	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
-		goto fail;
-	name = X509_get_subject_name(x);
-	if (X509_set_version(x, 2) != 1 ||
-	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
-	    X509_gmtime_adj(X509_getm_notAfter(x),
-	    (long)TLS_EPHEMERAL_DAYS * 86400) == NULL ||
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"sockt ephemeral", -1, -1, 0) != 1 ||
-	    X509_set_issuer_name(x, name) != 1 ||
-	    X509_set_pubkey(x, key) != 1 ||
-	    X509_sign(x, key, EVP_sha256()) == 0)
-		goto fail;
-	if (SSL_CTX_use_certificate(ctx->ssl, x) != 1 ||
-	    SSL_CTX_use_PrivateKey(ctx->ssl, key) != 1)
-		goto fail;
-	if (tls_key_pin(key, ctx->own_pin, sizeof ctx->own_pin) == -1)
-		goto fail;
-	ctx->ephemeral = true;
-	r = 0;
-fail:
-	if (r == -1)
-		*errp = log_fmt("tls: cannot make an ephemeral certificate: %s",
-		    tls_queue_error("unknown error"));
-	BN_free(bn);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	return r;
-}
-
-/* --cert/--key into CTX, and our own pin from the certificate's key. */
-static int
-tls_load_cert(struct tls_ctx *ctx, const char *cert, const char *key,
-    char **errp)
-{
-	const char *what = "--cert";
-	EVP_PKEY *pub;
-
-	if (tls_readable("--cert", cert, errp) == -1 ||
-	    (key != NULL && tls_readable("--key", key, errp) == -1))
-		return -1;
-	if (SSL_CTX_use_certificate_chain_file(ctx->ssl, cert) != 1)
-		goto fail;
-	what = "--key";
-	if (SSL_CTX_use_PrivateKey_file(ctx->ssl, key ? key : cert,
-	    SSL_FILETYPE_PEM) != 1)
-		goto fail;
-	if (SSL_CTX_check_private_key(ctx->ssl) != 1) {
-		ERR_clear_error();
-		*errp = log_fmt("--key %s: does not match the certificate in "
-		    "%s", key ? key : cert, cert);
-		return -1;
-	}
-	pub = X509_get0_pubkey(SSL_CTX_get0_certificate(ctx->ssl));
-	if (pub != NULL)
-		tls_key_pin(pub, ctx->own_pin, sizeof ctx->own_pin);
-	return 0;
-fail:
-	*errp = log_fmt("%s %s: %s", what, what[2] == 'c' ? cert :
-	    key ? key : cert, tls_queue_error("cannot load"));
-	return -1;
-}
-
-/* "a,b" as ALPN wire format: each name prefixed by its length. */
-static int
-tls_alpn_wire(struct tls_ctx *ctx, const char *list, char **errp)
-{
-	const char *p = list, *end;
-	size_t n, len = strlen(list);
-
-	ctx->alpn = malloc(len + 1);
-	if (ctx->alpn == NULL) {
-		*errp = log_fmt("%s", strerror(errno));
-		return -1;
-	}
-	ctx->alpnlen = 0;
-	for (;;) {
-		end = strchr(p, ',');
-		n = end ? (size_t)(end - p) : strlen(p);
-		if (n == 0 || n > 255) {
-			*errp = log_fmt("bad --alpn '%s': empty or over-long "
-			    "protocol name", list);
-			return -1;
-		}
-		ctx->alpn[ctx->alpnlen++] = (unsigned char)n;
-		memcpy(ctx->alpn + ctx->alpnlen, p, n);
-		ctx->alpnlen += n;
-		if (end == NULL)
-			return 0;
-		p = end + 1;
-	}
-}
 
 /* Server: take the first of our protocols the client offers, or fail. */
 static int
@@ -255,13 +80,46 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-/* Pin-only clients accept any chain here; the key is matched after. */
+/* The peer's key against --pin: 0 when it matches, else -1 with c->err. */
 static int
-tls_verify_any(int ok, X509_STORE_CTX *store)
+tls_match_pin(struct tls_conn *c, X509 *peer)
 {
-	(void)ok;
-	(void)store;
-	return 1;
+	char got[TLS_PIN_LEN + 1];
+
+	if (peer == NULL || tls_key_pin(X509_get0_pubkey(peer), got,
+	    sizeof got) == -1) {
+		snprintf(c->err, sizeof c->err, "pin mismatch: the peer "
+		    "presented no key");
+		return -1;
+	}
+	if (strcmp(got, c->ctx->want_pin) == 0)
+		return 0;
+	snprintf(c->err, sizeof c->err, "pin mismatch: the peer's key is "
+	    "%s", got);
+	return -1;
+}
+
+/*
+ * A client's verification of the server's chain, inside the handshake:
+ * the CA chain (unless --pin alone), then --pin, so a wrong key fails the
+ * handshake with an alert and no application data ever flows.
+ */
+static int
+tls_verify_chain(X509_STORE_CTX *store, void *arg)
+{
+	struct tls_ctx *ctx = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls_conn *c = ssl ? tls_conn_of(ssl) : NULL;
+
+	if (ctx->verify_ca && X509_verify_cert(store) != 1)
+		return 0;
+	if (c == NULL || ctx->want_pin[0] == '\0')
+		return 1;
+	if (tls_match_pin(c, X509_STORE_CTX_get0_cert(store)) == 0)
+		return 1;
+	X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+	return 0;
 }
 
 /*
@@ -290,8 +148,12 @@ tls_ctx_new(const struct tls_config *cfg, char **errp)
 		goto fail;
 	}
 	SSL_CTX_set_min_proto_version(ctx->ssl, TLS1_2_VERSION);
+	/* An end of file without close_notify must not make the connection
+	 * unusable for writing: tls_result() reports it as a truncation. */
 	SSL_CTX_set_options(ctx->ssl, SSL_OP_ENABLE_KTLS |
-	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_msg_callback(ctx->ssl, tls_msg_seen);
 	SSL_CTX_set_mode(ctx->ssl, mode);
 	SSL_CTX_set_read_ahead(ctx->ssl, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx->ssl, TLS_READ_BUFFER);
@@ -313,18 +175,10 @@ tls_ctx_new(const struct tls_config *cfg, char **errp)
 		} else if (tls_ephemeral(ctx, errp) == -1)
 			goto fail;
 		if (cfg->ca != NULL) {
-			STACK_OF(X509_NAME) *names;
-
-			if (tls_readable("--ca", cfg->ca, errp) == -1)
+			if (tls_load_ca(ctx, cfg->ca, errp) == -1)
 				goto fail;
-			if (SSL_CTX_load_verify_locations(ctx->ssl, cfg->ca,
-			    NULL) != 1 ||
-			    (names = SSL_load_client_CA_file(cfg->ca)) == NULL)
-				goto bad_ca;
-			SSL_CTX_set_client_CA_list(ctx->ssl, names);
 			SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER |
 			    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-			ctx->verify_ca = true;
 		}
 		if (ctx->alpn != NULL)
 			SSL_CTX_set_alpn_select_cb(ctx->ssl, tls_alpn_select,
@@ -337,14 +191,11 @@ tls_ctx_new(const struct tls_config *cfg, char **errp)
 	if (cfg->insecure) {
 		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
 	} else if (cfg->ca != NULL) {
-		if (tls_readable("--ca", cfg->ca, errp) == -1)
+		if (tls_load_ca(ctx, cfg->ca, errp) == -1)
 			goto fail;
-		if (SSL_CTX_load_verify_locations(ctx->ssl, cfg->ca, NULL) != 1)
-			goto bad_ca;
 		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
-		ctx->verify_ca = true;
 	} else if (cfg->pin != NULL) {
-		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, tls_verify_any);
+		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
 	} else {
 		if (SSL_CTX_set_default_verify_paths(ctx->ssl) != 1) {
 			*errp = log_fmt("tls: cannot load the system's "
@@ -354,6 +205,7 @@ tls_ctx_new(const struct tls_config *cfg, char **errp)
 		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
 		ctx->verify_ca = true;
 	}
+	SSL_CTX_set_cert_verify_callback(ctx->ssl, tls_verify_chain, ctx);
 	if (ctx->alpn != NULL &&
 	    SSL_CTX_set_alpn_protos(ctx->ssl, ctx->alpn,
 	    (unsigned)ctx->alpnlen) != 0) {
@@ -361,9 +213,6 @@ tls_ctx_new(const struct tls_config *cfg, char **errp)
 		goto fail;
 	}
 	return ctx;
-bad_ca:
-	*errp = log_fmt("--ca %s: %s", cfg->ca, tls_queue_error("cannot "
-	    "load"));
 fail:
 	tls_ctx_free(ctx);
 	return NULL;
@@ -423,6 +272,7 @@ tls_conn_new(struct tls_ctx *ctx, int fd, const char *name, char **errp)
 	if ((c->ssl = SSL_new(ctx->ssl)) == NULL ||
 	    SSL_set_fd(c->ssl, fd) != 1)
 		goto fail;
+	SSL_set_app_data(c->ssl, c);
 	if (ctx->server) {
 		SSL_set_accept_state(c->ssl);
 		return c;
@@ -458,26 +308,21 @@ tls_conn_free(struct tls_conn *c)
 /*
  * After an SSL call returned R <= 0: set c->wait and errno, and return
  * -1 (EAGAIN: call again when tls_waiting() says) or 0 (close_notify).
- * Errors set c->err.
+ * Errors set c->err; an end of file no close_notify came before is a
+ * truncation (EPROTO).
  */
 static int
 tls_result(struct tls_conn *c, int r)
 {
 	int e = SSL_get_error(c->ssl, r), saved = errno;
-	unsigned long q;
 
 	c->wait = TLS_WAIT_NONE;
 	switch (e) {
 	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	case SSL_ERROR_WANT_READ:
-		c->wait = TLS_WAIT_READ;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		c->wait = TLS_WAIT_WRITE;
-		errno = EAGAIN;
-		return -1;
+		if (c->close_notify)
+			return 0;
+		saved = 0;
+		/* FALLTHROUGH */
 	case SSL_ERROR_SYSCALL:
 		ERR_clear_error();
 		if (saved == 0 || saved == EAGAIN)
@@ -487,69 +332,53 @@ tls_result(struct tls_conn *c, int r)
 		    strerror(saved));
 		errno = saved;
 		return -1;
+	case SSL_ERROR_WANT_READ:
+		c->wait = TLS_WAIT_READ;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		c->wait = TLS_WAIT_WRITE;
+		errno = EAGAIN;
+		return -1;
 	default:
-		q = ERR_peek_last_error();
-		if (ERR_GET_REASON(q) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-			ERR_clear_error();
-			snprintf(c->err, sizeof c->err, "connection closed "
-			    "without close_notify (truncated)");
-		} else
-			snprintf(c->err, sizeof c->err, "%s",
-			    tls_queue_error("protocol error"));
+		snprintf(c->err, sizeof c->err, "%s",
+		    tls_queue_error("protocol error"));
 		errno = EPROTO;
 		return -1;
 	}
 }
 
-/* The peer's key against --pin: 0 when it matches. */
-static int
-tls_match_pin(struct tls_conn *c)
-{
-	X509 *peer = SSL_get0_peer_certificate(c->ssl);
-	char got[TLS_PIN_LEN + 1];
-
-	if (peer == NULL || tls_key_pin(X509_get0_pubkey(peer), got,
-	    sizeof got) == -1) {
-		snprintf(c->err, sizeof c->err, "pin mismatch: the peer "
-		    "presented no key");
-		return -1;
-	}
-	if (strcmp(got, c->ctx->want_pin) == 0)
-		return 0;
-	snprintf(c->err, sizeof c->err, "pin mismatch: the peer's key is "
-	    "%s", got);
-	return -1;
-}
-
 /*
  * Advance the handshake.  Returns 0 when it is complete and the peer is
- * verified, -1 with errno EAGAIN to be called again (see tls_waiting()),
- * or -1 with *errp on failure.
+ * verified (a --pin is matched inside it), -1 with errno EAGAIN to be
+ * called again (see tls_waiting()), or -1 with *errp on failure.
  */
 int
 tls_handshake(struct tls_conn *c, char **errp)
 {
+	char pinerr[sizeof c->err];
 	long v;
 	int r;
 
 	ERR_clear_error();
+	c->err[0] = '\0';
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->wait = TLS_WAIT_NONE;
-		if (c->ctx->want_pin[0] != '\0' && tls_match_pin(c) == -1)
-			goto fail;
 		return 0;
 	}
+	strlcpy(pinerr, c->err, sizeof pinerr);	/* from tls_verify_chain() */
 	if (tls_result(c, r) == -1 && errno == EAGAIN)
 		return -1;
 	v = SSL_get_verify_result(c->ssl);
-	if (v != X509_V_OK && (c->ctx->verify_ca || c->ctx->server))
+	if (v == X509_V_ERR_APPLICATION_VERIFICATION && pinerr[0] != '\0')
+		strlcpy(c->err, pinerr, sizeof c->err);
+	else if (v != X509_V_OK && (c->ctx->verify_ca || c->ctx->server))
 		snprintf(c->err, sizeof c->err, "certificate verify failed: "
 		    "%s", X509_verify_cert_error_string(v));
-	else if (r == 0 || c->err[0] == '\0')
+	else if (r == 0 || strstr(c->err, "(truncated)") != NULL)
 		snprintf(c->err, sizeof c->err, "the peer closed the "
 		    "connection during the handshake");
-fail:
 	*errp = log_fmt("%s", c->err);
 	errno = EPROTO;
 	return -1;
@@ -566,7 +395,8 @@ tls_waiting(const struct tls_conn *c)
  * Read up to LEN bytes, as many records as are there: > 0, 0 at the
  * peer's close_notify, or -1 with errno (EAGAIN; EPROTO for a truncation
  * or a protocol error, see tls_error(); ECONNRESET and others from the
- * socket).  An end or error after some bytes is reported by the next call.
+ * socket).  An end or error after some bytes is kept, and reported as it
+ * was by the next call.
  */
 ssize_t
 tls_read(struct tls_conn *c, void *buf, size_t len)
@@ -574,29 +404,67 @@ tls_read(struct tls_conn *c, void *buf, size_t len)
 	size_t got = 0;
 	int r;
 
+	if (c->failed != 0) {
+		c->wait = TLS_WAIT_NONE;
+		if (c->failed == -1)
+			return 0;
+		errno = c->failed;
+		return -1;
+	}
 	if (len > INT_MAX)
 		len = INT_MAX;
 	while (got < len) {
 		ERR_clear_error();
 		r = SSL_read(c->ssl, (char *)buf + got, (int)(len - got));
-		if (r <= 0) {
-			if (got > 0) {
-				ERR_clear_error();
-				break;
-			}
-			return tls_result(c, r);
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
 		}
-		got += (size_t)r;
+		if (tls_result(c, r) == 0)
+			c->failed = -1;
+		else if (errno != EAGAIN)
+			c->failed = errno;
+		if (got == 0)
+			return tls_read(c, buf, len);
+		break;
 	}
 	c->wait = TLS_WAIT_NONE;
 	return (ssize_t)got;
 }
 
-/* Are decrypted bytes waiting inside OpenSSL (poll() cannot see them)? */
+/*
+ * Is anything waiting inside OpenSSL that poll() cannot see: decrypted
+ * bytes, whole records read ahead, or an end or error held back?
+ */
 bool
 tls_pending(const struct tls_conn *c)
 {
-	return SSL_pending(c->ssl) > 0;
+	return c->failed != 0 || SSL_has_pending(c->ssl) == 1;
+}
+
+/*
+ * A write failed because the peer is gone (EPIPE, ECONNRESET): it may
+ * have said why in an alert before it closed.  Set c->err to the alert
+ * and errno to EPROTO if so.
+ */
+static void
+tls_peer_alert(struct tls_conn *c)
+{
+	const char *reason;
+	unsigned long q;
+	char b;
+	int saved = errno;
+
+	ERR_clear_error();
+	if (c->failed == 0 && SSL_peek(c->ssl, &b, 1) <= 0 &&
+	    (q = ERR_peek_last_error()) != 0 &&
+	    (reason = ERR_reason_error_string(q)) != NULL &&
+	    strstr(reason, "alert") != NULL) {
+		snprintf(c->err, sizeof c->err, "%s", reason);
+		saved = EPROTO;
+	}
+	ERR_clear_error();
+	errno = saved;
 }
 
 /*
@@ -624,6 +492,8 @@ tls_writev(struct tls_conn *c, const struct iovec *iov, int iovcnt)
 					return (ssize_t)total;
 				if (tls_result(c, r) == 0)
 					errno = EPIPE;
+				if (errno == EPIPE || errno == ECONNRESET)
+					tls_peer_alert(c);
 				return -1;
 			}
 			c->wait = TLS_WAIT_NONE;

@@ -50,6 +50,7 @@ void		 tls_ctx_free(struct tls_ctx *);
 const char	*tls_ctx_pin(const struct tls_ctx *);
 bool		 tls_ctx_ephemeral(const struct tls_ctx *);
 int		 tls_check_pin(const char *, char **);
+int		 tls_check_alpn(const char *, char **);
 
 /* What a call that returned -1 with errno EAGAIN waits for. */
 enum tls_wait { TLS_WAIT_NONE, TLS_WAIT_READ, TLS_WAIT_WRITE };
