@@ -224,6 +224,8 @@ cmd_dial_spec(const struct sockt_opts *o, const char *host, const char *port,
 	ds->source_port = o->port;
 	ds->timeout_ms = o->timeout_ms;
 	ds->wait_ms = o->wait_ms;
+	if (o->given[OPT_PROXY])
+		ds->proxy = &o->proxy_spec;
 }
 
 /*
