@@ -20,6 +20,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "proxyd.h"
 #include "relay.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -49,11 +50,12 @@ const struct cmd_entry cmd_forward_entry = {
 	.name = "forward",
 	.summary = "relay every client to a target (port forwarding)",
 	.usage = "[options] [ADDRESS] PORT TARGET | -U PATH TARGET\n"
+	    "       sockt forward [options] --proxy-server [ADDRESS] PORT\n"
 	    "TARGET is HOST:PORT, [IPV6]:PORT, or a Unix socket path (with a "
 	    "/, or @NAME)",
 	.options = forward_options,
 	.help = forward_help,
-	.args = { 2, 3, 2, "PORT and TARGET" },
+	.args = { 1, 3, 2, "PORT" },	/* TARGET: cmd_forward_exec() */
 	.exec = cmd_forward_exec,
 };
 
@@ -62,6 +64,7 @@ struct forward_run {
 	struct loop		*loop;
 	struct relay		*relay;
 	struct listener		*listener;
+	struct proxyd		*proxyd;	/* --proxy-server */
 	struct tls_ctx		*tls;
 	struct log_tap		 tap;		/* -x */
 	struct addr_endpoint	 target;	/* HOST:PORT */
@@ -77,6 +80,7 @@ struct forward_conn {
 	struct forward_run	*run;
 	unsigned long		 id;
 	char			*client;
+	char			*target;
 	int			 fd;		/* the client's */
 	struct tls_conn		*tls;
 	struct dial		*dial;
@@ -91,6 +95,7 @@ static void
 forward_conn_free(struct forward_conn *c)
 {
 	free(c->client);
+	free(c->target);
 	free(c);
 }
 
@@ -128,7 +133,7 @@ forward_done(struct relay_session *rs, int status, const char *msg,
 
 	(void)rs;
 	log_info(1, "#%lu %s -> %s: %llu bytes up, %llu down, %llu.%03llu s%s%s",
-	    c->id, c->client, run->target_name,
+	    c->id, c->client, c->target,
 	    (unsigned long long)relay_source_bytes(c->up),
 	    (unsigned long long)relay_source_bytes(c->down),
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
@@ -161,8 +166,8 @@ forward_relay(struct forward_conn *c, int tfd)
 	relay_session_own_fd(rs, tfd);
 	relay_session_mirror_resets(rs);
 	c->up = relay_source_new(rs, c->fd, FD_SOCKET, c->client, 0);
-	c->down = relay_source_new(rs, tfd, FD_SOCKET, run->target_name, 0);
-	to_target = relay_sink_new(rs, tfd, FD_SOCKET, run->target_name,
+	c->down = relay_source_new(rs, tfd, FD_SOCKET, c->target, 0);
+	to_target = relay_sink_new(rs, tfd, FD_SOCKET, c->target,
 	    RELAY_SINK_SHUTDOWN);
 	to_client = relay_sink_new(rs, c->fd, FD_SOCKET, c->client,
 	    RELAY_SINK_SHUTDOWN);
@@ -203,6 +208,26 @@ forward_dialled(void *arg, const struct dial_result *r)
 	forward_relay(c, r->fd);
 }
 
+/* --proxy-server: the client named its target, and has it, or not. */
+static void
+forward_proxied(void *arg, int cfd, int tfd, const char *target,
+    const char *err)
+{
+	struct forward_conn *c = arg;
+
+	(void)cfd;
+	c->target = xstrdup(target);
+	if (tfd == -1) {
+		log_info(1, "#%lu %s%s%s: %s", c->id, c->client, *target ?
+		    " -> " : "", target, err);
+		listener_client_gone(c->run->listener);
+		forward_conn_free(c);
+		return;
+	}
+	log_info(2, "#%lu %s -> %s: connected", c->id, c->client, target);
+	forward_relay(c, tfd);
+}
+
 static void
 forward_client(void *arg, const struct listener_conn *lc)
 {
@@ -220,6 +245,11 @@ forward_client(void *arg, const struct listener_conn *lc)
 	c->tls = lc->tls;
 	c->started = loop_now();
 	log_info(1, "#%lu connection from %s", c->id, c->client);
+	if (run->proxyd != NULL) {
+		proxyd_start(run->proxyd, c->fd, forward_proxied, c);
+		return;
+	}
+	c->target = xstrdup(run->target_name);
 	memset(&ds, 0, sizeof ds);
 	ds.unix_path = run->target_path;
 	ds.addrs = run->target_addrs;
@@ -230,6 +260,8 @@ forward_client(void *arg, const struct listener_conn *lc)
 	ds.source = run->o->source;
 	ds.timeout_ms = run->o->timeout_ms;
 	ds.wait_ms = -1;
+	if (run->o->given[OPT_PROXY])
+		ds.proxy = &run->o->proxy_spec;
 	c->dial = dial_start(run->loop, &ds, forward_dialled, c);
 }
 
@@ -256,6 +288,11 @@ forward_target(struct forward_run *run, const char *arg, char **errp,
 		return -1;
 	}
 	if (arg[0] == '@' || strchr(arg, '/') != NULL) {
+		if (o->given[OPT_PROXY]) {
+			*errp = log_fmt("cannot use --proxy with a Unix socket "
+			    "TARGET");
+			return -1;
+		}
 		if (addr_unix(arg, &ss, &len, errp) == -1)
 			return -1;
 		run->target_path = arg;
@@ -271,12 +308,12 @@ forward_target(struct forward_run *run, const char *arg, char **errp,
 		return -1;
 	}
 	*usage = false;
-	if (addr_resolve(run->target.host, run->target.port, o->family,
-	    SOCK_STREAM, o->numeric ? AI_NUMERICHOST : 0, &run->target_addrs,
-	    errp) == -1)
-		return -1;
 	run->target_name = xstrdup(arg);
-	return 0;
+	if (o->given[OPT_PROXY])
+		return 0;	/* the proxy resolves TARGET */
+	return addr_resolve(run->target.host, run->target.port, o->family,
+	    SOCK_STREAM, o->numeric ? AI_NUMERICHOST : 0, &run->target_addrs,
+	    errp);
 }
 
 static int
@@ -293,8 +330,15 @@ cmd_forward_exec(struct sockt_opts *o)
 	log_tap_init(&run.tap);
 	/* the last argument is TARGET; the rest is the listening side */
 	lo = *o;
-	lo.argc = o->argc - 1;
-	if (forward_target(&run, o->argv[o->argc - 1], &err, &usage) == -1 ||
+	lo.argc = o->argc - (o->proxy_server ? 0 : 1);
+	usage = true;
+	if (o->proxy_server && o->argc > 2)
+		err = log_fmt("too many arguments: '%s' (--proxy-server "
+		    "takes no TARGET)", o->argv[2]);
+	else if (!o->proxy_server && o->argc < 2)
+		err = log_fmt("missing TARGET (or --proxy-server)");
+	if (err != NULL || (!o->proxy_server && forward_target(&run,
+	    o->argv[o->argc - 1], &err, &usage) == -1) ||
 	    (usage = true, cmd_listener_spec(&lo, LISTENER_LOOPBACK, &ep, &ls,
 	    &err)) == -1 ||
 	    cmd_tls(o, true, o->tls, &run.tls, &err, &usage) == -1) {
@@ -311,11 +355,25 @@ cmd_forward_exec(struct sockt_opts *o)
 		    strerror(errno)));
 		goto out;
 	}
+	if (o->proxy_server) {
+		struct proxyd_spec ps = {
+			.auth = o->proxy_auth ? &o->proxyd_auth : NULL,
+			.upstream = o->given[OPT_PROXY] ? &o->proxy_spec : NULL,
+			.family = o->family, .source = o->source,
+			.timeout_ms = o->timeout_ms
+		};
+
+		if ((run.proxyd = proxyd_new(run.loop, &ps, &err)) == NULL) {
+			run.status = cmd_fail(err);
+			goto out;
+		}
+	}
 	run.relay = relay_new(run.loop);
 	listener_start(run.listener, forward_client, &run);
 	run.status = loop_run(run.loop);
 out:
 	sig = run.loop ? loop_caught_signal(run.loop) : 0;
+	proxyd_free(run.proxyd);
 	relay_free(run.relay);
 	listener_free(run.listener);
 	loop_free(run.loop);

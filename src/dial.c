@@ -39,6 +39,7 @@ struct dial {
 	char			 where[ADDR_STRLEN + 400];
 	char			 proxy_name[300];
 	char			*err;		/* the last failure */
+	int			 errnum;	/* and its errno, or 0 */
 	uint64_t		 deadline;	/* --wait, 0: none */
 	int			 pause_ms;
 	bool			 proxied;	/* the proxy has the target */
@@ -73,6 +74,7 @@ dial_finish(struct dial *d, int fd, struct tls_conn *tls)
 	dial_done_fn *done = d->done;
 	void *arg = d->arg;
 	char where[sizeof d->where], *err = d->err;
+	int errnum = d->errnum;
 	struct dial_result r;
 
 	strlcpy(where, d->where, sizeof where);
@@ -82,6 +84,7 @@ dial_finish(struct dial *d, int fd, struct tls_conn *tls)
 	r.tls = tls;
 	r.peer = where;
 	r.err = fd == -1 ? err : NULL;
+	r.error = fd == -1 ? errnum : 0;
 	done(arg, &r);
 	free(err);
 }
@@ -139,6 +142,7 @@ dial_proxy_ready(struct loop *l, int fd, void *arg)
 	d->hs = NULL;
 	if (r == -1) {
 		/* the proxy's answer ends this attempt (--wait tries again) */
+		d->errnum = 0;
 		dial_set_error(d, log_fmt("proxy %s: %s", d->where, msg));
 		free(msg);
 		loop_timer_disarm(d->loop, &d->timer);
@@ -215,6 +219,7 @@ dial_settle(struct dial *d, int err)
 	}
 	close(d->fd);
 	d->fd = -1;
+	d->errnum = err;
 	dial_set_error(d, log_fmt("%s %s: %s", d->spec.proxy != NULL ?
 	    "proxy" : "connect", d->where, strerror(err)));
 	dial_next(d);

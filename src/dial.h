@@ -19,7 +19,8 @@
  * from inside dial_start(): fd >= 0 is connected (non-blocking,
  * close-on-exec, now the caller's, as is tls when not NULL) and peer
  * names it; fd == -1 comes with err, a one-line message such as
- * "connect 127.0.0.1:9: Connection refused".  The strings are valid
+ * "connect 127.0.0.1:9: Connection refused", and error, the errno behind
+ * it when there is one (ECONNREFUSED, ETIMEDOUT, ...).  The strings are valid
  * during the callback only.
  */
 #ifndef SOCKT_DIAL_H
@@ -54,6 +55,7 @@ struct dial_result {
 	struct tls_conn	*tls;
 	const char	*peer;
 	const char	*err;
+	int		 error;		/* with err: the errno, or 0 */
 };
 
 struct dial;
