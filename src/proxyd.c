@@ -22,62 +22,13 @@
 #include "log.h"
 #include "proxy.h"
 #include "proxyd.h"
+#include "proxyd-int.h"
 #include "resolve.h"
 #include "xmalloc.h"
 
-#define PROXYD_IN_MAX		8192	/* a request, with what follows */
-#define PROXYD_HANDSHAKE_MS	30000	/* without -w */
-#define PROXYD_DRAIN_MS		2000	/* reading on after an error reply */
-
-enum proxyd_state {
-	PC_READ,	/* the client's request */
-	PC_RESOLVE,
-	PC_DIAL,
-	PC_WRITE_OK,	/* the success reply, and early bytes to the target */
-	PC_WRITE_FAIL,	/* the error reply */
-	PC_DRAIN	/* then read until end of file, so no reset eats it */
-};
-
-enum proxyd_proto { PP_NONE, PP_SOCKS5, PP_SOCKS4, PP_HTTP };
-
-struct proxyd {
-	struct loop		*loop;
-	struct proxyd_spec	 spec;
-	struct resolver		*resolver;
-	struct proxyd_conn	*conns;
-};
-
-struct proxyd_conn {
-	struct proxyd		*pd;
-	struct proxyd_conn	*prev, *next;
-	proxyd_fn		*fn;
-	void			*arg;
-	int			 fd;
-	int			 tfd;
-	enum proxyd_state	 state;
-	enum proxyd_proto	 proto;
-	int			 stage;		/* SOCKS5: 0 methods, 1 auth */
-	unsigned char		 in[PROXYD_IN_MAX + 1];
-	size_t			 inlen;
-	char			*out;		/* to the client */
-	size_t			 outlen, outoff;
-	char			*fwd;		/* to the target */
-	size_t			 fwdlen, fwdoff;
-	bool			 forward;	/* HTTP GET passed on */
-	char			 host[256];
-	char			 port[8];
-	char			 target[300];
-	char			*err;
-	struct resolve		*res;
-	struct addrinfo		*addrs;
-	struct dial		*dial;
-	struct loop_timer	 timer;
-};
-
 static void	proxyd_io(struct loop *, int, void *);
-static void	proxyd_watch(struct proxyd_conn *);
 
-static void
+void
 proxyd_out(struct proxyd_conn *c, const void *p, size_t len)
 {
 	free(c->out);
@@ -122,7 +73,7 @@ proxyd_end(struct proxyd_conn *c, bool ok)
 	free(c);
 }
 
-static void
+void
 proxyd_set_err(struct proxyd_conn *c, char *msg)
 {
 	free(c->err);
@@ -133,7 +84,7 @@ proxyd_set_err(struct proxyd_conn *c, char *msg)
  * Fail C with MSG: answer with the protocol's error (SOCKS5 REP, SOCKS4
  * 0x5b, or an HTTP status), then end it.  No reply when none fits.
  */
-static void
+void
 proxyd_fail(struct proxyd_conn *c, int s5, int http, char *msg)
 {
 	unsigned char r[10] = { 5, 0, 0, 1 };
@@ -294,7 +245,7 @@ proxyd_resolved(void *arg, struct addrinfo *ai, int err)
  * The request is read: HOST and PORT are set, USED bytes of c->in were
  * the request; what follows goes to the target (after FWD when set).
  */
-static void
+void
 proxyd_request(struct proxyd_conn *c, size_t used)
 {
 	bool v6 = strchr(c->host, ':') != NULL;
@@ -325,181 +276,8 @@ proxyd_request(struct proxyd_conn *c, size_t used)
 	    c->pd->spec.family, proxyd_resolved, c);
 }
 
-/* The SOCKS5 exchange so far in c->in; 1: more bytes needed. */
-static int
-proxyd_socks5(struct proxyd_conn *c)
-{
-	const struct proxy_spec *auth = c->pd->spec.auth;
-	const unsigned char *in = c->in;
-	unsigned char rep[2], ip[16];
-	size_t need, ulen, plen, hlen;
-	int fam = c->pd->spec.family;
 
-	if (c->stage == 0) {
-		if (c->inlen < 2 || c->inlen < 2 + (size_t)in[1])
-			return 1;
-		rep[0] = 5;
-		rep[1] = memchr(in + 2, auth != NULL ? 2 : 0, in[1]) != NULL ?
-		    (auth != NULL ? 2 : 0) : 0xff;
-		need = 2 + (size_t)in[1];
-		memmove(c->in, c->in + need, c->inlen - need);
-		c->inlen -= need;
-		proxyd_out(c, rep, 2);
-		if (rep[1] == 0xff) {
-			proxyd_set_err(c, log_fmt("no acceptable SOCKS5 "
-			    "authentication method"));
-			c->state = PC_WRITE_FAIL;
-		} else
-			c->stage = auth != NULL ? 1 : 2;
-		proxyd_watch(c);
-		return 0;
-	}
-	if (c->stage == 1) {
-		if (c->inlen < 2 || c->inlen < 3 + (size_t)in[1])
-			return 1;
-		ulen = in[1];
-		plen = in[2 + ulen];
-		if (c->inlen < 3 + ulen + plen)
-			return 1;
-		rep[0] = 1;
-		rep[1] = in[0] == 1 && ulen == strlen(auth->user) &&
-		    plen == strlen(auth->pass) && memcmp(in + 2, auth->user,
-		    ulen) == 0 && memcmp(in + 3 + ulen, auth->pass, plen) == 0 ?
-		    0 : 1;
-		need = 3 + ulen + plen;
-		memmove(c->in, c->in + need, c->inlen - need);
-		c->inlen -= need;
-		proxyd_out(c, rep, 2);
-		if (rep[1] != 0) {
-			proxyd_set_err(c, log_fmt("SOCKS5 authentication "
-			    "failed"));
-			c->state = PC_WRITE_FAIL;
-		} else
-			c->stage = 2;
-		proxyd_watch(c);
-		return 0;
-	}
-	if (c->inlen < 5)
-		return 1;
-	if (in[0] != 5) {
-		proxyd_fail(c, 1, 400, log_fmt("not a SOCKS5 request"));
-		return 0;
-	}
-	if (in[3] == 1)
-		need = 10;
-	else if (in[3] == 4)
-		need = 22;
-	else if (in[3] == 3)
-		need = 7 + (size_t)in[4];
-	else {
-		proxyd_fail(c, 8, 400, log_fmt("SOCKS5 address type %u not "
-		    "supported", in[3]));
-		return 0;
-	}
-	if (c->inlen < need)
-		return 1;
-	if (in[1] != 1) {
-		proxyd_fail(c, 7, 400, log_fmt("SOCKS5 command %u not "
-		    "supported", in[1]));
-		return 0;
-	}
-	if (in[3] == 3) {
-		hlen = in[4];
-		if (hlen == 0 || memchr(in + 5, '\0', hlen) != NULL) {
-			proxyd_fail(c, 1, 400, log_fmt("bad SOCKS5 host name"));
-			return 0;
-		}
-		memcpy(c->host, in + 5, hlen);
-		c->host[hlen] = '\0';
-	} else {
-		memcpy(ip, in + 4, in[3] == 1 ? 4 : 16);
-		inet_ntop(in[3] == 1 ? AF_INET : AF_INET6, ip, c->host,
-		    sizeof c->host);
-		if ((fam == AF_INET && in[3] == 4) ||
-		    (fam == AF_INET6 && in[3] == 1)) {
-			proxyd_fail(c, 2, 400, log_fmt("%s: not allowed with "
-			    "-%c", c->host, fam == AF_INET ? '4' : '6'));
-			return 0;
-		}
-	}
-	snprintf(c->port, sizeof c->port, "%u", in[need - 2] << 8 |
-	    in[need - 1]);
-	proxyd_request(c, need);
-	return 0;
-}
 
-/* A SOCKS4 or 4a request in c->in; 1: more bytes needed. */
-static int
-proxyd_socks4(struct proxyd_conn *c)
-{
-	const unsigned char *in = c->in, *nul, *name;
-	size_t used;
-
-	if (c->inlen < 9 || (nul = memchr(in + 8, '\0', c->inlen - 8)) ==
-	    NULL)
-		return 1;
-	used = (size_t)(nul - in) + 1;
-	if (in[4] == 0 && in[5] == 0 && in[6] == 0 && in[7] != 0) {
-		name = nul + 1;
-		if ((nul = memchr(name, '\0', c->inlen - used)) == NULL)
-			return 1;
-		if (nul == name || (size_t)(nul - name) >= sizeof c->host) {
-			proxyd_fail(c, 1, 400, log_fmt("bad SOCKS4a host "
-			    "name"));
-			return 0;
-		}
-		memcpy(c->host, name, (size_t)(nul - name) + 1);
-		used = (size_t)(nul - in) + 1;
-	} else
-		inet_ntop(AF_INET, in + 4, c->host, sizeof c->host);
-	snprintf(c->port, sizeof c->port, "%u", in[2] << 8 | in[3]);
-	if (c->pd->spec.auth != NULL) {
-		proxyd_fail(c, 2, 407, log_fmt("SOCKS4 cannot authenticate; "
-		    "--proxy-auth requires SOCKS5 or HTTP"));
-		return 0;
-	}
-	if (in[1] != 1) {
-		proxyd_fail(c, 7, 400, log_fmt("SOCKS4 command %u not "
-		    "supported", in[1]));
-		return 0;
-	}
-	proxyd_request(c, used);
-	return 0;
-}
-
-static int
-proxyd_http(struct proxyd_conn *c)
-{
-	char *end, *fwd = NULL, saved;
-	size_t used, fwdlen = 0;
-	int status;
-
-	c->in[c->inlen] = '\0';
-	if ((end = strstr((char *)c->in, "\r\n\r\n")) == NULL) {
-		if (c->inlen < PROXYD_IN_MAX && memchr(c->in, '\0',
-		    c->inlen) == NULL)
-			return 1;
-		proxyd_fail(c, 0, 400, log_fmt("bad HTTP request head"));
-		return 0;
-	}
-	used = (size_t)(end + 4 - (char *)c->in);
-	saved = end[4];		/* the head alone, for a moment */
-	end[4] = '\0';
-	status = proxyd_http_request((char *)c->in, c->pd->spec.auth, c->host,
-	    sizeof c->host, c->port, sizeof c->port, &fwd, &fwdlen);
-	end[4] = saved;
-	if (status != 0) {
-		proxyd_fail(c, 0, status, log_fmt(status == 407 ? "HTTP proxy "
-		    "authentication required" : status == 405 ? "HTTP method "
-		    "not allowed" : "bad HTTP proxy request"));
-		return 0;
-	}
-	c->forward = fwd != NULL;
-	c->fwd = fwd;
-	c->fwdlen = fwdlen;
-	proxyd_request(c, used);
-	return 0;
-}
 
 static void	proxyd_parse(struct proxyd_conn *);
 
@@ -564,7 +342,7 @@ proxyd_flush(int fd, const char *buf, size_t len, size_t *off)
 }
 
 /* Watch C's fds for what its state waits on. */
-static void
+void
 proxyd_watch(struct proxyd_conn *c)
 {
 	struct loop *l = c->pd->loop;
