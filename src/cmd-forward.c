@@ -55,7 +55,7 @@ const struct cmd_entry cmd_forward_entry = {
 	    "/, or @NAME)",
 	.options = forward_options,
 	.help = forward_help,
-	.args = { 1, 3, 2, "PORT" },	/* TARGET: cmd_forward_exec() */
+	.args = { 1, 3, 2, "PORT and TARGET" },	/* TARGET: see exec */
 	.exec = cmd_forward_exec,
 };
 
@@ -336,7 +336,7 @@ cmd_forward_exec(struct sockt_opts *o)
 		err = log_fmt("too many arguments: '%s' (--proxy-server "
 		    "takes no TARGET)", o->argv[2]);
 	else if (!o->proxy_server && o->argc < 2)
-		err = log_fmt("missing TARGET (or --proxy-server)");
+		err = log_fmt("missing PORT and TARGET");
 	if (err != NULL || (!o->proxy_server && forward_target(&run,
 	    o->argv[o->argc - 1], &err, &usage) == -1) ||
 	    (usage = true, cmd_listener_spec(&lo, LISTENER_LOOPBACK, &ep, &ls,
