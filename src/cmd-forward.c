@@ -359,7 +359,8 @@ cmd_forward_exec(struct sockt_opts *o)
 		struct proxyd_spec ps = {
 			.auth = o->proxy_auth ? &o->proxyd_auth : NULL,
 			.upstream = o->given[OPT_PROXY] ? &o->proxy_spec : NULL,
-			.family = o->family, .source = o->source,
+			.family = o->family, .numeric = o->numeric,
+			.source = o->source,
 			.timeout_ms = o->timeout_ms
 		};
 

@@ -273,7 +273,7 @@ proxyd_request(struct proxyd_conn *c, size_t used)
 	}
 	c->state = PC_RESOLVE;
 	c->res = resolve_start(c->pd->resolver, c->host, c->port,
-	    c->pd->spec.family, proxyd_resolved, c);
+	    c->pd->spec.family, c->pd->spec.numeric, proxyd_resolved, c);
 }
 
 

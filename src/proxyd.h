@@ -18,6 +18,7 @@
 #ifndef SOCKT_PROXYD_H
 #define SOCKT_PROXYD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "loop.h"
@@ -28,6 +29,7 @@ struct proxyd_spec {
 	const struct proxy_spec	*auth;		/* required creds, or NULL */
 	const struct proxy_spec	*upstream;	/* --proxy, or NULL */
 	int			 family;	/* -4, -6 */
+	bool			 numeric;	/* -n: targets by address only */
 	const char		*source;	/* -s */
 	int			 timeout_ms;	/* -w: handshake and connect */
 };

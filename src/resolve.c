@@ -148,12 +148,13 @@ resolve_numeric_done(struct loop *l, void *arg)
 }
 
 /*
- * Look HOST PORT up (stream sockets of FAMILY); FN gets the answer from
- * the loop.  Never fails here: a failure reaches FN as an error code.
+ * Look HOST PORT up (stream sockets of FAMILY; a literal only when
+ * NUMERIC, as -n says); FN gets the answer from the loop.  Never fails
+ * here: a failure reaches FN as an error code.
  */
 struct resolve *
 resolve_start(struct resolver *r, const char *host, const char *port,
-    int family, resolve_fn *fn, void *arg)
+    int family, bool numeric, resolve_fn *fn, void *arg)
 {
 	struct resolve *q = xcalloc(1, sizeof *q);
 	struct gaicb *list[1];
@@ -169,7 +170,7 @@ resolve_start(struct resolver *r, const char *host, const char *port,
 	q->hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	loop_deferred_init(&q->now, resolve_numeric_done, q);
 	err = getaddrinfo(q->host, q->port, &q->hints, &q->numeric);
-	if (err != EAI_NONAME) {
+	if (err != EAI_NONAME || numeric) {
 		/* a literal (or a bad port): no lookup needed */
 		q->numeric_err = err;
 		loop_defer(r->loop, &q->now);

@@ -14,6 +14,8 @@
 #ifndef SOCKT_RESOLVE_H
 #define SOCKT_RESOLVE_H
 
+#include <stdbool.h>
+
 #include "loop.h"
 
 struct addrinfo;
@@ -25,7 +27,7 @@ typedef void	 resolve_fn(void *, struct addrinfo *, int);
 struct resolver	*resolver_new(struct loop *, char **);
 void		 resolver_free(struct resolver *);
 struct resolve	*resolve_start(struct resolver *, const char *, const char *,
-		     int, resolve_fn *, void *);
+		     int, bool, resolve_fn *, void *);
 void		 resolve_cancel(struct resolve *);
 
 #endif
