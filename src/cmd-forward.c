@@ -67,10 +67,7 @@ struct forward_run {
 	struct proxyd		*proxyd;	/* --proxy-server */
 	struct tls_ctx		*tls;
 	struct log_tap		 tap;		/* -x */
-	struct addr_endpoint	 target;	/* HOST:PORT */
-	const char		*target_path;	/* or a Unix socket */
-	struct addrinfo		*target_addrs;	/* resolved at start */
-	char			*target_name;	/* for messages */
+	struct cmd_target	 target;	/* TARGET, or none */
 	unsigned long		 ids;
 	int			 status;
 };
@@ -249,71 +246,22 @@ forward_client(void *arg, const struct listener_conn *lc)
 		proxyd_start(run->proxyd, c->fd, forward_proxied, c);
 		return;
 	}
-	c->target = xstrdup(run->target_name);
+	c->target = xstrdup(run->target.name);
 	memset(&ds, 0, sizeof ds);
-	ds.unix_path = run->target_path;
-	ds.addrs = run->target_addrs;
-	ds.host = run->target.host;
-	ds.port = run->target.port;
+	ds.unix_path = run->target.path;
+	ds.addrs = run->target.addrs;
+	ds.host = run->target.ep.host;
+	ds.port = run->target.ep.port;
 	ds.family = run->o->family;
 	ds.numeric = true;
 	ds.source = run->o->source;
 	ds.timeout_ms = run->o->timeout_ms;
 	ds.wait_ms = -1;
-	if (run->o->given[OPT_PROXY])
+	if (run->o->given[OPT_PROXY]) {
 		ds.proxy = &run->o->proxy_spec;
+		ds.proxy_addrs = run->target.proxy_addrs;
+	}
 	c->dial = dial_start(run->loop, &ds, forward_dialled, c);
-}
-
-/*
- * TARGET: HOST:PORT or [V6]:PORT, resolved once now (so no client waits
- * for DNS), or a Unix socket path (a '/' in it, or @NAME).  Returns -1
- * with *errp, *USAGE telling a usage error.
- */
-static int
-forward_target(struct forward_run *run, const char *arg, char **errp,
-    bool *usage)
-{
-	struct sockt_opts *o = run->o;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	uint16_t port;
-	char *argv[1] = { (char *)arg };
-
-	*usage = true;
-	if (strchr(arg, ':') == NULL && arg[0] != '@' &&
-	    strchr(arg, '/') == NULL) {
-		*errp = log_fmt("bad TARGET '%s': expected HOST:PORT, "
-		    "[IPV6]:PORT or a Unix socket path", arg);
-		return -1;
-	}
-	if (arg[0] == '@' || strchr(arg, '/') != NULL) {
-		if (o->given[OPT_PROXY]) {
-			*errp = log_fmt("cannot use --proxy with a Unix socket "
-			    "TARGET");
-			return -1;
-		}
-		if (addr_unix(arg, &ss, &len, errp) == -1)
-			return -1;
-		run->target_path = arg;
-		run->target_name = xstrdup(arg);
-		return 0;
-	}
-	if (addr_parse_endpoint(1, argv, ADDR_CONNECT, NULL, &run->target,
-	    errp) == -1 ||
-	    addr_parse_port(run->target.port, "tcp", &port, errp) == -1)
-		return -1;
-	if (port == 0) {
-		*errp = log_fmt("bad TARGET '%s': port 0", arg);
-		return -1;
-	}
-	*usage = false;
-	run->target_name = xstrdup(arg);
-	if (o->given[OPT_PROXY])
-		return 0;	/* the proxy resolves TARGET */
-	return addr_resolve(run->target.host, run->target.port, o->family,
-	    SOCK_STREAM, o->numeric ? AI_NUMERICHOST : 0, &run->target_addrs,
-	    errp);
 }
 
 static int
@@ -337,8 +285,8 @@ cmd_forward_exec(struct sockt_opts *o)
 		    "takes no TARGET)", o->argv[2]);
 	else if (!o->proxy_server && o->argc < 2)
 		err = log_fmt("missing PORT and TARGET");
-	if (err != NULL || (!o->proxy_server && forward_target(&run,
-	    o->argv[o->argc - 1], &err, &usage) == -1) ||
+	if (err != NULL || cmd_target(o, o->proxy_server ? NULL :
+	    o->argv[o->argc - 1], &run.target, &err, &usage) == -1 ||
 	    (usage = true, cmd_listener_spec(&lo, LISTENER_LOOPBACK, &ep, &ls,
 	    &err)) == -1 ||
 	    cmd_tls(o, true, o->tls, &run.tls, &err, &usage) == -1) {
@@ -359,6 +307,7 @@ cmd_forward_exec(struct sockt_opts *o)
 		struct proxyd_spec ps = {
 			.auth = o->proxy_auth ? &o->proxyd_auth : NULL,
 			.upstream = o->given[OPT_PROXY] ? &o->proxy_spec : NULL,
+			.upstream_addrs = run.target.proxy_addrs,
 			.family = o->family, .numeric = o->numeric,
 			.source = o->source,
 			.timeout_ms = o->timeout_ms
@@ -380,11 +329,8 @@ out:
 	loop_free(run.loop);
 	log_tap_close(&run.tap);
 	tls_ctx_free(run.tls);
-	if (run.target_addrs != NULL)
-		freeaddrinfo(run.target_addrs);
-	addr_endpoint_free(&run.target);
+	cmd_target_free(&run.target);
 	addr_endpoint_free(&ep);
-	free(run.target_name);
 	cmd_die_by_signal(sig);
 	return run.status;
 }

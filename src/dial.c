@@ -373,8 +373,9 @@ dial_attempt(struct loop *l, void *arg)
 	(void)l;
 	dial_set_error(d, NULL);
 	if (s->proxy != NULL) {
-		if (addr_resolve(s->proxy->host, s->proxy->port, s->family,
-		    SOCK_STREAM, flags, &d->addrs, &err) == -1 ||
+		if ((s->proxy_addrs == NULL && addr_resolve(s->proxy->host,
+		    s->proxy->port, s->family, SOCK_STREAM, flags, &d->addrs,
+		    &err) == -1) ||
 		    addr_resolve_source(s->source, s->source_port, s->family,
 		    flags, &d->source, &err) == -1) {
 			dial_set_error(d, log_fmt("proxy %s", err));
@@ -382,7 +383,7 @@ dial_attempt(struct loop *l, void *arg)
 			dial_failed(d);
 			return;
 		}
-		d->next = d->addrs;
+		d->next = s->proxy_addrs != NULL ? s->proxy_addrs : d->addrs;
 		dial_next(d);
 		return;
 	}

@@ -5,7 +5,8 @@
  * try again after a growing pause (50 ms doubling to 1 s) until the
  * deadline.  Proxies and TLS are further stages of the same dial.
  *
- * With a proxy, the addresses tried are the proxy's (host, port, addrs
+ * With a proxy, the addresses tried are the proxy's (proxy_addrs when
+ * resolved already, so a server resolves it once; host, port, addrs
  * and unix_path name the target, which the proxy is asked for: only
  * host and port count, and with socks5, http, or socks4 given a name,
  * the target's name is never resolved here); the proxy's handshake runs
@@ -46,6 +47,7 @@ struct dial_spec {
 	int		 timeout_ms;	/* each attempt; -1: the kernel's */
 	int		 wait_ms;	/* --wait: retry until; -1: never */
 	const struct proxy_spec *proxy;	/* through this proxy, or NULL */
+	const struct addrinfo *proxy_addrs; /* its addresses, or NULL */
 	struct tls_ctx	*tls;		/* speak TLS, or NULL */
 	const char	*tls_name;	/* SNI and the name verified (HOST) */
 };

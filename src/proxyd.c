@@ -222,6 +222,7 @@ proxyd_dial(struct proxyd_conn *c)
 	ds.timeout_ms = s->timeout_ms;
 	ds.wait_ms = -1;
 	ds.proxy = s->upstream;
+	ds.proxy_addrs = s->upstream_addrs;
 	c->state = PC_DIAL;
 	c->dial = dial_start(c->pd->loop, &ds, proxyd_dialled, c);
 }

@@ -23,11 +23,13 @@
 
 #include "loop.h"
 
+struct addrinfo;
 struct proxy_spec;
 
 struct proxyd_spec {
 	const struct proxy_spec	*auth;		/* required creds, or NULL */
 	const struct proxy_spec	*upstream;	/* --proxy, or NULL */
+	const struct addrinfo	*upstream_addrs; /* its addresses */
 	int			 family;	/* -4, -6 */
 	bool			 numeric;	/* -n: targets by address only */
 	const char		*source;	/* -s */

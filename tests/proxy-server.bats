@@ -284,6 +284,7 @@ print(len(recv_all(s)))' "$FPORT"
 @test "proxy-server: -x dumps the relayed bytes of each connection with its #id" {
 	py_listen_bg dst '
 c = accept_one(PORTFILE)
+got = recv_all(c)
 c.sendall(b"pong")
 c.close()'
 	pfwd px -x "$T/dump" 0
