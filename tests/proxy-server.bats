@@ -310,3 +310,27 @@ c.close()'
 	run --separate-stderr sockt forward --proxy-server --tls 0
 	one_line_error 2 "^sockt: cannot use --proxy-server with --tls "
 }
+
+@test "proxy-server: with -n a name is refused without a lookup (SOCKS5 reply 4, HTTP 502), an address is served" {
+	py_listen_bg dst '
+c = accept_one(PORTFILE)
+c.sendall(recv_all(c))
+c.close()'
+	pfwd px -n 0
+	run pyc '
+port, dport = int(sys.argv[1]), int(sys.argv[2])
+s = tcp_connect(port)
+s.sendall(b"\x05\x01\x00\x05\x01\x00\x03\x09localhost" + struct.pack("!H", dport))
+print(recv_all(s).hex())
+s = tcp_connect(port)
+s.sendall(b"CONNECT localhost:%d HTTP/1.1\r\n\r\n" % dport)
+print(recv_all(s).split(b"\r\n")[0].decode())
+s = tcp_connect(port)
+s.sendall(b"\x05\x01\x00\x05\x01\x00\x01\x7f\x00\x00\x01" + struct.pack("!H", dport) + b"by address")
+s.shutdown(socket.SHUT_WR)
+print(recv_all(s)[12:].decode())' "$FPORT" "$PORT"
+	assert_success
+	assert_output $'050005040001000000000000\nHTTP/1.1 502 Bad Gateway\nby address'
+	run grep -c 'resolve localhost:[0-9]*: Name or service not known' "$T/px.err"
+	assert_output 2
+}

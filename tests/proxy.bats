@@ -172,3 +172,65 @@ c.close()'
 	run --separate-stderr sockt forward --proxy 127.0.0.1 0 "$T/unix.sock"
 	one_line_error 2 "^sockt: cannot use --proxy with a Unix socket TARGET "
 }
+
+# penv VAR=VALUE... -- SCHEME HOST: what proxy_from_env() picks with only
+# these variables set (tests/proxyenv.c, built by make check).
+penv() {
+	local vars=()
+	while [ "$1" != -- ]; do vars+=("$1"); shift; done
+	shift
+	run --separate-stderr env -i "${vars[@]}" \
+	    "${PROXYENV:-$BATS_TEST_DIRNAME/proxyenv}" "$@"
+}
+
+@test "proxy: the environment as curl reads it: http_proxy lowercase only, https_proxy, all_proxy, empty is unset" {
+	penv http_proxy=p1:8080 -- http example.com
+	assert_output "http p1 8080"
+	penv HTTP_PROXY=p1:8080 -- http example.com
+	assert_output "none"
+	penv HTTPS_PROXY=socks5://u:pw@p2 -- https example.com
+	assert_output "socks5 p2 1080 u:pw"
+	penv https_proxy=p3 HTTPS_PROXY=p4 -- https example.com
+	assert_output "http p3 3128"
+	penv http_proxy=p3 -- https example.com
+	assert_output "none"
+	penv all_proxy='socks4a://[::1]:9' -- http example.com
+	assert_output "socks4 ::1 9"
+	penv ALL_PROXY=p5:1 -- https example.com
+	assert_output "http p5 1"
+	penv https_proxy= all_proxy=p6:2 -- https example.com
+	assert_output "http p6 2"
+	penv -- https example.com
+	assert_output "none"
+}
+
+@test "proxy: no_proxy and NO_PROXY as curl reads them: *, domain suffixes, ports ignored, any case" {
+	local hosts='foo.org, .example.com:8080 [::1]:80'
+	penv http_proxy=p:1 no_proxy="$hosts" -- http www.example.com
+	assert_output "none"
+	penv http_proxy=p:1 no_proxy="$hosts" -- http EXAMPLE.com
+	assert_output "none"
+	penv http_proxy=p:1 no_proxy="$hosts" -- http badexample.com
+	assert_output "http p 1"
+	penv http_proxy=p:1 no_proxy="$hosts" -- http foo.org.
+	assert_output "none"
+	penv http_proxy=p:1 no_proxy="$hosts" -- http '[::1]'
+	assert_output "none"
+	penv http_proxy=p:1 no_proxy="$hosts" -- http org
+	assert_output "http p 1"
+	penv http_proxy=p:1 NO_PROXY=example.com -- http a.b.example.com
+	assert_output "none"
+	penv http_proxy=p:1 no_proxy='*' -- http anything
+	assert_output "none"
+	penv http_proxy=p:1 no_proxy='*.example.com' -- http www.example.com
+	assert_output "http p 1"
+}
+
+@test "proxy: a proxy variable that does not parse is one line naming it" {
+	penv http_proxy=ftp://x -- http example.com
+	assert_equal "$status" 2
+	assert_equal "$stderr" "proxyenv: http_proxy: bad proxy 'ftp://x': unsupported scheme (socks5, socks4, socks4a or http)"
+	penv ALL_PROXY=socks4://u:p@x -- http example.com
+	assert_equal "$status" 2
+	assert_equal "$stderr" "proxyenv: ALL_PROXY: cannot use proxy credentials with socks4 (it has no passwords)"
+}
