@@ -38,11 +38,16 @@ static int	cmd_forward_exec(struct sockt_opts *);
 static const struct cmd_help forward_help[] = {
 	{ OPT_SOURCE, "source address of the connections to TARGET" },
 	{ OPT_PORT, "the port to listen on" },
-	{ OPT_TIMEOUT, "connect timeout to TARGET (and TLS handshakes)" },
+	{ OPT_TIMEOUT, "connect timeout to TARGET (and TLS and proxy "
+	    "handshakes)" },
 	{ OPT_IDLE, "close a connection idle that long" },
 	{ OPT_HEXDUMP, "hex dump of every connection, each line with its "
 	    "#id (- is stderr)" },
 	{ OPT_TLS, "clients speak TLS: terminate it here" },
+	{ OPT_PROXY, "reach TARGET through this proxy (port 1080, http "
+	    "3128)" },
+	{ OPT_PROXY_AUTH, "credentials for --proxy, or those --proxy-server "
+	    "clients must give" },
 	{ OPT_END, NULL }
 };
 
