@@ -20,6 +20,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "proxyd.h"
 #include "relay.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -28,7 +29,8 @@ static const enum opt_id forward_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE,
 	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY,
 	OPT_PORT_FILE, OPT_HEXDUMP, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
-	OPT_ALPN, OPT_END
+	OPT_ALPN, OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_PROXY_SERVER,
+	OPT_END
 };
 
 static int	cmd_forward_exec(struct sockt_opts *);
@@ -36,11 +38,16 @@ static int	cmd_forward_exec(struct sockt_opts *);
 static const struct cmd_help forward_help[] = {
 	{ OPT_SOURCE, "source address of the connections to TARGET" },
 	{ OPT_PORT, "the port to listen on" },
-	{ OPT_TIMEOUT, "connect timeout to TARGET (and TLS handshakes)" },
+	{ OPT_TIMEOUT, "connect timeout to TARGET (and TLS and proxy "
+	    "handshakes)" },
 	{ OPT_IDLE, "close a connection idle that long" },
 	{ OPT_HEXDUMP, "hex dump of every connection, each line with its "
 	    "#id (- is stderr)" },
 	{ OPT_TLS, "clients speak TLS: terminate it here" },
+	{ OPT_PROXY, "reach TARGET through this proxy (port 1080, http "
+	    "3128)" },
+	{ OPT_PROXY_AUTH, "credentials for --proxy, or those --proxy-server "
+	    "clients must give" },
 	{ OPT_END, NULL }
 };
 
@@ -48,11 +55,12 @@ const struct cmd_entry cmd_forward_entry = {
 	.name = "forward",
 	.summary = "relay every client to a target (port forwarding)",
 	.usage = "[options] [ADDRESS] PORT TARGET | -U PATH TARGET\n"
+	    "       sockt forward [options] --proxy-server [ADDRESS] PORT\n"
 	    "TARGET is HOST:PORT, [IPV6]:PORT, or a Unix socket path (with a "
 	    "/, or @NAME)",
 	.options = forward_options,
 	.help = forward_help,
-	.args = { 2, 3, 2, "PORT and TARGET" },
+	.args = { 1, 3, 2, "PORT and TARGET" },	/* TARGET: see exec */
 	.exec = cmd_forward_exec,
 };
 
@@ -61,12 +69,10 @@ struct forward_run {
 	struct loop		*loop;
 	struct relay		*relay;
 	struct listener		*listener;
+	struct proxyd		*proxyd;	/* --proxy-server */
 	struct tls_ctx		*tls;
 	struct log_tap		 tap;		/* -x */
-	struct addr_endpoint	 target;	/* HOST:PORT */
-	const char		*target_path;	/* or a Unix socket */
-	struct addrinfo		*target_addrs;	/* resolved at start */
-	char			*target_name;	/* for messages */
+	struct cmd_target	 target;	/* TARGET, or none */
 	unsigned long		 ids;
 	int			 status;
 };
@@ -76,6 +82,7 @@ struct forward_conn {
 	struct forward_run	*run;
 	unsigned long		 id;
 	char			*client;
+	char			*target;
 	int			 fd;		/* the client's */
 	struct tls_conn		*tls;
 	struct dial		*dial;
@@ -90,6 +97,7 @@ static void
 forward_conn_free(struct forward_conn *c)
 {
 	free(c->client);
+	free(c->target);
 	free(c);
 }
 
@@ -127,7 +135,7 @@ forward_done(struct relay_session *rs, int status, const char *msg,
 
 	(void)rs;
 	log_info(1, "#%lu %s -> %s: %llu bytes up, %llu down, %llu.%03llu s%s%s",
-	    c->id, c->client, run->target_name,
+	    c->id, c->client, c->target,
 	    (unsigned long long)relay_source_bytes(c->up),
 	    (unsigned long long)relay_source_bytes(c->down),
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
@@ -160,8 +168,8 @@ forward_relay(struct forward_conn *c, int tfd)
 	relay_session_own_fd(rs, tfd);
 	relay_session_mirror_resets(rs);
 	c->up = relay_source_new(rs, c->fd, FD_SOCKET, c->client, 0);
-	c->down = relay_source_new(rs, tfd, FD_SOCKET, run->target_name, 0);
-	to_target = relay_sink_new(rs, tfd, FD_SOCKET, run->target_name,
+	c->down = relay_source_new(rs, tfd, FD_SOCKET, c->target, 0);
+	to_target = relay_sink_new(rs, tfd, FD_SOCKET, c->target,
 	    RELAY_SINK_SHUTDOWN);
 	to_client = relay_sink_new(rs, c->fd, FD_SOCKET, c->client,
 	    RELAY_SINK_SHUTDOWN);
@@ -202,6 +210,26 @@ forward_dialled(void *arg, const struct dial_result *r)
 	forward_relay(c, r->fd);
 }
 
+/* --proxy-server: the client named its target, and has it, or not. */
+static void
+forward_proxied(void *arg, int cfd, int tfd, const char *target,
+    const char *err)
+{
+	struct forward_conn *c = arg;
+
+	(void)cfd;
+	c->target = xstrdup(target);
+	if (tfd == -1) {
+		log_info(1, "#%lu %s%s%s: %s", c->id, c->client, *target ?
+		    " -> " : "", target, err);
+		listener_client_gone(c->run->listener);
+		forward_conn_free(c);
+		return;
+	}
+	log_info(2, "#%lu %s -> %s: connected", c->id, c->client, target);
+	forward_relay(c, tfd);
+}
+
 static void
 forward_client(void *arg, const struct listener_conn *lc)
 {
@@ -219,63 +247,26 @@ forward_client(void *arg, const struct listener_conn *lc)
 	c->tls = lc->tls;
 	c->started = loop_now();
 	log_info(1, "#%lu connection from %s", c->id, c->client);
+	if (run->proxyd != NULL) {
+		proxyd_start(run->proxyd, c->fd, forward_proxied, c);
+		return;
+	}
+	c->target = xstrdup(run->target.name);
 	memset(&ds, 0, sizeof ds);
-	ds.unix_path = run->target_path;
-	ds.addrs = run->target_addrs;
-	ds.host = run->target.host;
-	ds.port = run->target.port;
+	ds.unix_path = run->target.path;
+	ds.addrs = run->target.addrs;
+	ds.host = run->target.ep.host;
+	ds.port = run->target.ep.port;
 	ds.family = run->o->family;
 	ds.numeric = true;
 	ds.source = run->o->source;
 	ds.timeout_ms = run->o->timeout_ms;
 	ds.wait_ms = -1;
+	if (run->o->given[OPT_PROXY]) {
+		ds.proxy = &run->o->proxy_spec;
+		ds.proxy_addrs = run->target.proxy_addrs;
+	}
 	c->dial = dial_start(run->loop, &ds, forward_dialled, c);
-}
-
-/*
- * TARGET: HOST:PORT or [V6]:PORT, resolved once now (so no client waits
- * for DNS), or a Unix socket path (a '/' in it, or @NAME).  Returns -1
- * with *errp, *USAGE telling a usage error.
- */
-static int
-forward_target(struct forward_run *run, const char *arg, char **errp,
-    bool *usage)
-{
-	struct sockt_opts *o = run->o;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	uint16_t port;
-	char *argv[1] = { (char *)arg };
-
-	*usage = true;
-	if (strchr(arg, ':') == NULL && arg[0] != '@' &&
-	    strchr(arg, '/') == NULL) {
-		*errp = log_fmt("bad TARGET '%s': expected HOST:PORT, "
-		    "[IPV6]:PORT or a Unix socket path", arg);
-		return -1;
-	}
-	if (arg[0] == '@' || strchr(arg, '/') != NULL) {
-		if (addr_unix(arg, &ss, &len, errp) == -1)
-			return -1;
-		run->target_path = arg;
-		run->target_name = xstrdup(arg);
-		return 0;
-	}
-	if (addr_parse_endpoint(1, argv, ADDR_CONNECT, NULL, &run->target,
-	    errp) == -1 ||
-	    addr_parse_port(run->target.port, "tcp", &port, errp) == -1)
-		return -1;
-	if (port == 0) {
-		*errp = log_fmt("bad TARGET '%s': port 0", arg);
-		return -1;
-	}
-	*usage = false;
-	if (addr_resolve(run->target.host, run->target.port, o->family,
-	    SOCK_STREAM, o->numeric ? AI_NUMERICHOST : 0, &run->target_addrs,
-	    errp) == -1)
-		return -1;
-	run->target_name = xstrdup(arg);
-	return 0;
 }
 
 static int
@@ -292,8 +283,15 @@ cmd_forward_exec(struct sockt_opts *o)
 	log_tap_init(&run.tap);
 	/* the last argument is TARGET; the rest is the listening side */
 	lo = *o;
-	lo.argc = o->argc - 1;
-	if (forward_target(&run, o->argv[o->argc - 1], &err, &usage) == -1 ||
+	lo.argc = o->argc - (o->proxy_server ? 0 : 1);
+	usage = true;
+	if (o->proxy_server && o->argc > 2)
+		err = log_fmt("too many arguments: '%s' (--proxy-server "
+		    "takes no TARGET)", o->argv[2]);
+	else if (!o->proxy_server && o->argc < 2)
+		err = log_fmt("missing PORT and TARGET");
+	if (err != NULL || cmd_target(o, o->proxy_server ? NULL :
+	    o->argv[o->argc - 1], &run.target, &err, &usage) == -1 ||
 	    (usage = true, cmd_listener_spec(&lo, LISTENER_LOOPBACK, &ep, &ls,
 	    &err)) == -1 ||
 	    cmd_tls(o, true, o->tls, &run.tls, &err, &usage) == -1) {
@@ -310,21 +308,34 @@ cmd_forward_exec(struct sockt_opts *o)
 		    strerror(errno)));
 		goto out;
 	}
+	if (o->proxy_server) {
+		struct proxyd_spec ps = {
+			.auth = o->proxy_auth ? &o->proxyd_auth : NULL,
+			.upstream = o->given[OPT_PROXY] ? &o->proxy_spec : NULL,
+			.upstream_addrs = run.target.proxy_addrs,
+			.family = o->family, .numeric = o->numeric,
+			.source = o->source,
+			.timeout_ms = o->timeout_ms
+		};
+
+		if ((run.proxyd = proxyd_new(run.loop, &ps, &err)) == NULL) {
+			run.status = cmd_fail(err);
+			goto out;
+		}
+	}
 	run.relay = relay_new(run.loop);
 	listener_start(run.listener, forward_client, &run);
 	run.status = loop_run(run.loop);
 out:
 	sig = run.loop ? loop_caught_signal(run.loop) : 0;
+	proxyd_free(run.proxyd);
 	relay_free(run.relay);
 	listener_free(run.listener);
 	loop_free(run.loop);
 	log_tap_close(&run.tap);
 	tls_ctx_free(run.tls);
-	if (run.target_addrs != NULL)
-		freeaddrinfo(run.target_addrs);
-	addr_endpoint_free(&run.target);
+	cmd_target_free(&run.target);
 	addr_endpoint_free(&ep);
-	free(run.target_name);
 	cmd_die_by_signal(sig);
 	return run.status;
 }

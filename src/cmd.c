@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "listener.h"
 #include "session.h"
 #include "tls.h"
+#include "xmalloc.h"
 #include "log.h"
 
 /* Sorted by name: lookups are a binary search, names match exactly. */
@@ -224,6 +226,8 @@ cmd_dial_spec(const struct sockt_opts *o, const char *host, const char *port,
 	ds->source_port = o->port;
 	ds->timeout_ms = o->timeout_ms;
 	ds->wait_ms = o->wait_ms;
+	if (o->given[OPT_PROXY])
+		ds->proxy = &o->proxy_spec;
 }
 
 /*
@@ -498,4 +502,77 @@ cmd_accept(const struct sockt_opts *o, int lfd, size_t nactive, char *name,
 			return fd;
 		close(fd);
 	}
+}
+
+/*
+ * TARGET: HOST:PORT or [V6]:PORT, resolved once now (so no client waits
+ * for DNS; with --proxy the proxy resolves it, and the proxy's own name
+ * is resolved once now instead), or a Unix socket path (a '/' in it, or
+ * @NAME).  ARG NULL: no TARGET, only --proxy.  Returns -1 with *errp,
+ * *USAGE telling a usage error; T is for cmd_target_free() either way.
+ */
+int
+cmd_target(const struct sockt_opts *o, const char *arg, struct cmd_target *t,
+    char **errp, bool *usage)
+{
+	const struct proxy_spec *px = &o->proxy_spec;
+	int flags = o->numeric ? AI_NUMERICHOST : 0;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint16_t port;
+	char *argv[1] = { (char *)arg }, *err = NULL;
+
+	memset(t, 0, sizeof *t);
+	*usage = true;
+	if (arg != NULL && strchr(arg, ':') == NULL && arg[0] != '@' &&
+	    strchr(arg, '/') == NULL) {
+		*errp = log_fmt("bad TARGET '%s': expected HOST:PORT, "
+		    "[IPV6]:PORT or a Unix socket path", arg);
+		return -1;
+	}
+	if (arg != NULL && (arg[0] == '@' || strchr(arg, '/') != NULL)) {
+		if (o->given[OPT_PROXY]) {
+			*errp = log_fmt("cannot use --proxy with a Unix socket "
+			    "TARGET");
+			return -1;
+		}
+		if (addr_unix(arg, &ss, &len, errp) == -1)
+			return -1;
+		t->path = arg;
+		t->name = xstrdup(arg);
+		return 0;
+	}
+	if (arg != NULL && (addr_parse_endpoint(1, argv, ADDR_CONNECT, NULL,
+	    &t->ep, errp) == -1 || addr_parse_port(t->ep.port, "tcp", &port,
+	    errp) == -1))
+		return -1;
+	if (arg != NULL && port == 0) {
+		*errp = log_fmt("bad TARGET '%s': port 0", arg);
+		return -1;
+	}
+	*usage = false;
+	t->name = arg != NULL ? xstrdup(arg) : NULL;
+	if (o->given[OPT_PROXY]) {
+		if (addr_resolve(px->host, px->port, o->family, SOCK_STREAM,
+		    flags, &t->proxy_addrs, &err) == -1) {
+			*errp = log_fmt("proxy %s", err);
+			free(err);
+			return -1;
+		}
+		return 0;	/* the proxy resolves TARGET */
+	}
+	return arg == NULL ? 0 : addr_resolve(t->ep.host, t->ep.port,
+	    o->family, SOCK_STREAM, flags, &t->addrs, errp);
+}
+
+void
+cmd_target_free(struct cmd_target *t)
+{
+	if (t->addrs != NULL)
+		freeaddrinfo(t->addrs);
+	if (t->proxy_addrs != NULL)
+		freeaddrinfo(t->proxy_addrs);
+	addr_endpoint_free(&t->ep);
+	free(t->name);
+	memset(t, 0, sizeof *t);
 }

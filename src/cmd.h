@@ -73,4 +73,17 @@ const struct session_spec *cmd_session_spec(const struct sockt_opts *,
 int	 cmd_tls(const struct sockt_opts *, bool, bool, struct tls_ctx **,
 	     char **, bool *);
 
+/* A fixed TARGET to relay to (forward's), and --proxy, resolved once. */
+struct cmd_target {
+	struct addr_endpoint	 ep;		/* HOST:PORT */
+	const char		*path;		/* or a Unix socket */
+	struct addrinfo		*addrs;		/* resolved at start */
+	struct addrinfo		*proxy_addrs;	/* --proxy's, at start */
+	char			*name;		/* for messages */
+};
+
+int	 cmd_target(const struct sockt_opts *, const char *,
+	     struct cmd_target *, char **, bool *);
+void	 cmd_target_free(struct cmd_target *);
+
 #endif

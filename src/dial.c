@@ -1,7 +1,7 @@
 /*
  * dial.c - outgoing stream connections on the loop: resolution, source
  * binding, one address after another, per-attempt timeouts and --wait,
- * then the TLS handshake.
+ * then the proxy's handshake and the TLS handshake.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "dial.h"
 #include "log.h"
+#include "proxy.h"
 #include "sock.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -33,11 +34,15 @@ struct dial {
 	struct addrinfo		*source;
 	const struct addrinfo	*next;		/* address to try next */
 	int			 fd;		/* connect in progress */
+	struct proxy_hs		*hs;		/* the proxy's handshake */
 	struct tls_conn		*tls;		/* its handshake */
-	char			 where[ADDR_STRLEN + 108];
+	char			 where[ADDR_STRLEN + 400];
+	char			 proxy_name[300];
 	char			*err;		/* the last failure */
+	int			 errnum;	/* and its errno, or 0 */
 	uint64_t		 deadline;	/* --wait, 0: none */
 	int			 pause_ms;
+	bool			 proxied;	/* the proxy has the target */
 	struct loop_timer	 start;		/* the next attempt */
 	struct loop_timer	 timer;		/* this attempt's limit */
 };
@@ -69,6 +74,7 @@ dial_finish(struct dial *d, int fd, struct tls_conn *tls)
 	dial_done_fn *done = d->done;
 	void *arg = d->arg;
 	char where[sizeof d->where], *err = d->err;
+	int errnum = d->errnum;
 	struct dial_result r;
 
 	strlcpy(where, d->where, sizeof where);
@@ -78,6 +84,7 @@ dial_finish(struct dial *d, int fd, struct tls_conn *tls)
 	r.tls = tls;
 	r.peer = where;
 	r.err = fd == -1 ? err : NULL;
+	r.error = fd == -1 ? errnum : 0;
 	done(arg, &r);
 	free(err);
 }
@@ -109,6 +116,70 @@ dial_failed(struct dial *d)
 
 static void	dial_next(struct dial *);
 static void	dial_handshake(struct dial *);
+static void	dial_settle(struct dial *, int);
+
+/* Advance the proxy's handshake; on success go on as if connected. */
+static void
+dial_proxy_ready(struct loop *l, int fd, void *arg)
+{
+	struct dial *d = arg;
+	char *msg = NULL;
+	bool v6 = strchr(d->spec.host, ':') != NULL;
+	int r;
+
+	(void)l;
+	(void)fd;
+	loop_forget(d->loop, d->fd);
+	r = proxy_hs_step(d->hs, d->fd, &msg);
+	if (r == PROXY_WANT_READ || r == PROXY_WANT_WRITE) {
+		if (r == PROXY_WANT_WRITE)
+			loop_want_write(d->loop, d->fd, dial_proxy_ready, d);
+		else
+			loop_want_read(d->loop, d->fd, dial_proxy_ready, d);
+		return;
+	}
+	proxy_hs_free(d->hs);
+	d->hs = NULL;
+	if (r == -1) {
+		/* the proxy's answer ends this attempt (--wait tries again) */
+		d->errnum = 0;
+		dial_set_error(d, log_fmt("proxy %s: %s", d->where, msg));
+		free(msg);
+		loop_timer_disarm(d->loop, &d->timer);
+		close(d->fd);
+		d->fd = -1;
+		dial_failed(d);
+		return;
+	}
+	d->proxied = true;
+	log_info(2, "proxy %s: connected to %s:%s", d->where, d->spec.host,
+	    d->spec.port);
+	snprintf(d->where, sizeof d->where, "%s%s%s:%s via proxy %s",
+	    v6 ? "[" : "", d->spec.host, v6 ? "]" : "", d->spec.port,
+	    proxy_name(d->spec.proxy, d->proxy_name, sizeof d->proxy_name));
+	dial_settle(d, 0);
+}
+
+/* Connected to the proxy: ask it for the target, within the attempt. */
+static void
+dial_proxy_start(struct dial *d)
+{
+	char *msg = NULL;
+
+	d->hs = proxy_hs_new(d->spec.proxy, d->spec.host, d->spec.port, &msg);
+	if (d->hs == NULL) {
+		dial_set_error(d, log_fmt("proxy %s: %s", d->where, msg));
+		free(msg);
+		loop_timer_disarm(d->loop, &d->timer);
+		close(d->fd);
+		d->fd = -1;
+		dial_finish(d, -1, NULL);
+		return;
+	}
+	if (!loop_timer_armed(&d->timer))
+		loop_timer_arm(d->loop, &d->timer, loop_now() + DIAL_TLS_MS);
+	dial_proxy_ready(d->loop, d->fd, d);
+}
 
 /* The connect in progress ended, or its attempt timed out (ERR). */
 static void
@@ -118,6 +189,10 @@ dial_settle(struct dial *d, int err)
 	char *msg = NULL;
 
 	loop_forget(d->loop, d->fd);
+	if (err == 0 && d->spec.proxy != NULL && !d->proxied) {
+		dial_proxy_start(d);
+		return;
+	}
 	if (err == 0 && d->spec.tls != NULL) {
 		/* the handshake runs within what is left of the attempt */
 		dial_addrs_free(d);
@@ -144,7 +219,9 @@ dial_settle(struct dial *d, int err)
 	}
 	close(d->fd);
 	d->fd = -1;
-	dial_set_error(d, log_fmt("connect %s: %s", d->where, strerror(err)));
+	d->errnum = err;
+	dial_set_error(d, log_fmt("%s %s: %s", d->spec.proxy != NULL ?
+	    "proxy" : "connect", d->where, strerror(err)));
 	dial_next(d);
 }
 
@@ -209,9 +286,10 @@ dial_timeout(struct loop *l, void *arg)
 	struct pollfd pfd = { .fd = d->fd, .events = POLLOUT };
 
 	(void)l;
-	if (d->tls != NULL) {
-		dial_set_error(d, log_fmt("tls %s: the handshake did not "
-		    "finish in time", d->where));
+	if (d->tls != NULL || d->hs != NULL) {
+		dial_set_error(d, log_fmt("%s %s: the handshake did not "
+		    "finish in time", d->tls != NULL ? "tls" : "proxy",
+		    d->where));
 		dial_finish(d, -1, NULL);
 		return;
 	}
@@ -294,6 +372,21 @@ dial_attempt(struct loop *l, void *arg)
 
 	(void)l;
 	dial_set_error(d, NULL);
+	if (s->proxy != NULL) {
+		if ((s->proxy_addrs == NULL && addr_resolve(s->proxy->host,
+		    s->proxy->port, s->family, SOCK_STREAM, flags, &d->addrs,
+		    &err) == -1) ||
+		    addr_resolve_source(s->source, s->source_port, s->family,
+		    flags, &d->source, &err) == -1) {
+			dial_set_error(d, log_fmt("proxy %s", err));
+			free(err);
+			dial_failed(d);
+			return;
+		}
+		d->next = s->proxy_addrs != NULL ? s->proxy_addrs : d->addrs;
+		dial_next(d);
+		return;
+	}
 	if (s->unix_path != NULL) {
 		struct sockaddr_storage ss;
 		socklen_t len;
@@ -352,6 +445,7 @@ dial_cancel(struct dial *d)
 	loop_timer_disarm(d->loop, &d->start);
 	loop_timer_disarm(d->loop, &d->timer);
 	tls_conn_free(d->tls);
+	proxy_hs_free(d->hs);
 	if (d->fd != -1) {
 		loop_forget(d->loop, d->fd);
 		close(d->fd);

@@ -5,6 +5,14 @@
  * try again after a growing pause (50 ms doubling to 1 s) until the
  * deadline.  Proxies and TLS are further stages of the same dial.
  *
+ * With a proxy, the addresses tried are the proxy's (proxy_addrs when
+ * resolved already, so a server resolves it once; host, port, addrs
+ * and unix_path name the target, which the proxy is asked for: only
+ * host and port count, and with socks5, http, or socks4 given a name,
+ * the target's name is never resolved here); the proxy's handshake runs
+ * within the same -w (30 s without it), and its failures read
+ * "proxy 127.0.0.1:1080: connection to target refused (SOCKS5 reply 5)".
+ *
  * With a TLS context the connection then does its handshake, bounded by
  * the same -w, and is verified before it is handed over.
  *
@@ -12,7 +20,8 @@
  * from inside dial_start(): fd >= 0 is connected (non-blocking,
  * close-on-exec, now the caller's, as is tls when not NULL) and peer
  * names it; fd == -1 comes with err, a one-line message such as
- * "connect 127.0.0.1:9: Connection refused".  The strings are valid
+ * "connect 127.0.0.1:9: Connection refused", and error, the errno behind
+ * it when there is one (ECONNREFUSED, ETIMEDOUT, ...).  The strings are valid
  * during the callback only.
  */
 #ifndef SOCKT_DIAL_H
@@ -22,6 +31,7 @@
 
 #include "loop.h"
 
+struct proxy_spec;
 struct tls_ctx;
 struct tls_conn;
 
@@ -36,6 +46,8 @@ struct dial_spec {
 	const char	*source_port;	/* -p PORT, or NULL */
 	int		 timeout_ms;	/* each attempt; -1: the kernel's */
 	int		 wait_ms;	/* --wait: retry until; -1: never */
+	const struct proxy_spec *proxy;	/* through this proxy, or NULL */
+	const struct addrinfo *proxy_addrs; /* its addresses, or NULL */
 	struct tls_ctx	*tls;		/* speak TLS, or NULL */
 	const char	*tls_name;	/* SNI and the name verified (HOST) */
 };
@@ -45,6 +57,7 @@ struct dial_result {
 	struct tls_conn	*tls;
 	const char	*peer;
 	const char	*err;
+	int		 error;		/* with err: the errno, or 0 */
 };
 
 struct dial;

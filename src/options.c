@@ -116,6 +116,14 @@ static const struct opt_def opt_table[] = {
 	    "verified, instead of HOST" },
 	{ OPT_ALPN, 0, "alpn", "LIST", "ALPN protocols to offer or accept, "
 	    "comma-separated" },
+	{ OPT_PROXY, 0, "proxy", "ADDR[:PORT]", "connect through this proxy "
+	    "(port 1080, http 3128)" },
+	{ OPT_PROXY_TYPE, 0, "proxy-type", "TYPE", "socks5 (default), socks4 "
+	    "or http (CONNECT)" },
+	{ OPT_PROXY_AUTH, 0, "proxy-auth", "USER:PASS", "credentials for the "
+	    "proxy (SOCKS5 or HTTP Basic)" },
+	{ OPT_PROXY_SERVER, 0, "proxy-server", NULL, "be a SOCKS5, SOCKS4 and "
+	    "HTTP proxy: clients name targets" },
 };
 
 #define OPT_TABLE_LEN	(sizeof opt_table / sizeof opt_table[0])
@@ -156,6 +164,7 @@ opts_init(struct sockt_opts *o, const struct cmd_entry *cmd)
 	o->wait_ms = -1;
 	o->parallel = 64;
 	o->ttl = -1;
+	o->proxy_type = -1;
 }
 
 /*
@@ -421,6 +430,25 @@ opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
 		free(o->alpn);
 		o->alpn = xstrdup(arg);
 		break;
+	case OPT_PROXY:
+		free(o->proxy);
+		o->proxy = xstrdup(arg);
+		break;
+	case OPT_PROXY_TYPE: {
+		enum proxy_type t;
+
+		if (proxy_parse_type(arg, &t, errp) == -1)
+			return -1;
+		o->proxy_type = (int)t;
+		break;
+	}
+	case OPT_PROXY_AUTH:
+		free(o->proxy_auth);
+		o->proxy_auth = xstrdup(arg);
+		break;
+	case OPT_PROXY_SERVER:
+		o->proxy_server = true;
+		break;
 	case OPT_HELP:
 	case OPT_END:
 	case OPT__MAX:
@@ -610,7 +638,40 @@ static const enum opt_id opt_conflicts[][2] = {
 	{ OPT_CRLF, OPT_NOSTDIN },
 	{ OPT_CRLF, OPT_RECV_ONLY },
 	{ OPT_INSECURE, OPT_CA },
+	{ OPT_PROXY, OPT_UNIX },
+	{ OPT_PROXY, OPT_SCAN },
+	{ OPT_PROXY_SERVER, OPT_UNIX },
+	{ OPT_PROXY_SERVER, OPT_TLS },
 };
+
+/* --proxy and its companions, parsed; --proxy-server's credentials. */
+static int
+opts_validate_proxy(struct sockt_opts *o, char **errp)
+{
+	if (o->given[OPT_PROXY_TYPE] && !o->given[OPT_PROXY]) {
+		*errp = log_fmt("--proxy-type needs --proxy");
+		return -1;
+	}
+	if (o->given[OPT_PROXY_AUTH] && !o->given[OPT_PROXY] &&
+	    !o->proxy_server) {
+		*errp = log_fmt("--proxy-auth needs --proxy or "
+		    "--proxy-server");
+		return -1;
+	}
+	if (o->given[OPT_PROXY] && cmd_accepts(o->cmd, OPT_CONNECT) &&
+	    !o->connect) {
+		*errp = log_fmt("--proxy needs --connect");
+		return -1;
+	}
+	if (o->proxy_server && o->proxy_auth != NULL &&
+	    proxy_parse_auth(o->proxy_auth, &o->proxyd_auth, errp) == -1)
+		return -1;
+	if (o->given[OPT_PROXY] && proxy_parse(o->proxy, o->proxy_type,
+	    o->proxy_server ? NULL : o->proxy_auth, &o->proxy_spec,
+	    errp) == -1)
+		return -1;
+	return 0;
+}
 
 /*
  * Check combinations and build what needs all options first (the access
@@ -634,6 +695,8 @@ opts_validate(struct sockt_opts *o, char **errp)
 			return -1;
 		}
 	}
+	if (opts_validate_proxy(o, errp) == -1)
+		return -1;
 	for (i = 0; i < o->nallow; i++)
 		if (addr_acl_add(&o->acl, false, o->allow[i], flags, errp) == -1)
 			return -1;
@@ -670,6 +733,10 @@ opts_free(struct sockt_opts *o)
 	free(o->pin);
 	free(o->servername);
 	free(o->alpn);
+	free(o->proxy);
+	free(o->proxy_auth);
+	explicit_bzero(&o->proxy_spec, sizeof o->proxy_spec);
+	explicit_bzero(&o->proxyd_auth, sizeof o->proxyd_auth);
 }
 
 /* The help line for D in CMD: the subcommand's own wording, if any. */

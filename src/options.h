@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "proxy.h"
 
 enum opt_id {
 	OPT_END = 0,
@@ -37,6 +38,8 @@ enum opt_id {
 	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN,
 	OPT_SERVERNAME, OPT_ALPN,
 	OPT_CRLF,
+	/* proxies */
+	OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_PROXY_SERVER,
 	OPT__MAX
 };
 
@@ -107,6 +110,13 @@ struct sockt_opts {
 	char		*pin;			/* sha256//BASE64 */
 	char		*servername;
 	char		*alpn;
+
+	char		*proxy;			/* --proxy, as given */
+	int		 proxy_type;		/* enum proxy_type, -1: unset */
+	char		*proxy_auth;		/* USER:PASS */
+	bool		 proxy_server;		/* forward --proxy-server */
+	struct proxy_spec proxy_spec;		/* --proxy, parsed */
+	struct proxy_spec proxyd_auth;		/* --proxy-server's creds */
 
 	bool		 stdin_closed;		/* fd 0 was closed at start */
 	bool		 stdout_closed;		/* fd 1 was closed at start */

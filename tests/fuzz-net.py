@@ -55,15 +55,18 @@ import time
 # stall probe gets its answer.  sessions: the session generator.
 # max_conc: the most sessions at once (exec's loop waits for each new
 # child's execve(): with 50 at once, a probe waited up to 5 s on 2 cores).
+# pipe_pool: forward's relay keeps up to 64 idle pipes (128 fds) pooled
+# for its next splice(); those may remain once sessions are gone.
 #
-# forward, once it exists, is one more row:
-#   Target("forward", ["forward", "127.0.0.1", "0", "127.0.0.1:{upstream}"],
-#          upstream=True, probe="echo", sessions="stream-echo"),
+# forward --proxy-server runs with -n: every target a client can name is
+# a loopback literal (the generator draws addresses from a loopback pool
+# and never mutates them), and names are refused without any lookup, so
+# no session can make it connect or resolve beyond this machine.
 
 class Target:
     def __init__(self, name, argv, stdin="null", stdout="null", probe="echo",
                  sessions="stream", max_conc=400, upstream=False,
-                 touch=False):
+                 touch=False, pipe_pool=0):
         self.name = name
         self.argv = argv
         self.stdin = stdin
@@ -73,6 +76,7 @@ class Target:
         self.max_conc = max_conc
         self.upstream = upstream
         self.touch = touch
+        self.pipe_pool = pipe_pool
 
 
 TARGETS = [
@@ -86,6 +90,15 @@ TARGETS = [
            max_conc=120),
     Target("exec-cat", ["exec", "-k", "127.0.0.1", "0", "--", "/bin/cat"],
            probe="echo", sessions="stream-echo", max_conc=25),
+    Target("forward", ["forward", "127.0.0.1", "0", "127.0.0.1:{upstream}"],
+           upstream=True, probe="echo", sessions="stream-echo", pipe_pool=128),
+    Target("proxy-server", ["forward", "--proxy-server", "-n", "127.0.0.1",
+                            "0"],
+           upstream=True, probe="proxy", sessions="proxy", pipe_pool=128),
+    Target("proxy-auth", ["forward", "--proxy-server", "-n", "--proxy-auth",
+                          "fz:pw", "127.0.0.1", "0"],
+           upstream=True, probe="proxy-auth", sessions="proxy-auth",
+           pipe_pool=128),
 ]
 
 SANITIZER = re.compile(
@@ -494,7 +507,152 @@ def gen_http(rng, ctx):
     return spec
 
 
+# -- proxies (forward --proxy-server) --
+#
+# Requests are built from fields, never by flipping bytes: a flipped
+# address byte could name a host beyond loopback.  Addresses come from
+# LOOP4/LOOP6 only; names are refused by -n without a lookup.
+
+LOOP4 = [b"\x7f\x00\x00\x01", b"\x7f\x00\x00\x02", b"\x7f\xff\xff\xfe"]
+LOOP6 = [socket.inet_pton(socket.AF_INET6, "::1")]
+NAMES = [b"localhost", b"x", b"\x00", b"a" * 255, b"", b"\xff\r\n"]
+CREDS = b"Zno6cHc="     # fz:pw
+
+
+def proxy_port(rng, ctx, ok):
+    if ok or rng.random() < 0.6:
+        return ctx.srv.upstream_port
+    return rng.choice([1, 0, 65535, ctx.srv.port])
+
+
+def socks5_bytes(rng, ctx, auth, ok):
+    """Greeting, credentials and request: valid (OK), or broken somewhere."""
+    port = struct.pack("!H", proxy_port(rng, ctx, ok))
+    want = 2 if auth else 0
+    methods = bytes([want]) if ok else rng.choice(
+        [bytes([want]), b"", b"\x00\x02", b"\x01", bytes(range(255))])
+    out = bytes([5, len(methods) if ok or rng.random() < 0.8 else 255]) + methods
+    if auth:
+        user, pw = (b"fz", b"pw") if ok or rng.random() < 0.5 else \
+            rng.choice([(b"fz", b"no"), (b"", b""), (b"a" * 255, b"b" * 255)])
+        ver = 1 if ok or rng.random() < 0.8 else rng.randrange(256)
+        out += bytes([ver, len(user)]) + user + bytes([len(pw)]) + pw
+    atyp = 1 if ok else rng.choice([1, 1, 3, 4, 0, 2, 5, 255])
+    if atyp == 1:
+        addr = LOOP4[0] if ok else rng.choice(LOOP4)
+    elif atyp == 4:
+        addr = LOOP6[0]
+    elif atyp == 3:
+        name = rng.choice(NAMES)
+        addr = bytes([len(name)]) + name
+    else:
+        addr = b"\x7f\x00\x00\x01"
+    cmd = 1 if ok or rng.random() < 0.7 else rng.choice([0, 2, 3, 9])
+    ver = 5 if ok or rng.random() < 0.9 else rng.choice([4, 0, 6])
+    return out + bytes([ver, cmd, 0, atyp]) + addr + port
+
+
+def socks4_bytes(rng, ctx, ok):
+    port = struct.pack("!H", proxy_port(rng, ctx, ok))
+    cmd = 1 if ok or rng.random() < 0.8 else rng.choice([2, 0, 255])
+    user = rng.choice([b"", b"u", b"x" * 300])
+    if not ok and rng.random() < 0.4:       # 4a: a name, refused by -n
+        return bytes([4, cmd]) + port + b"\x00\x00\x00\x07" + user + \
+            b"\x00" + rng.choice(NAMES[:4]) + b"\x00"
+    return bytes([4, cmd]) + port + (LOOP4[0] if ok else rng.choice(LOOP4)) + \
+        user + b"\x00"
+
+
+def http_proxy_bytes(rng, ctx, auth, ok):
+    port = proxy_port(rng, ctx, ok)
+    host = "127.0.0.1" if ok else rng.choice(
+        ["127.0.0.1", "[::1]", "localhost", "127.0.0.2", "[::1", "::1"])
+    method = "CONNECT" if ok else rng.choice(
+        ["CONNECT", "CONNECT", "GET", "HEAD", "POST", "connect", "BREW"])
+    if method == "CONNECT" or method == "connect":
+        target = f"{host}:{port}" if ok or rng.random() < 0.8 else \
+            rng.choice([host, f"{host}:", f"{host}:x", f"{host}:99999", ""])
+    else:
+        target = f"http://{host}:{port}" + rng.choice(
+            ["/", "/a?b=c", "", "?q", "/" + "p" * 3000])
+        if rng.random() < 0.1:
+            target = rng.choice(["/relative", "https://127.0.0.1/", "*"])
+    version = "HTTP/1.1" if ok or rng.random() < 0.9 else \
+        rng.choice(["HTTP/2.0", "HTTP/1", ""])
+    lines = [f"{method} {target} {version}", "Host: x"]
+    if auth and (ok or rng.random() < 0.7):
+        cred = CREDS if ok or rng.random() < 0.6 else rng.choice(
+            [b"Zno6bm8=", b"!!!", b"", b"Zno6cHc"])
+        lines.append("Proxy-Authorization: Basic " + cred.decode())
+    if not ok:
+        for _ in range(rng.choice([0, 0, 1, 3])):
+            lines.append(rng.choice(HEADERS))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def gen_proxy(rng, ctx, auth=False):
+    """forward --proxy-server sessions: a handshake, then echoed bytes."""
+    spec = Spec()
+    kind = rng.choice(["socks5", "socks5", "http", "socks4"])
+    if auth and kind == "socks4":
+        kind = "socks5"
+    if rng.random() < 0.25:
+        spec.note = f"checked {kind}"
+        hs = (socks5_bytes(rng, ctx, auth, True) if kind == "socks5" else
+              socks4_bytes(rng, ctx, True) if kind == "socks4" else
+              http_proxy_bytes(rng, ctx, auth, True))
+        data = rand_payload(rng, small=True)
+        add_split(rng, spec.ops, hs + data)
+        spec.ops += [("shut",), ("wait_eof", 30)]
+        spec.check = ("proxy", kind, auth, data)
+        spec.cap = 30
+        return spec
+    spec.note = kind
+    ok = rng.random() < 0.3
+    hs = (socks5_bytes(rng, ctx, auth, ok) if kind == "socks5" else
+          socks4_bytes(rng, ctx, ok) if kind == "socks4" else
+          http_proxy_bytes(rng, ctx, auth, ok))
+    if rng.random() < 0.15:
+        hs = hs[:rng.randrange(len(hs) + 1)]      # cut short
+    elif rng.random() < 0.05:
+        hs = b"\x00" + rng.randbytes(rng.randint(0, 100))  # no protocol
+    pick_reader(rng, spec)
+    add_split(rng, spec.ops, hs)
+    if rng.random() < 0.6:
+        if rng.random() < 0.5:
+            spec.ops.append(("wait_rx", 1, rng.uniform(0, 1)))
+        add_split(rng, spec.ops, rand_payload(rng))
+    cut_with_reset(rng, spec)
+    pick_ending(rng, spec, wait_eof=True)
+    return spec
+
+
+def proxy_verdict(buf, kind, auth, data):
+    """A checked proxy session: the success reply, then DATA echoed."""
+    buf = bytes(buf)
+    if kind == "socks5":
+        pre = b"\x05\x02\x01\x00" if auth else b"\x05\x00"
+        if not buf.startswith(pre) or buf[len(pre):len(pre) + 4] != \
+                b"\x05\x00\x00\x01":
+            return f"socks5 reply {buf[:16].hex()}"
+        rest = buf[len(pre) + 10:]
+    elif kind == "socks4":
+        if buf[:2] != b"\x00\x5a":
+            return f"socks4 reply {buf[:8].hex()}"
+        rest = buf[8:]
+    else:
+        end = buf.find(b"\r\n\r\n")
+        if not buf.startswith(b"HTTP/1.1 200 ") or end < 0:
+            return f"http reply {buf[:60]!r}"
+        rest = buf[end + 4:]
+    if rest != data:
+        return f"sent {len(data)} bytes, got {len(rest)} back"
+    return None
+
+
 GENERATORS = {
+    "proxy": lambda rng, ctx: gen_proxy(rng, ctx),
+    "proxy-auth": lambda rng, ctx: gen_proxy(rng, ctx, auth=True),
     "http": gen_http,
     "stream": lambda rng, ctx: gen_stream(rng, ctx),
     "stream-echo": lambda rng, ctx: gen_stream(rng, ctx, echo=True),
@@ -651,6 +809,8 @@ class Session:
         if self.outcome != "ok" or not self.eof:
             return (f"no end of stream within {self.spec.cap:.0f} s "
                     f"({self.outcome}; {self.rx} bytes received)")
+        if check[0] == "proxy":
+            return proxy_verdict(self.buf, *check[1:])
         if check[0] == "echo":
             if bytes(self.buf) != check[1]:
                 same = 0
@@ -732,6 +892,7 @@ class Server:
         self.stdin_bytes = 0
         self.scanned = 0
         self.upstream = None
+        self.upstream_port = None
 
     async def start(self):
         t = self.t
@@ -741,6 +902,7 @@ class Server:
         fmt = {"root": self.root, "upstream": 0}
         if t.upstream:
             self.upstream, fmt["upstream"] = await echo_server()
+            self.upstream_port = fmt["upstream"]
         argv = [a.format(**fmt) for a in t.argv]
         argv = [self.sockt, argv[0], "--port-file", pf] + argv[1:]
         self.cmd = " ".join(argv)
@@ -990,6 +1152,19 @@ class Run:
                 ok = (got.startswith(b"HTTP/1.1 200 ") and
                       got.endswith(SMALL["small.txt"]))
                 return ok, bytes(got[:100])
+            if t.probe.startswith("proxy"):
+                # CONNECT to the echo upstream, then the token both ways
+                cred = (b"Proxy-Authorization: Basic " + CREDS + b"\r\n"
+                        if t.probe == "proxy-auth" else b"")
+                await loop.sock_sendall(
+                    s, b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n%s\r\n" %
+                    (srv.upstream_port, cred) + token)
+                while token not in got:
+                    data = await loop.sock_recv(s, 65536)
+                    if not data:
+                        return False, b"EOF before the echo: " + bytes(got[:80])
+                    got += data
+                return got.startswith(b"HTTP/1.1 200 "), bytes(got[:80])
             if t.probe == "echo":
                 await loop.sock_sendall(s, token)
                 while token not in got:
@@ -1084,6 +1259,19 @@ class Run:
                 self.srv.feed_stdin(rng.randbytes(rng.choice([1, 100,
                                                               4096])))
 
+    def pooled_only(self, pid):
+        """Are the fds beyond the first count only pipes the relay keeps
+        pooled for the next splice (at most T.pipe_pool of them)?"""
+        if not self.t.pipe_pool:
+            return False
+        def split(table):
+            pipes = sum(1 for p in table.values() if p.startswith("pipe:"))
+            return pipes, {fd: p for fd, p in table.items()
+                           if not p.startswith("pipe:")}
+        pipes, others = split(fd_table(pid))
+        pipes0, others0 = split(self.table0)
+        return others == others0 and pipes <= pipes0 + self.t.pipe_pool
+
     async def settle(self, deadline, what):
         """Poll until the server's fds are back to the first count and no
         child is left, within DEADLINE seconds.  The first time, wait for
@@ -1099,7 +1287,7 @@ class Run:
                 if steady >= 10:
                     return n
                 last = n
-            elif n == self.fd0 and kids == 0:
+            elif kids == 0 and (n == self.fd0 or self.pooled_only(pid)):
                 return n
             if time.monotonic() > end:
                 table = fd_table(pid)
