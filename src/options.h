@@ -37,6 +37,8 @@ enum opt_id {
 	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN,
 	OPT_SERVERNAME, OPT_ALPN,
 	OPT_CRLF,
+	/* serve-file */
+	OPT_UPLOAD, OPT_DOWNLOAD, OPT_NO_INDEX, OPT_MAX_SIZE,
 	OPT__MAX
 };
 
@@ -92,6 +94,10 @@ struct sockt_opts {
 	bool		 force;
 	bool		 no_resume;
 	char		*sha256;		/* 64 hex digits */
+	bool		 upload;		/* serve-file --upload */
+	bool		 download;		/* attachment by default */
+	bool		 no_index;
+	long long	 max_size;		/* --max-size, 0: no limit */
 
 	bool		 connect;
 	bool		 pty;
