@@ -123,6 +123,8 @@ serve_put_errno_status(int e)
 		return 507;
 	if (e == EACCES || e == EPERM || e == EROFS)
 		return 403;
+	if (e == ENAMETOOLONG)
+		return 400;
 	return 500;
 }
 
