@@ -204,6 +204,21 @@ code() {
 	[ ! -s "$T/srv3.err" ]
 }
 
+@test "serve: the URL line is printed when stderr is a terminal, without -v" {
+	needs script
+	mkdir "$T/d"
+	printf 'x' >"$T/d/f"
+	# on a pseudo-terminal; --count 1 ends it after one request
+	bg tty script -qec "$SOCKT serve-file --count 1 --port-file '$T/tty.port' 127.0.0.1 0 '$T/d'" /dev/null
+	PORT=$(wait_port "$T/tty.port")
+	run curl -sS "http://127.0.0.1:$PORT/f"
+	assert_output x
+	wait_exit "$BG_PID"
+	[ "$EXIT" -eq 0 ]
+	run tr -d '\r' <"$T/tty.out"
+	assert_output "sockt: serving $T/d on http://127.0.0.1:$PORT/"
+}
+
 @test "serve: --tls prints an https URL" {
 	mkdir "$T/d"
 	serve srv -v --tls 127.0.0.1 0 "$T/d"
