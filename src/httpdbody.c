@@ -167,6 +167,7 @@ httpd_read_body(struct httpd_conn *c, const struct httpd_body *body)
 	enum httpd_fed fed;
 	size_t have, used;
 
+	httpd_body_free(c);	/* an earlier request's trailers */
 	c->sink = *body;
 	c->state = HTTPD_BODY;
 	c->body_left = c->req.chunked ? 0 : c->req.content_length;
@@ -175,15 +176,15 @@ httpd_read_body(struct httpd_conn *c, const struct httpd_body *body)
 		c->chunked.trailers = xmalloc(HTTPD_TRAILERS_MAX);
 		c->chunked.trailers_cap = HTTPD_TRAILERS_MAX;
 	}
+	if (!c->req.chunked && c->body_left == 0) {
+		httpd_body_done(c, NULL, 0);
+		return;
+	}
 	have = c->inlen - c->reqlen;
 	if (have == 0 && c->req.minor >= 1 &&
 	    http_str_eq(c->req.expect, "100-continue") &&
 	    httpd_io_send_small(c, cont, sizeof cont - 1) == -1) {
 		httpd_conn_free(c);
-		return;
-	}
-	if (!c->req.chunked && c->body_left == 0) {
-		httpd_body_done(c, NULL, 0);
 		return;
 	}
 	fed = httpd_body_feed(c, c->in + c->reqlen, have, &used);
