@@ -2,16 +2,23 @@
  * cmd-serve-file.c - "sockt serve-file": serve files and directory trees
  * over HTTP/1.1 to any number of clients at once, or, with --raw, write
  * one file to every client that connects (what "nc -l < file" does).
- * The wiring: arguments, the tree (fstree.h), the listener, the engine
+ * With --upload, PUT stores files in the one DIR.  The wiring: arguments,
+ * the tree (fstree.h), content types (mime.h), the listener, the engine
  * (httpd.h) and its handler (serve.h), on one loop.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "cmd.h"
@@ -21,6 +28,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "mime.h"
 #include "serve.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -29,6 +37,7 @@ static const enum opt_id serve_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT, OPT_IDLE,
 	OPT_KEEP, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY, OPT_PORT_FILE, OPT_COUNT,
 	OPT_RAW, OPT_TIMEOUT, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_ALPN,
+	OPT_UPLOAD, OPT_DOWNLOAD, OPT_NO_INDEX, OPT_MAX_SIZE, OPT_FORCE,
 	OPT_END
 };
 
@@ -40,13 +49,15 @@ static const struct cmd_help serve_file_help[] = {
 	{ OPT_COUNT, "exit after N responses, aborted ones included" },
 	{ OPT_KEEP, "serve until stopped (the default without --count)" },
 	{ OPT_TIMEOUT, "the most a client's TLS handshake may take (30)" },
+	{ OPT_FORCE, "with --upload: a PUT may replace a regular file" },
 	{ OPT_END, NULL }
 };
 
 const struct cmd_entry cmd_serve_file_entry = {
 	.name = "serve-file",
 	.summary = "serve files and directories over HTTP to many clients",
-	.usage = "[options] [--raw] [ADDRESS] PORT FILE|DIR...",
+	.usage = "[options] [--raw] [ADDRESS] PORT FILE|DIR...\n"
+	    "       sockt serve-file [options] --upload [ADDRESS] PORT DIR",
 	.options = serve_options,
 	.help = serve_file_help,
 	.args = { 1, -1, 0, "PORT" },
@@ -125,6 +136,15 @@ serve_split_args(struct sockt_opts *o, struct addr_endpoint *ep, int *nfirst,
 		*errp = log_fmt("--raw serves exactly one FILE");
 		goto fail;
 	}
+	if (o->upload && o->argc - *nfirst != 1) {
+		*errp = log_fmt("--upload takes exactly one DIR");
+		goto fail;
+	}
+	if (!o->upload && (o->force || o->max_size > 0)) {
+		*errp = log_fmt("%s needs --upload", o->force ? "--force" :
+		    "--max-size");
+		goto fail;
+	}
 	return 0;
 fail:
 	free(e2);
@@ -166,11 +186,68 @@ serve_open_tree(struct sockt_opts *o, int first, struct fstree **treep,
 		}
 		return 0;
 	}
+	if (o->upload && stat(o->argv[first], &st) == -1) {
+		*errp = log_fmt("%s: %s", o->argv[first], strerror(errno));
+		return -1;
+	}
+	if (o->upload && !S_ISDIR(st.st_mode)) {
+		*errp = log_fmt("%s: not a directory (--upload takes one DIR)",
+		    o->argv[first]);
+		return -1;
+	}
 	*treep = fstree_new(0);
 	for (i = first; i < o->argc; i++)
 		if (fstree_add(*treep, o->argv[i], errp) == -1)
 			return -1;
 	return 0;
+}
+
+/*
+ * At start, when stderr is a terminal or with -v: the URL to open on
+ * each listening address ("every address" as its loopback one).
+ */
+static void
+serve_print_urls(struct sockt_opts *o, int first, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char host[ADDR_STRLEN], esc[LOG_ESCAPE_MAX], *what = NULL, *t;
+	socklen_t len;
+	size_t i;
+	int fd, port;
+
+	if (!isatty(STDERR_FILENO) && o->verbose == 0)
+		return;
+	for (i = (size_t)first; i < (size_t)o->argc; i++) {
+		log_escape(o->argv[i], strlen(o->argv[i]), esc, sizeof esc);
+		t = log_fmt("%s%s%s", what ? what : "", what ? " " : "", esc);
+		free(what);
+		what = t;
+	}
+	for (i = 0; (fd = listener_fd(l, i)) != -1; i++) {
+		len = sizeof ss;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+			continue;
+		if (ss.ss_family == AF_INET) {
+			if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+				sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+				sin6->sin6_addr = in6addr_loopback;
+			t = host;
+			*t++ = '[';
+			inet_ntop(AF_INET6, &sin6->sin6_addr, t, sizeof host - 2);
+			strlcat(host, "]", sizeof host);
+			port = ntohs(sin6->sin6_port);
+		} else
+			continue;
+		log_error("serving %s on %s://%s:%d/", what, o->tls ? "https" :
+		    "http", host, port);
+	}
+	free(what);
 }
 
 /*
@@ -190,6 +267,8 @@ cmd_serve_file_exec(struct sockt_opts *o)
 	struct httpd *h = NULL;
 	struct loop *loop = NULL;
 	struct tls_ctx *tls = NULL;
+	struct serve_spec spec;
+	struct mime *mime = NULL;
 	char *err = NULL;
 	bool usage;
 	int first, sig, status;
@@ -222,9 +301,19 @@ cmd_serve_file_exec(struct sockt_opts *o)
 	    CMD_HANDSHAKE_MS;
 	if ((l = listener_open(loop, &ls, &err)) == NULL)
 		goto fail;
-	s = serve_new(loop, tree, o->raw ? o->argv[first] : NULL);
+	memset(&spec, 0, sizeof spec);
+	spec.raw_path = o->raw ? o->argv[first] : NULL;
+	spec.mime = mime = mime_new("/etc/mime.types");
+	spec.download = o->download;
+	spec.no_index = o->no_index;
+	spec.upload = o->upload;
+	spec.force = o->force;
+	spec.max_size = (uint64_t)o->max_size;
+	s = serve_new(loop, tree, &spec);
 	if (serve_prime(s, &err) == -1 || listener_ready(l, &err) == -1)
 		goto fail;
+	if (!o->raw)
+		serve_print_urls(o, first, l);
 	memset(&hs, 0, sizeof hs);
 	hs.idle_ms = o->idle_ms;
 	hs.count = o->count;
@@ -241,6 +330,7 @@ out:
 	serve_free(s);
 	listener_free(l);
 	fstree_free(tree);
+	mime_free(mime);
 	loop_free(loop);
 	tls_ctx_free(tls);
 	addr_endpoint_free(&ep);

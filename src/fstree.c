@@ -314,3 +314,22 @@ fstree_lookup(struct fstree *t, const char *path, int *fd,
 	}
 	return FSTREE_NONE;
 }
+
+/*
+ * The directory PATH ("" for the top) beneath the first root, which
+ * --upload makes the one DIR, open (O_PATH) on *FD for storing a file in
+ * it, by the same rules as every lookup.
+ */
+enum fstree_found
+fstree_lookup_updir(struct fstree *t, const char *path, int *fd)
+{
+	*fd = -1;
+	if (t->nroots == 0 || !t->roots[0].dir)
+		return FSTREE_ERROR;
+	if (path[0] == '\0')
+		*fd = fcntl(t->roots[0].dirfd, F_DUPFD_CLOEXEC, 0);
+	else
+		*fd = fstree_open_beneath(t, t->roots[0].dirfd, path,
+		    O_PATH | O_DIRECTORY);
+	return *fd == -1 ? fstree_errno_found(errno) : FSTREE_DIR;
+}

@@ -45,6 +45,7 @@ void		 fstree_free(struct fstree *);
 
 enum fstree_found fstree_lookup(struct fstree *, const char *, int *,
 		     const struct fstree_root **);
+enum fstree_found fstree_lookup_updir(struct fstree *, const char *, int *);
 
 struct fstree_list *fstree_list_new(struct fstree *, const char *,
 		     const struct fstree_root *, int, bool);

@@ -8,8 +8,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fstree.h"
@@ -26,6 +28,8 @@ struct fstree_entry {
 	char	*name;
 	size_t	 seq;		/* order read: the first of equal names wins */
 	bool	 dir;
+	int64_t	 size;
+	time_t	 mtime;
 };
 
 enum fstree_phase {
@@ -57,6 +61,7 @@ struct fstree_list {
 	size_t			 lo, mid, hi;	/* the pair being merged */
 	size_t			 i, j, k;
 	bool			 in_pair;
+	int			 pass;		/* HTML: directories, then files */
 	struct http_listing	 hl;
 };
 
@@ -72,7 +77,8 @@ fstree_entry_cmp(const void *a, const void *b)
 }
 
 static void
-fstree_list_push(struct fstree_list *l, const char *name, bool dir)
+fstree_list_push(struct fstree_list *l, const char *name,
+    const struct stat *st)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 32;
@@ -80,7 +86,9 @@ fstree_list_push(struct fstree_list *l, const char *name, bool dir)
 	}
 	l->v[l->n].name = xstrdup(name);
 	l->v[l->n].seq = l->n;
-	l->v[l->n].dir = dir;
+	l->v[l->n].dir = S_ISDIR(st->st_mode);
+	l->v[l->n].size = (int64_t)st->st_size;
+	l->v[l->n].mtime = st->st_mtime;
 	l->n++;
 }
 
@@ -112,6 +120,7 @@ static bool
 fstree_list_open_next(struct fstree_list *l)
 {
 	const struct fstree_root *r;
+	struct stat st;
 	int fd;
 
 	for (;;) {
@@ -126,7 +135,9 @@ fstree_list_open_next(struct fstree_list *l)
 				return false;
 			r = &l->tree->roots[l->next_root++];
 			if (!r->dir) {
-				fstree_list_push(l, r->name, false);
+				if (stat(r->arg, &st) == 0 &&
+				    S_ISREG(st.st_mode))
+					fstree_list_push(l, r->name, &st);
 				continue;
 			}
 			fd = openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY |
@@ -144,23 +155,23 @@ fstree_list_open_next(struct fstree_list *l)
 }
 
 /*
- * Whether entry DE of the directory being read is listed, and as a
- * directory: exactly what a request could fetch.  Regular files and
- * directories are known from d_type; symbolic links (and filesystems
- * without d_type) are resolved beneath the root, as a request would be.
+ * Whether entry DE of the directory being read is listed, and its stat in
+ * *ST: exactly what a request could fetch, regular files and directories.
+ * Symbolic links (and filesystems without d_type) are resolved beneath
+ * the root, as a request would be.
  */
 static bool
-fstree_list_wanted(struct fstree_list *l, const struct dirent *de, bool *dir)
+fstree_list_wanted(struct fstree_list *l, const struct dirent *de,
+    struct stat *st)
 {
-	struct stat st;
 	char *sub;
 	int efd;
 	bool ok;
 
-	if (de->d_type == DT_REG || de->d_type == DT_DIR) {
-		*dir = de->d_type == DT_DIR;
-		return true;
-	}
+	if (de->d_type == DT_REG || de->d_type == DT_DIR)
+		return fstatat(dirfd(l->d), de->d_name, st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && (S_ISREG(st->st_mode) ||
+		    S_ISDIR(st->st_mode));
 	if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
 		return false;	/* devices, fifos, sockets: not served */
 	sub = l->path[0] ? log_fmt("%s/%s", l->path, de->d_name) :
@@ -169,9 +180,8 @@ fstree_list_wanted(struct fstree_list *l, const struct dirent *de, bool *dir)
 	free(sub);
 	if (efd == -1)
 		return false;
-	ok = fstat(efd, &st) == 0 && (S_ISREG(st.st_mode) ||
-	    S_ISDIR(st.st_mode));
-	*dir = ok && S_ISDIR(st.st_mode);
+	ok = fstat(efd, st) == 0 && (S_ISREG(st->st_mode) ||
+	    S_ISDIR(st->st_mode));
 	close(efd);
 	return ok;
 }
@@ -181,8 +191,8 @@ static bool
 fstree_list_read(struct fstree_list *l)
 {
 	struct dirent *de;
+	struct stat st;
 	size_t budget;
-	bool dir;
 
 	for (budget = FSTREE_SLICE; budget > 0; budget--) {
 		if (l->d == NULL && !fstree_list_open_next(l))
@@ -195,8 +205,8 @@ fstree_list_read(struct fstree_list *l)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (fstree_list_wanted(l, de, &dir))
-			fstree_list_push(l, de->d_name, dir);
+		if (fstree_list_wanted(l, de, &st))
+			fstree_list_push(l, de->d_name, &st);
 	}
 	return false;
 }
@@ -264,25 +274,40 @@ fstree_list_merge(struct fstree_list *l)
 	return l->width >= l->n;
 }
 
-/* Format up to FSTREE_SLICE entries, the first of equal names only. */
+/*
+ * Format up to FSTREE_SLICE entries, the first of equal names only; HTML
+ * in two passes over the sorted entries, directories first.
+ */
 static bool
 fstree_list_format(struct fstree_list *l)
 {
+	struct fstree_entry *e;
 	size_t i, end = l->pos + FSTREE_SLICE;
+	bool last_pass = !l->html || l->pass == 1;
 
 	if (end > l->n)
 		end = l->n;
 	for (i = l->pos; i < end; i++) {
-		if (i == 0 || strcmp(l->v[i].name, l->v[i - 1].name) != 0)
-			http_listing_add(&l->hl, l->v[i].name, l->v[i].dir);
+		e = &l->v[i];
+		if ((i == 0 || strcmp(e->name, l->v[i - 1].name) != 0) &&
+		    (!l->html || e->dir == (l->pass == 0)))
+			http_listing_add(&l->hl, e->name, e->dir, e->size,
+			    e->mtime);
 		/* Freed as it goes: a million at the end would stall too. */
-		if (i > 0) {
+		if (i > 0 && last_pass) {
 			free(l->v[i - 1].name);
 			l->freed = i;
 		}
 	}
 	l->pos = end;
-	return end == l->n;
+	if (end < l->n)
+		return false;
+	if (!last_pass) {
+		l->pass = 1;
+		l->pos = 0;
+		return false;
+	}
+	return true;
 }
 
 /*

@@ -295,6 +295,8 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 		req->method = HTTP_GET;
 	else if (req->method_name.len == 4 && memcmp(line.p, "HEAD", 4) == 0)
 		req->method = HTTP_HEAD;
+	else if (req->method_name.len == 3 && memcmp(line.p, "PUT", 3) == 0)
+		req->method = HTTP_PUT;
 	else
 		req->method = HTTP_OTHER;
 
@@ -328,6 +330,12 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 			req->if_modified_since = value;
 		else if (http_str_eq(name, "accept"))
 			req->accept = value;
+		else if (http_str_eq(name, "expect"))
+			req->expect = value;
+		else if (http_str_eq(name, "content-digest"))
+			req->content_digest = value;
+		else if (http_str_eq(name, "repr-digest"))
+			req->repr_digest = value;
 	}
 	if (req->minor >= 1 && !host)
 		return -400;
@@ -475,7 +483,14 @@ const char *
 http_reason(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
 	case 200: return "OK";
+	case 201: return "Created";
+	case 301: return "Moved Permanently";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 507: return "Insufficient Storage";
 	case 206: return "Partial Content";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";

@@ -31,7 +31,7 @@ struct http_str {
 	size_t		 len;
 };
 
-enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER, HTTP_PUT };
 
 struct http_request {
 	enum http_method method;
@@ -47,6 +47,9 @@ struct http_request {
 	struct http_str	 if_range;
 	struct http_str	 if_none_match;
 	struct http_str	 if_modified_since;
+	struct http_str	 expect;
+	struct http_str	 content_digest;	/* uploads (RFC 9530) */
+	struct http_str	 repr_digest;
 };
 
 struct http_response {
@@ -142,6 +145,9 @@ struct http_chunked {
 	int		 state;
 	uint64_t	 left;		/* data bytes left in this chunk */
 	size_t		 line;		/* length of the framing line so far */
+	char		*trailers;	/* when set: the trailer lines are kept */
+	size_t		 trailers_cap;	/* here; more than this is malformed */
+	size_t		 trailers_len;
 };
 
 enum http_chunk_step {
@@ -154,6 +160,7 @@ enum http_chunk_step {
 void	 http_chunked_init(struct http_chunked *);
 enum http_chunk_step http_chunked_step(struct http_chunked *, const char *,
 	     size_t, size_t *, size_t *, size_t *);
+bool	 http_field_find(struct http_str, const char *, struct http_str *);
 
 /* A directory listing, built entry by entry into a growing buffer. */
 struct http_listing {
@@ -166,7 +173,8 @@ struct http_listing {
 };
 
 void	 http_listing_begin(struct http_listing *, const char *, bool);
-void	 http_listing_add(struct http_listing *, const char *, bool);
+void	 http_listing_add(struct http_listing *, const char *, bool, int64_t,
+	     time_t);
 void	 http_listing_end(struct http_listing *);
 
 #endif

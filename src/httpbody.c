@@ -5,8 +5,10 @@
  */
 #include <sys/types.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http.h"
 #include "http-int.h"
@@ -35,6 +37,49 @@ http_chunked_init(struct http_chunked *c)
 {
 	memset(c, 0, sizeof *c);
 	c->state = CH_SIZE;
+}
+
+/* Keep a byte of the trailer section, when asked to; false: too many. */
+static bool
+http_chunked_keep(struct http_chunked *c, unsigned char ch)
+{
+	if (c->trailers == NULL)
+		return true;
+	if (c->trailers_len >= c->trailers_cap)
+		return false;
+	c->trailers[c->trailers_len++] = (char)ch;
+	return true;
+}
+
+/*
+ * The value of the field NAME in BLOCK, lines "name: value" (a trailer
+ * section kept by http_chunked_step()); false when it is not there.
+ */
+bool
+http_field_find(struct http_str block, const char *name,
+    struct http_str *value)
+{
+	const char *nl, *colon;
+	struct http_str line;
+
+	while (block.len > 0) {
+		nl = memchr(block.p, '\n', block.len);
+		line = http_str_make(block.p, nl ? (size_t)(nl - block.p) :
+		    block.len);
+		block.p += nl ? line.len + 1 : line.len;
+		block.len -= nl ? line.len + 1 : line.len;
+		colon = memchr(line.p, ':', line.len);
+		if (colon == NULL || !http_str_eq(http_str_make(line.p,
+		    (size_t)(colon - line.p)), name))
+			continue;
+		*value = http_str_trim(http_str_make(colon + 1,
+		    (size_t)(line.p + line.len - colon - 1)));
+		if (value->len > 0 && value->p[value->len - 1] == '\r')
+			value->len--;
+		*value = http_str_trim(*value);
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -140,11 +185,14 @@ http_chunked_step(struct http_chunked *c, const char *in, size_t len,
 			else {
 				c->line = 1;
 				c->state = CH_TRAILER_LINE;
+				if (!http_chunked_keep(c, ch))
+					return HTTP_CHUNK_BAD;
 			}
 			break;
 		case CH_TRAILER_LINE:
 			i++;
-			if (++c->line > HTTP_CHUNK_LINE_MAX)
+			if (++c->line > HTTP_CHUNK_LINE_MAX ||
+			    !http_chunked_keep(c, ch))
 				return HTTP_CHUNK_BAD;
 			if (ch == '\n') {
 				c->line = 0;
@@ -212,7 +260,11 @@ http_listing_text(const char *name)
 	return out;
 }
 
-/* Start the listing of the directory at URL path BASE ("/" or "/a/b/"). */
+/*
+ * Start the listing of the directory at URL path BASE ("/" or "/a/b/"):
+ * HTML is a table with a link to the parent (but at "/"), text is only
+ * the names.
+ */
 void
 http_listing_begin(struct http_listing *l, const char *base, bool html)
 {
@@ -226,19 +278,31 @@ http_listing_begin(struct http_listing *l, const char *base, bool html)
 		return;
 	esc = http_html_escape(base);
 	http_listing_put(l, "<!DOCTYPE html>\n<html>\n<head>\n"
-	    "<meta charset=\"utf-8\">\n<title>Index of ");
+	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
+	    "content=\"width=device-width\">\n<title>Index of ");
 	http_listing_put(l, esc);
-	http_listing_put(l, "</title>\n</head>\n<body>\n<h1>Index of ");
+	http_listing_put(l, "</title>\n<style>td,th{padding:0 1em 0 0;"
+	    "text-align:left}td.size{text-align:right}</style>\n</head>\n"
+	    "<body>\n<h1>Index of ");
 	http_listing_put(l, esc);
-	http_listing_put(l, "</h1>\n<ul>\n");
+	http_listing_put(l, "</h1>\n<table>\n<tr><th>Name</th><th>Size</th>"
+	    "<th>Modified</th></tr>\n");
+	if (strcmp(base, "/") != 0)
+		http_listing_put(l, "<tr><td><a href=\"../\">../</a></td>"
+		    "<td></td><td></td></tr>\n");
 	free(esc);
 }
 
-/* One entry: NAME, a directory when DIR. */
+/*
+ * One entry: NAME, a directory when DIR, of SIZE bytes, modified at
+ * MTIME (HTML only).
+ */
 void
-http_listing_add(struct http_listing *l, const char *name, bool dir)
+http_listing_add(struct http_listing *l, const char *name, bool dir,
+    int64_t size, time_t mtime)
 {
-	char *href, *text;
+	char *href, *text, num[32], when[32];
+	struct tm tm;
 
 	if (!l->html) {
 		text = http_listing_text(name);
@@ -249,12 +313,24 @@ http_listing_add(struct http_listing *l, const char *name, bool dir)
 	}
 	href = http_encode_path(name, strlen(name), false);
 	text = http_html_escape(name);
-	http_listing_put(l, "<li><a href=\"");
+	if (dir)
+		strlcpy(num, "-", sizeof num);
+	else
+		snprintf(num, sizeof num, "%lld", (long long)size);
+	if (gmtime_r(&mtime, &tm) == NULL ||
+	    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		when[0] = '\0';
+	http_listing_put(l, "<tr><td><a href=\"");
 	http_listing_put(l, l->base);
 	http_listing_put(l, href);
 	http_listing_put(l, dir ? "/\">" : "\">");
 	http_listing_put(l, text);
-	http_listing_put(l, dir ? "/</a></li>\n" : "</a></li>\n");
+	http_listing_put(l, dir ? "/</a></td><td class=\"size\">" :
+	    "</a></td><td class=\"size\">");
+	http_listing_put(l, num);
+	http_listing_put(l, "</td><td>");
+	http_listing_put(l, when);
+	http_listing_put(l, "</td></tr>\n");
 	free(href);
 	free(text);
 }
@@ -263,7 +339,7 @@ void
 http_listing_end(struct http_listing *l)
 {
 	if (l->html)
-		http_listing_put(l, "</ul>\n</body>\n</html>\n");
+		http_listing_put(l, "</table>\n</body>\n</html>\n");
 	else if (l->buf == NULL)
 		http_listing_put(l, "");
 	free(l->base);

@@ -18,6 +18,7 @@
 
 enum httpd_state {
 	HTTPD_READ,		/* reading a request head */
+	HTTPD_BODY,		/* the handler reads the request body */
 	HTTPD_WAIT,		/* the handler has the request */
 	HTTPD_SEND,		/* writing the response */
 	HTTPD_LINGER		/* our side is shut; draining the client's */
@@ -65,6 +66,11 @@ struct httpd_conn {
 	off_t			 file_start;	/* file_off when sending began */
 	struct loop_timer	 timer;		/* idle, head or linger */
 	void			*data;		/* the handler's */
+	struct httpd_body	 sink;		/* HTTPD_BODY: where it goes */
+	uint64_t		 body_left;	/* Content-Length still due */
+	struct http_chunked	 chunked;	/* or its chunked decoding */
+	char			*bbuf;		/* body bytes read */
+	bool			 body_done;	/* the whole body is read */
 	struct httpd_conn	*prev;
 	struct httpd_conn	*next;
 };
@@ -75,11 +81,16 @@ void	 httpd_conn_arm(struct httpd_conn *);
 void	 httpd_conn_failed(struct httpd_conn *, const char *);
 void	 httpd_conn_sent(struct httpd_conn *);
 void	 httpd_count(struct httpd *, bool);
+void	 httpd_conn_read(struct loop *, int, void *);
 
 /* httpdsend.c */
 ssize_t	 httpd_io_read(struct httpd_conn *, void *, size_t);
 int	 httpd_io_shutdown(struct httpd_conn *);
 bool	 httpd_io_pending(const struct httpd_conn *);
 void	 httpd_conn_reset(struct httpd_conn *);
+int	 httpd_io_send_small(struct httpd_conn *, const char *, size_t);
+
+/* httpdbody.c */
+void	 httpd_body_free(struct httpd_conn *);
 
 #endif

@@ -22,7 +22,6 @@
 #include "sock.h"
 #include "xmalloc.h"
 
-static void	httpd_conn_read(struct loop *, int, void *);
 static void	httpd_conn_process(struct httpd_conn *);
 
 /* ---- connections ------------------------------------------------------- */
@@ -43,8 +42,10 @@ httpd_conn_free(struct httpd_conn *c)
 {
 	struct httpd *h = c->h;
 
-	if (c->state == HTTPD_WAIT && h->handler.cancel != NULL)
+	if ((c->state == HTTPD_WAIT || c->state == HTTPD_BODY) &&
+	    h->handler.cancel != NULL)
 		h->handler.cancel(h->handler.arg, c);
+	httpd_body_free(c);
 	loop_timer_disarm(h->loop, &c->timer);
 	httpd_conn_reset(c);
 	loop_forget(h->loop, c->fd);
@@ -302,6 +303,7 @@ httpd_conn_process(struct httpd_conn *c)
 		return;
 	}
 	c->reqlen = (size_t)r;
+	c->body_done = false;
 	c->keep_alive = c->req.keep_alive && !c->req.has_body;
 	c->state = HTTPD_WAIT;
 	httpd_conn_arm(c);
@@ -316,7 +318,7 @@ httpd_conn_process(struct httpd_conn *c)
  * C at once.  A full buffer or the client's end of file stops reading
  * until the response is out.
  */
-static void
+void
 httpd_conn_read(struct loop *loop, int fd, void *arg)
 {
 	struct httpd_conn *c = arg;
@@ -367,6 +369,11 @@ httpd_conn_timeout(struct loop *loop, void *arg)
 	}
 	if (c->state == HTTPD_SEND) {
 		httpd_conn_failed(c, "stalled: no progress in time");
+		return;
+	}
+	if (c->state == HTTPD_BODY) {
+		log_info(1, "%s: request body stalled, closing", c->name);
+		httpd_conn_free(c);
 		return;
 	}
 	log_info(2, "%s: idle, closing", c->name);

@@ -18,10 +18,11 @@
  * httpd.c, the one place a TLS layer has to wrap (it would copy file
  * bodies instead of sendfile()).  A HEAD request gets the head only.
  *
- * Request bodies are not read yet: a request that has one is answered
- * and the connection closed.  They will be read between the head and the
- * handler's answer (a state of its own, Content-Length or chunked), the
- * bytes already buffered after the head first.
+ * A request body is read only when the handler asks for it with
+ * httpd_read_body() (httpdbody.c): Content-Length or chunked (its
+ * trailer section kept), the bytes already buffered after the head
+ * first, "100 Continue" first when the client expects it.  A request
+ * whose body is not read is answered and its connection closed.
  *
  * With spec.raw there is no HTTP at all (serve-file --raw): the handler
  * is called with no request as soon as a client connects, answers with a
@@ -64,6 +65,14 @@ struct httpd_handler {
 	void	*arg;
 };
 
+struct httpd_body {
+	/* LEN body bytes: 0 to go on, -1 when the handler has answered. */
+	int	(*data)(void *, const char *, size_t);
+	/* All of it is in; the trailer section's lines, or empty. */
+	void	(*end)(void *, struct http_str);
+	void	*arg;
+};
+
 struct httpd	*httpd_new(struct loop *, struct listener *,
 		     const struct httpd_spec *, const struct httpd_handler *);
 void		 httpd_free(struct httpd *);
@@ -74,6 +83,7 @@ void		 httpd_respond_buf(struct httpd_conn *, struct http_head *,
 		     char *, size_t);
 void		 httpd_respond_status(struct httpd_conn *, int, const char *);
 void		 httpd_abort(struct httpd_conn *);
+void		 httpd_read_body(struct httpd_conn *, const struct httpd_body *);
 
 const char	*httpd_conn_name(const struct httpd_conn *);
 void		*httpd_conn_data(const struct httpd_conn *);

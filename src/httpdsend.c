@@ -79,6 +79,20 @@ httpd_io_sendfile(struct httpd_conn *c, size_t len)
 	return w;
 }
 
+/*
+ * A few bytes at once (an interim "100 Continue"): 0 when all went out,
+ * -1 when they did not (the connection is then given up).
+ */
+int
+httpd_io_send_small(struct httpd_conn *c, const char *buf, size_t len)
+{
+	struct iovec iov;
+
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	return httpd_io_write(c, &iov, 1, false) == (ssize_t)len ? 0 : -1;
+}
+
 int
 httpd_io_shutdown(struct httpd_conn *c)
 {
@@ -256,7 +270,7 @@ httpd_respond_status(struct httpd_conn *c, int status, const char *fields)
 	char *body = log_fmt("%d %s\n", status, http_reason(status));
 
 	if (status == 400 || status == 408 || status == 414 || status == 431 ||
-	    status == 505 || c->req.has_body)
+	    status == 505 || (c->req.has_body && !c->body_done))
 		c->keep_alive = false;
 	http_head_begin(&head, status, time(NULL));
 	http_head_printf(&head, "Content-Type: text/plain; charset=utf-8\r\n"

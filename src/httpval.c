@@ -95,46 +95,95 @@ http_etag_listed(struct http_str v, const char *etag, bool weak)
 }
 
 /*
- * Does an Accept value ask for text/html by name (with q > 0)?  Wildcards
- * do not count, so curl's "* / *" gets the text listing.
+ * The q-value (in thousandths) of one Accept element's parameters; 1000
+ * when there is none, 0 for one that does not parse.
+ */
+static int
+http_accept_q(struct http_str params)
+{
+	struct http_str param;
+	const char *semi, *p;
+	size_t rest, i;
+	int q, scale;
+
+	while (params.len > 0) {
+		p = params.p;
+		semi = memchr(p, ';', params.len);
+		rest = semi ? (size_t)(semi - p) : params.len;
+		param = http_str_trim(http_str_make(p, rest));
+		params.p += semi ? rest + 1 : rest;
+		params.len -= semi ? rest + 1 : rest;
+		if (param.len < 3 || (param.p[0] != 'q' && param.p[0] != 'Q') ||
+		    param.p[1] != '=')
+			continue;
+		if (param.p[2] == '1')
+			return 1000;
+		if (param.p[2] != '0')
+			return 0;
+		q = 0;
+		scale = 100;
+		for (i = 4; i < param.len && i < 7 && param.p[3] == '.'; i++) {
+			if (param.p[i] < '0' || param.p[i] > '9')
+				return 0;
+			q += (param.p[i] - '0') * scale;
+			scale /= 10;
+		}
+		return q;
+	}
+	return 1000;
+}
+
+/*
+ * The weight an Accept value V gives TYPE ("text/html"): that of its most
+ * specific matching range (type/subtype, then type/ *, then * / *), or -1
+ * when none matches.
+ */
+static int
+http_accept_weight(struct http_str v, const char *type)
+{
+	struct http_str range, name;
+	const char *semi, *slash = strchr(type, '/');
+	int best = -1, spec = -1, s;
+
+	while (http_list_next(&v, &range)) {
+		semi = memchr(range.p, ';', range.len);
+		name = http_str_trim(http_str_make(range.p, semi ?
+		    (size_t)(semi - range.p) : range.len));
+		if (http_str_eq(name, type))
+			s = 2;
+		else if (name.len == (size_t)(slash - type) + 2 &&
+		    strncasecmp(name.p, type, (size_t)(slash - type) + 1) == 0 &&
+		    name.p[name.len - 1] == '*')
+			s = 1;
+		else if (http_str_eq(name, "*/*"))
+			s = 0;
+		else
+			continue;
+		if (s > spec) {
+			spec = s;
+			best = http_accept_q(semi ? http_str_make(semi + 1,
+			    (size_t)(range.p + range.len - semi - 1)) :
+			    http_str_make("", 0));
+		}
+	}
+	return best;
+}
+
+/*
+ * Does a client with Accept value V get an HTML listing?  Yes unless it
+ * ranks text/plain above text/html or refuses HTML (q=0; RFC 9110
+ * 12.5.1): no Accept and "* / *" get HTML, "text/plain" alone or
+ * "text/html;q=0" get text.
  */
 bool
 http_accepts_html(struct http_str v)
 {
-	struct http_str range, type, param;
-	const char *semi, *p;
-	size_t rest;
+	int html = http_accept_weight(v, "text/html");
 
-	while (http_list_next(&v, &range)) {
-		semi = memchr(range.p, ';', range.len);
-		type = http_str_trim(http_str_make(range.p, semi ?
-		    (size_t)(semi - range.p) : range.len));
-		if (!http_str_eq(type, "text/html"))
-			continue;
-		while (semi != NULL) {
-			p = semi + 1;
-			rest = (size_t)(range.p + range.len - p);
-			semi = memchr(p, ';', rest);
-			param = http_str_trim(http_str_make(p, semi ?
-			    (size_t)(semi - p) : rest));
-			if (param.len >= 2 && (param.p[0] == 'q' ||
-			    param.p[0] == 'Q') && param.p[1] == '=') {
-				param.p += 2;
-				param.len -= 2;
-				while (param.len > 0 && (param.p[0] == '0' ||
-				    param.p[0] == '.')) {
-					param.p++;
-					param.len--;
-				}
-				if (param.len == 0)
-					goto next;	/* q=0: not wanted */
-			}
-		}
+	if (http_str_trim(v).len == 0)
 		return true;
-next:
-		;
-	}
-	return false;
+	/* refused by name, or text/plain ranked above it: text */
+	return html != 0 && http_accept_weight(v, "text/plain") <= html;
 }
 
 static const char http_days[7][4] = {

@@ -385,6 +385,13 @@ listener_ready(struct listener *l, char **errp)
 	return r;
 }
 
+/* The Ith listening socket, or -1 past the last. */
+int
+listener_fd(const struct listener *l, size_t i)
+{
+	return i < l->ls.nfds ? l->ls.fds[i] : -1;
+}
+
 /* Start accepting: FN(ARG, conn) for each client. */
 void
 listener_start(struct listener *l, listener_fn *fn, void *arg)

@@ -73,6 +73,7 @@ void		 listener_close(struct listener *);
 void		 listener_client_gone(struct listener *);
 size_t		 listener_active(const struct listener *);
 int		 listener_port(const struct listener *);
+int		 listener_fd(const struct listener *, size_t);
 void		 listener_free(struct listener *);
 
 #endif

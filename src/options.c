@@ -124,6 +124,13 @@ static const struct opt_def opt_table[] = {
 	    "proxy (SOCKS5 or HTTP Basic)" },
 	{ OPT_PROXY_SERVER, 0, "proxy-server", NULL, "be a SOCKS5, SOCKS4 and "
 	    "HTTP proxy: clients name targets" },
+	{ OPT_UPLOAD, 0, "upload", NULL, "also accept PUT uploads into DIR" },
+	{ OPT_DOWNLOAD, 0, "download", NULL, "files as attachments (save, "
+	    "do not show)" },
+	{ OPT_NO_INDEX, 0, "no-index", NULL, "list directories even when "
+	    "they have an index.html" },
+	{ OPT_MAX_SIZE, 0, "max-size", "BYTES", "refuse uploads larger than "
+	    "BYTES (413)" },
 };
 
 #define OPT_TABLE_LEN	(sizeof opt_table / sizeof opt_table[0])
@@ -396,6 +403,18 @@ opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
 	case OPT_CRLF:
 		o->crlf = true;
 		break;
+	case OPT_UPLOAD:
+		o->upload = true;
+		break;
+	case OPT_DOWNLOAD:
+		o->download = true;
+		break;
+	case OPT_NO_INDEX:
+		o->no_index = true;
+		break;
+	case OPT_MAX_SIZE:
+		return opts_number("--max-size", arg, 1, INT64_MAX,
+		    &o->max_size, errp);
 	case OPT_TLS:
 		o->tls = true;
 		break;
@@ -642,6 +661,9 @@ static const enum opt_id opt_conflicts[][2] = {
 	{ OPT_PROXY, OPT_SCAN },
 	{ OPT_PROXY_SERVER, OPT_UNIX },
 	{ OPT_PROXY_SERVER, OPT_TLS },
+	{ OPT_UPLOAD, OPT_RAW },
+	{ OPT_DOWNLOAD, OPT_RAW },
+	{ OPT_NO_INDEX, OPT_RAW },
 };
 
 /* --proxy and its companions, parsed; --proxy-server's credentials. */

@@ -40,6 +40,8 @@ enum opt_id {
 	OPT_CRLF,
 	/* proxies */
 	OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_PROXY_SERVER,
+	/* serve-file */
+	OPT_UPLOAD, OPT_DOWNLOAD, OPT_NO_INDEX, OPT_MAX_SIZE,
 	OPT__MAX
 };
 
@@ -95,6 +97,10 @@ struct sockt_opts {
 	bool		 force;
 	bool		 no_resume;
 	char		*sha256;		/* 64 hex digits */
+	bool		 upload;		/* serve-file --upload */
+	bool		 download;		/* attachment by default */
+	bool		 no_index;
+	long long	 max_size;		/* --max-size, 0: no limit */
 
 	bool		 connect;
 	bool		 pty;

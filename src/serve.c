@@ -19,7 +19,9 @@
 #include "httpd.h"
 #include "log.h"
 #include "loop.h"
+#include "mime.h"
 #include "serve.h"
+#include "serveput.h"
 #include "xmalloc.h"
 
 struct serve_req;
@@ -27,7 +29,7 @@ struct serve_req;
 struct serve {
 	struct loop		*loop;
 	struct fstree		*tree;
-	const char		*raw_path;	/* --raw: the FILE */
+	struct serve_spec	 spec;
 	struct digest_sched	*sched;
 	struct serve_req	*lists;		/* listings being built */
 	struct loop_timer	 list_tick;
@@ -35,6 +37,8 @@ struct serve {
 
 /* A request being answered later: a file's digest, or a listing. */
 struct serve_req {
+	enum serve_kind		 kind;		/* SERVE_GET: the connection's
+						   data is this */
 	struct serve		*s;
 	struct httpd_conn	*conn;
 	const struct http_request *rq;
@@ -83,6 +87,30 @@ serve_req_status(struct serve_req *r, int status, const char *fields)
 }
 
 /*
+ * Does the query of TARGET hold the parameter NAME ("?download",
+ * "?a=1&download=1")?
+ */
+static bool
+serve_query_has(struct http_str target, const char *name)
+{
+	const char *q = memchr(target.p, '?', target.len), *end, *amp;
+	size_t n = strlen(name), len;
+
+	if (q == NULL)
+		return false;
+	end = target.p + target.len;
+	for (q++; q < end; q = amp + 1) {
+		if ((amp = memchr(q, '&', (size_t)(end - q))) == NULL)
+			amp = end;
+		len = (size_t)(amp - q);
+		if (len >= n && memcmp(q, name, n) == 0 && (len == n ||
+		    q[n] == '='))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Answer R with its file, whose current version has digest D: the
  * validators, the preconditions and the range decide the status, the
  * body follows from the file.
@@ -97,8 +125,9 @@ serve_file_respond(struct serve_req *r, const unsigned char *d)
 	struct http_head h;
 	struct httpd_conn *c = r->conn;
 	struct stat st;
-	const char *base;
+	const char *base, *type;
 	int status, fd;
+	bool known;
 
 	if (fstat(r->file, &st) == -1) {
 		serve_req_status(r, 500, NULL);
@@ -110,6 +139,7 @@ serve_file_respond(struct serve_req *r, const unsigned char *d)
 	http_format_date(st.st_mtime, lastmod);
 	status = http_preconditions(r->rq, etag, st.st_mtime,
 	    (uint64_t)st.st_size, &first, &last);
+	type = mime_type(r->s->spec.mime, r->path, &known);
 	http_head_begin(&h, status, time(NULL));
 	http_head_printf(&h, "Last-Modified: %s\r\nETag: %s\r\n", lastmod,
 	    etag);
@@ -117,17 +147,19 @@ serve_file_respond(struct serve_req *r, const unsigned char *d)
 		http_head_printf(&h, "Accept-Ranges: bytes\r\nRepr-Digest: "
 		    "sha-256=:%s:\r\n", b64);
 		base = strrchr(r->path, '/');
-		http_head_disposition(&h, "attachment", base ? base + 1 :
-		    r->path);
+		http_head_disposition(&h, r->s->spec.download ||
+		    serve_query_has(r->rq->target, "download") ? "attachment" :
+		    "inline", base ? base + 1 : r->path);
 	}
 	if (status == 200) {
-		http_head_printf(&h, "Content-Type: application/octet-stream\r\n"
-		    "Content-Length: %lld\r\n", (long long)st.st_size);
+		http_head_printf(&h, "Content-Type: %s\r\n"
+		    "Content-Length: %lld\r\n", type, (long long)st.st_size);
 		end = st.st_size;
 	} else if (status == 206) {
-		http_head_printf(&h, "Content-Type: application/octet-stream\r\n"
+		http_head_printf(&h, "Content-Type: %s\r\n"
 		    "Content-Length: %llu\r\nContent-Range: bytes "
-		    "%llu-%llu/%lld\r\n", (unsigned long long)(last - first + 1),
+		    "%llu-%llu/%lld\r\n", type,
+		    (unsigned long long)(last - first + 1),
 		    (unsigned long long)first, (unsigned long long)last,
 		    (long long)st.st_size);
 		off = (off_t)first;
@@ -270,15 +302,52 @@ serve_raw(struct serve *s, struct httpd_conn *c)
 	struct stat st;
 	int fd;
 
-	fd = open(s->raw_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(s->spec.raw_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1 || fstat(fd, &st) == -1) {
-		log_error("%s: %s", s->raw_path, strerror(errno));
+		log_error("%s: %s", s->spec.raw_path, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		httpd_abort(c);
 		return;
 	}
 	httpd_respond_file(c, NULL, fd, 0, st.st_size);
+}
+
+/*
+ * A directory asked for without its final "/": 301 to the name with it,
+ * so that the relative links of its index.html work.
+ */
+static void
+serve_redirect_dir(struct httpd_conn *c, const char *path)
+{
+	char *enc = http_encode_path(path, strlen(path), true), *loc;
+
+	loc = log_fmt("Location: /%s/\r\n", enc);
+	httpd_respond_status(c, 301, loc);
+	free(loc);
+	free(enc);
+}
+
+/*
+ * The index.html of directory PATH, open on *FD, when it has one and
+ * --no-index is not given; its path is then in *INDEX.
+ */
+static bool
+serve_index(struct serve *s, const char *path, int *fd, char **index)
+{
+	const struct fstree_root *root;
+
+	if (s->spec.no_index)
+		return false;
+	*index = path[0] ? log_fmt("%s/index.html", path) :
+	    xstrdup("index.html");
+	if (fstree_lookup(s->tree, *index, fd, &root) == FSTREE_FILE)
+		return true;
+	if (*fd != -1)
+		close(*fd);
+	free(*index);
+	*index = NULL;
+	return false;
 }
 
 /* The handler: answer RQ on C, or (NULL) send --raw's FILE. */
@@ -294,16 +363,21 @@ serve_request(void *arg, struct httpd_conn *c, const struct http_request *rq)
 	enum fstree_found found;
 	struct serve_req *r;
 	enum http_path pr;
-	char *path;
+	char *path, *index;
 	bool dir;
-	int fd;
+	int fd, ifd;
 
 	if (rq == NULL) {
 		serve_raw(s, c);
 		return;
 	}
-	if (rq->method == HTTP_OTHER) {
-		httpd_respond_status(c, 405, "Allow: GET, HEAD\r\n");
+	if (rq->method == HTTP_PUT && s->spec.upload) {
+		serve_put(s->tree, &s->spec, c, rq);
+		return;
+	}
+	if (rq->method != HTTP_GET && rq->method != HTTP_HEAD) {
+		httpd_respond_status(c, 405, s->spec.upload ?
+		    "Allow: GET, HEAD, PUT\r\n" : "Allow: GET, HEAD\r\n");
 		return;
 	}
 	pr = http_target_path(rq->target, &path, &dir);
@@ -317,7 +391,23 @@ serve_request(void *arg, struct httpd_conn *c, const struct http_request *rq)
 		httpd_respond_status(c, status[found], NULL);
 		return;
 	}
+	if (found == FSTREE_DIR && !dir) {
+		if (fd != -1)
+			close(fd);
+		serve_redirect_dir(c, path);
+		free(path);
+		return;
+	}
+	if (found == FSTREE_DIR && serve_index(s, path, &ifd, &index)) {
+		if (fd != -1)
+			close(fd);
+		free(path);
+		path = index;
+		fd = ifd;
+		found = FSTREE_FILE;
+	}
 	r = xcalloc(1, sizeof *r);
+	r->kind = SERVE_GET;
 	r->s = s;
 	r->conn = c;
 	r->rq = rq;
@@ -335,11 +425,13 @@ serve_request(void *arg, struct httpd_conn *c, const struct http_request *rq)
 static void
 serve_cancel(void *arg, struct httpd_conn *c)
 {
-	struct serve_req *r = httpd_conn_data(c);
+	enum serve_kind *kind = httpd_conn_data(c);
 
 	(void)arg;
-	if (r != NULL)
-		serve_req_free(r);
+	if (kind != NULL && *kind == SERVE_PUT)
+		serve_put_cancel((struct serve_put *)kind);
+	else if (kind != NULL)
+		serve_req_free((struct serve_req *)kind);
 }
 
 /* --count is reached and every response is out. */
@@ -352,17 +444,18 @@ serve_done(void *arg, int status)
 }
 
 /*
- * Answers from TREE (NULL with --raw, which sends RAW_PATH instead), on
- * LOOP, which serve_done() stops once the engine is done.
+ * Answers from TREE (NULL with --raw, which sends SPEC's raw_path instead),
+ * on LOOP, which serve_done() stops once the engine is done.
  */
 struct serve *
-serve_new(struct loop *loop, struct fstree *tree, const char *raw_path)
+serve_new(struct loop *loop, struct fstree *tree,
+    const struct serve_spec *spec)
 {
 	struct serve *s = xcalloc(1, sizeof *s);
 
 	s->loop = loop;
 	s->tree = tree;
-	s->raw_path = raw_path;
+	s->spec = *spec;
 	s->sched = digest_sched_new(loop);
 	loop_timer_init(&s->list_tick, serve_list_tick, s);
 	return s;

@@ -107,7 +107,8 @@ has_size() {
 	assert_line "Repr-Digest: sha-256=:$(b64sha "$T/f.bin"):"
 	assert_line "ETag: \"$(checksum "$T/f.bin" | cut -c1-32)\""
 	assert_line "Accept-Ranges: bytes"
-	assert_line 'Content-Disposition: attachment; filename="f.bin"'
+	assert_line 'Content-Disposition: inline; filename="f.bin"'
+	assert_line 'Content-Type: application/octet-stream'
 	assert_line --regexp '^Last-Modified: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT$'
 }
 
@@ -257,22 +258,23 @@ sys.stdout.write(d.decode())'"
 	assert_line --partial "Connection: close"
 }
 
-@test "serve-file: the listing at / is text for curl and HTML when text/html is accepted" {
+@test "serve-file: the listing at / is HTML for */* and text when text/plain is ranked higher" {
 	mkdir -p "$T/d/sub"
 	printf 'a' >"$T/d/plain.txt"
 	printf 'b' >"$T/d/a b"
 	printf 'c' >"$T/d/x%y"
 	printf 'd' >"$T/d/sub/deep"
 	serve srv 127.0.0.1 0 "$T/d"
-	run curl -sS -D "$T/h" "http://127.0.0.1:$PORT/"
+	run curl -sS -D "$T/h" -H 'Accept: text/plain' "http://127.0.0.1:$PORT/"
 	assert_success
 	assert_output "$(printf 'a b\nplain.txt\nsub/\nx%%25y')"
 	grep -q '^Content-Type: text/plain; charset=utf-8' "$T/h"
-	run curl -sS -H 'Accept: text/html,*/*;q=0.8' "http://127.0.0.1:$PORT/"
-	assert_line --partial '<li><a href="/a%20b">a b</a></li>'
-	assert_line --partial '<li><a href="/sub/">sub/</a></li>'
+	run curl -sS -D "$T/h" "http://127.0.0.1:$PORT/"
+	assert_line --regexp '^<tr><td><a href="/a%20b">a b</a></td><td class="size">1</td><td>[0-9-]{10} [0-9:]{8}</td></tr>$'
+	assert_line --regexp '^<tr><td><a href="/sub/">sub/</a></td><td class="size">-</td>'
 	assert_line --partial '<title>Index of /</title>'
-	run curl -sS "http://127.0.0.1:$PORT/sub"
+	grep -q '^Content-Type: text/html; charset=utf-8' "$T/h"
+	run curl -sS -H 'Accept: text/plain' "http://127.0.0.1:$PORT/sub/"
 	assert_output "deep"
 	run curl -sS "http://127.0.0.1:$PORT/sub/deep"
 	assert_output "d"
@@ -285,7 +287,7 @@ sys.stdout.write(d.decode())'"
 	mkdir -p "$T/d/empty"
 	printf 'x' >"$T/d/x"
 	serve srv 127.0.0.1 0 "$T/d"
-	run curl -sS -D "$T/h" "http://127.0.0.1:$PORT/empty/"
+	run curl -sS -D "$T/h" -H 'Accept: text/plain' "http://127.0.0.1:$PORT/empty/"
 	assert_success
 	assert_output ""
 	grep -q '^HTTP/1.1 200' "$T/h"
@@ -303,11 +305,11 @@ sys.stdout.write(d.decode())'"
 	serve srv 127.0.0.1 0 "$T/e/same" "$T/d" "$T/e/only"
 	run curl -sS "http://127.0.0.1:$PORT/same"
 	assert_output "from-file"
-	run curl -sS "http://127.0.0.1:$PORT/"
+	run curl -sS -H 'Accept: text/plain' "http://127.0.0.1:$PORT/"
 	assert_output "$(printf 'only\nsame')"
 	# a directory of the earlier argument wins over a later FILE too
 	mkdir "$T/d/only"
-	run curl -sS "http://127.0.0.1:$PORT/"
+	run curl -sS -H 'Accept: text/plain' "http://127.0.0.1:$PORT/"
 	assert_output "$(printf 'only/\nsame')"
 }
 
@@ -323,7 +325,7 @@ for n in names:
 ' "$T/big"
 	printf 'small' >"$T/small"
 	serve srv 127.0.0.1 0 "$T/small" "$T/big"
-	curl -sS -o "$T/list" "http://127.0.0.1:$PORT/" &
+	curl -sS -o "$T/list" -H 'Accept: text/plain' "http://127.0.0.1:$PORT/" &
 	lister=$!
 	curl -sS -o "$T/html" -H 'Accept: text/html' "http://127.0.0.1:$PORT/" &
 	lister2=$!
@@ -334,7 +336,7 @@ for n in names:
 	# every name once, in byte order, the FILE argument's among them
 	[ "$(wc -l <"$T/list")" -eq 40001 ]
 	diff "$T/list" <( (echo small; ls "$T/big") | LC_ALL=C sort)
-	[ "$(grep -c '^<li><a href="/f-[0-9]*">f-[0-9]*</a></li>$' "$T/html")" -eq 40000 ]
+	[ "$(grep -c '^<tr><td><a href="/f-[0-9]*">f-[0-9]*</a></td><td class="size">0</td>' "$T/html")" -eq 40000 ]
 	alive "$BG_PID"
 }
 
@@ -609,7 +611,7 @@ sys.stdout.buffer.write(recv_all(s))
 	run curl -sS "http://127.0.0.1:$PORT/sub/up-in"
 	assert_output inside
 	# the listing shows only what can be fetched
-	run curl -sS "http://127.0.0.1:$PORT/"
+	run curl -sS -H 'Accept: text/plain' "http://127.0.0.1:$PORT/"
 	assert_output "$(printf 'real\nrel-in\nsub/')"
 }
 
@@ -637,7 +639,7 @@ while True:
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 req = b"GET /sub/dotted HTTP/1.1\r\nHost: x\r\n\r\n" * 4999
-req += b"GET /sub/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+req += b"GET /sub/ HTTP/1.1\r\nHost: x\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
 s.sendall(req)
 d = b""
 while True:

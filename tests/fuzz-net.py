@@ -31,13 +31,16 @@ Standard library only.
 """
 import argparse
 import asyncio
+import base64
 import collections
 import ctypes
 import errno
+import hashlib
 import os
 import random
 import re
 import resource
+import shutil
 import signal
 import socket
 import struct
@@ -82,6 +85,9 @@ class Target:
 TARGETS = [
     Target("serve-file", ["serve-file", "127.0.0.1", "0", "{root}"],
            probe="http", sessions="http", max_conc=400, touch=True),
+    Target("serve-upload", ["serve-file", "--upload", "--max-size", "1000000",
+                            "127.0.0.1", "0", "{root}"],
+           probe="http", sessions="upload", max_conc=200),
     Target("listen-k", ["listen", "-k", "127.0.0.1", "0"],
            stdin="pipe", stdout="scan", probe="stdout", sessions="stream",
            max_conc=400),
@@ -158,6 +164,10 @@ def make_tree(root, big_mb):
         with open(p, "wb") as f:
             f.write(data)
     os.makedirs(os.path.join(root, "emptydir"), exist_ok=True)
+    up = os.path.join(root, "up")       # uploads: emptied for each run
+    if os.path.isdir(up):
+        shutil.rmtree(up)
+    os.makedirs(up)
     med = os.path.join(root, "medium.bin")
     if not os.path.exists(med) or os.path.getsize(med) != 4 << 20:
         with open(med, "wb") as f:
@@ -622,6 +632,96 @@ def gen_proxy(rng, ctx, auth=False):
         if rng.random() < 0.5:
             spec.ops.append(("wait_rx", 1, rng.uniform(0, 1)))
         add_split(rng, spec.ops, rand_payload(rng))
+# -- uploads (serve-file --upload, --max-size 1000000) --
+
+UPLOAD_PATHS = ["/up/x", "/up/", "/up/../x", "/up/%2e%2e/x", "/small.txt",
+                "/link-out", "/up/.sockt-upload-1", "/nope/x", "/sub",
+                "/up/sp%20ace", "/up/%00", "/up/%zz"]
+
+
+def upload_body(rng):
+    r = rng.random()
+    if r < 0.1:
+        return b""
+    if r < 0.8:
+        return rng.randbytes(rng.randint(1, 70000))
+    return rng.randbytes(rng.randint(900000, 1100000))   # about --max-size
+
+
+def upload_request(rng, path, body, digest="right", chunked=None,
+                   expect=False, close=True):
+    """A PUT of BODY to PATH: Content-Length or chunked, the digest right,
+    wrong or absent, in a header or (chunked) in the trailer."""
+    d = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    if digest == "wrong":
+        d = base64.b64encode(rng.randbytes(32)).decode()
+    field = rng.choice(["Content-Digest", "Repr-Digest"])
+    extra = ["Expect: 100-continue"] if expect else []
+    if chunked is None:
+        chunked = rng.random() < 0.5
+    trailer = b""
+    if chunked:
+        extra.append("Transfer-Encoding: chunked")
+        in_trailer = digest != "none" and rng.random() < 0.6
+        if in_trailer:
+            extra.append(f"Trailer: {field}")
+            trailer = f"{field}: sha-256=:{d}:\r\n".encode()
+        elif digest != "none":
+            extra.append(f"{field}: sha-256=:{d}:")
+        data = b""
+        i = 0
+        while i < len(body):
+            n = rng.randint(1, 40000)
+            data += b"%x\r\n" % len(body[i:i + n]) + body[i:i + n] + b"\r\n"
+            i += n
+        data += b"0\r\n" + trailer + b"\r\n"
+    else:
+        extra.append(f"Content-Length: {len(body)}")
+        if digest != "none":
+            extra.append(f"{field}: sha-256=:{d}:")
+        data = body
+    return http_valid(path, "PUT", close, extra), data
+
+
+def gen_upload(rng, ctx):
+    """serve-file --upload sessions: PUTs honest or not, cut, slow."""
+    spec = Spec()
+    name = "u-%d-%d" % (ctx.seed, rng.randrange(1 << 40))
+    if rng.random() < 0.25:
+        # checked: one honest PUT of a new name, stored exactly
+        spec.note = "checked upload"
+        body = rng.randbytes(rng.randint(0, 200000))
+        head, data = upload_request(rng, "/up/" + name, body,
+                                    rng.choice(["right", "none"]),
+                                    expect=rng.random() < 0.3)
+        add_split(rng, spec.ops, head + data)
+        spec.ops.append(("wait_eof", 30))
+        spec.check = ("upload", os.path.join(ctx.root, "up", name), body)
+        spec.cap = 30
+        return spec
+    spec.note = "upload"
+    pick_reader(rng, spec)
+    for _ in range(rng.choices([1, rng.randint(2, 4)], [70, 30])[0]):
+        r = rng.random()
+        if r < 0.6:
+            path = "/up/" + name if rng.random() < 0.8 else \
+                rng.choice(UPLOAD_PATHS)
+            head, data = upload_request(
+                rng, path, upload_body(rng),
+                rng.choice(["right", "right", "wrong", "none"]),
+                expect=rng.random() < 0.3, close=rng.random() < 0.5)
+            if rng.random() < 0.2:
+                data = http_mutate(rng, data)
+            add_split(rng, spec.ops, head)
+            if rng.random() < 0.2:
+                spec.ops.append(("wait_rx", 1, 0.5))    # 100 Continue
+            if rng.random() < 0.2:
+                data = data[:rng.randrange(len(data) + 1)]  # cut short
+            add_split(rng, spec.ops, data)
+        else:
+            add_split(rng, spec.ops, http_request(rng))
+        if rng.random() < 0.3:
+            spec.ops.append(("sleep", pick_delay(rng)))
     cut_with_reset(rng, spec)
     pick_ending(rng, spec, wait_eof=True)
     return spec
@@ -650,9 +750,37 @@ def proxy_verdict(buf, kind, auth, data):
     return None
 
 
+def upload_verdict(buf, path, body):
+    """A checked upload: 201 with the body's Repr-Digest, the file exact."""
+    buf = bytes(buf)
+    if buf.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):
+        buf = buf[25:]
+    head = buf.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    if not head[0].startswith("HTTP/1.1 201 "):
+        return f"PUT {path}: {head[0]!r}, want 201"
+    d = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    if f"Repr-Digest: sha-256=:{d}:" not in head:
+        return f"PUT {path}: no Repr-Digest of the body in {head!r}"
+    try:
+        with open(path, "rb") as f:
+            got = f.read()
+    except OSError as e:
+        return f"PUT {path}: 201 but {e}"
+    if got != body:
+        return f"PUT {path}: stored {len(got)} bytes, sent {len(body)}"
+    return None
+
+
+def upload_leftovers(root):
+    """Temporary files of uploads, once every session is closed."""
+    return [n for n in os.listdir(os.path.join(root, "up"))
+            if n.startswith(".sockt-upload-")]
+
+
 GENERATORS = {
     "proxy": lambda rng, ctx: gen_proxy(rng, ctx),
     "proxy-auth": lambda rng, ctx: gen_proxy(rng, ctx, auth=True),
+    "upload": gen_upload,
     "http": gen_http,
     "stream": lambda rng, ctx: gen_stream(rng, ctx),
     "stream-echo": lambda rng, ctx: gen_stream(rng, ctx, echo=True),
@@ -811,6 +939,8 @@ class Session:
                     f"({self.outcome}; {self.rx} bytes received)")
         if check[0] == "proxy":
             return proxy_verdict(self.buf, *check[1:])
+        if check[0] == "upload":
+            return upload_verdict(self.buf, check[1], check[2])
         if check[0] == "echo":
             if bytes(self.buf) != check[1]:
                 same = 0
@@ -1355,6 +1485,9 @@ class Run:
             if active:
                 await asyncio.wait(active)
             await self.settle(self.a.settle_deadline, f"after round {r}")
+            if self.t.sessions == "upload" and upload_leftovers(self.root):
+                raise Finding("leftover", f"after round {r}: temporary "
+                              f"files {upload_leftovers(self.root)[:5]}")
             self.rounds_run += 1
             if self.a.round is not None:
                 return

@@ -2,7 +2,8 @@
  * fuzz-http-request.c - libFuzzer harness for what serve-file reads from
  * the network: the request head, its Range field against a file size, the
  * request target turned into a path beneath the served tree, validators
- * and preconditions, and the response head built from what it names.
+ * and preconditions, the response head built from what it names, and an
+ * upload's chunked body with its trailer section and digests.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,43 @@
 #include "http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/*
+ * The chunked body of an upload after the head, its trailers kept, and
+ * the digest fields serve-file looks for in them.
+ */
+static void
+fuzz_upload_body(const char *p, size_t size)
+{
+	struct http_chunked ch;
+	struct http_str trailers, v;
+	unsigned char digest[32];
+	char keep[256];
+	size_t pos, used, off, len;
+	enum http_chunk_step st;
+
+	http_chunked_init(&ch);
+	ch.trailers = keep;
+	ch.trailers_cap = sizeof keep;
+	for (pos = 0; pos < size; pos += used) {
+		used = off = len = 0;
+		st = http_chunked_step(&ch, p + pos, size - pos, &used, &off,
+		    &len);
+		if (used > size - pos || ch.trailers_len > ch.trailers_cap ||
+		    (st == HTTP_CHUNK_DATA && off + len > used))
+			abort();
+		if (st == HTTP_CHUNK_BAD || st == HTTP_CHUNK_END ||
+		    (used == 0 && st != HTTP_CHUNK_DATA))
+			break;
+	}
+	trailers.p = keep;
+	trailers.len = ch.trailers_len;
+	if (http_field_find(trailers, "content-digest", &v)) {
+		if (v.p < keep || v.p + v.len > keep + ch.trailers_len)
+			abort();
+		(void)http_repr_digest_sha256(v, digest);
+	}
+}
 
 /* A path serve-file may open: relative, no "." or ".." component. */
 static int
@@ -40,6 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_head head;
 	struct http_str whole = { (const char *)data, size };
 	uint64_t first, last;
+	unsigned char digest[32];
 	time_t t;
 	char *path, *enc;
 	bool dir;
@@ -72,7 +111,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)http_etag_listed(req.if_none_match, "\"abc\"", true);
 		(void)http_accepts_html(req.accept);
 		(void)http_parse_date(req.if_modified_since, &t);
+		(void)http_repr_digest_sha256(req.content_digest, digest);
+		fuzz_upload_body((const char *)data + n, size - (size_t)n);
 	}
+	(void)http_accepts_html(whole);
 	/* every field parser on raw input too */
 	(void)http_parse_range(whole, UINT64_MAX / 2, &first, &last);
 	if (http_target_path(whole, &path, &dir) == HTTP_PATH_OK)
