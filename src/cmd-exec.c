@@ -31,7 +31,8 @@ static const enum opt_id exec_options[] = {
 	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_KEEP, OPT_MAX_CONNS, OPT_ALLOW,
 	OPT_DENY, OPT_PORT_FILE, OPT_HEXDUMP, OPT_OUTPUT, OPT_CONNECT,
 	OPT_PTY, OPT_STDERR, OPT_SH, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
-	OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_END
+	OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_MPTCP,
+	OPT_PTY_SIZE, OPT_END
 };
 
 static int	cmd_exec_exec(struct sockt_opts *);
@@ -56,6 +57,11 @@ const struct cmd_entry cmd_exec_entry = {
 	.options = exec_options,
 	.help = exec_help,
 	.args = { 0, 2, 1, "PORT" },
+	.examples = {
+		"sockt exec -k 9000 -- stdbuf -oL tr a-z A-Z",
+		"sockt exec --pty-size 132x43 9000 -- /bin/sh",
+		"sockt exec --connect 127.0.0.1 9000 --sh 'echo hi; cat'",
+	},
 	.exec = cmd_exec_exec,
 };
 

@@ -28,7 +28,7 @@ static const enum opt_id forward_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_UNIX, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE,
 	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY,
 	OPT_PORT_FILE, OPT_HEXDUMP, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
-	OPT_ALPN, OPT_END
+	OPT_ALPN, OPT_MPTCP, OPT_END
 };
 
 static int	cmd_forward_exec(struct sockt_opts *);
@@ -53,6 +53,11 @@ const struct cmd_entry cmd_forward_entry = {
 	.options = forward_options,
 	.help = forward_help,
 	.args = { 2, 3, 2, "PORT and TARGET" },
+	.examples = {
+		"sockt forward -v 5433 db.internal:5432",
+		"sockt forward -U /tmp/app.sock 127.0.0.1:8080",
+		"sockt forward --tls --cert cert.pem --key key.pem 0.0.0.0 443 127.0.0.1:8080",
+	},
 	.exec = cmd_forward_exec,
 };
 
@@ -229,6 +234,7 @@ forward_client(void *arg, const struct listener_conn *lc)
 	ds.source = run->o->source;
 	ds.timeout_ms = run->o->timeout_ms;
 	ds.wait_ms = -1;
+	ds.mptcp = run->o->mptcp;
 	c->dial = dial_start(run->loop, &ds, forward_dialled, c);
 }
 

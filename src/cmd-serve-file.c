@@ -29,7 +29,7 @@ static const enum opt_id serve_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_PORT, OPT_IDLE,
 	OPT_KEEP, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY, OPT_PORT_FILE, OPT_COUNT,
 	OPT_RAW, OPT_TIMEOUT, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_ALPN,
-	OPT_END
+	OPT_MPTCP, OPT_END
 };
 
 static int	cmd_serve_file_exec(struct sockt_opts *);
@@ -50,6 +50,11 @@ const struct cmd_entry cmd_serve_file_entry = {
 	.options = serve_options,
 	.help = serve_file_help,
 	.args = { 1, -1, 0, "PORT" },
+	.examples = {
+		"sockt serve-file -v 8000 ~/pub",
+		"sockt serve-file --raw 9000 big.iso",
+		"sockt serve-file --tls 127.0.0.1 8443 index.html",
+	},
 	.exec = cmd_serve_file_exec,
 };
 
@@ -217,6 +222,7 @@ cmd_serve_file_exec(struct sockt_opts *o)
 	ls.max_conns = o->max_conns;
 	ls.first_ms = -1;
 	ls.port_file = o->port_file;
+	ls.mptcp = o->mptcp;
 	ls.tls = tls;
 	ls.handshake_ms = o->timeout_ms >= 0 ? o->timeout_ms :
 	    CMD_HANDSHAKE_MS;

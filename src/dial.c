@@ -248,7 +248,8 @@ dial_connect_to(struct dial *d, const struct sockaddr *sa, socklen_t len,
 	uint64_t when;
 	char *err = NULL;
 
-	d->fd = sock_connect_start(sa, len, SOCK_STREAM, src, &err);
+	d->fd = sock_connect_start(sa, len, SOCK_STREAM |
+	    (d->spec.mptcp ? SOCK_MPTCP : 0), src, &err);
 	if (d->fd == -1) {
 		dial_set_error(d, err);
 		return -1;

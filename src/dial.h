@@ -38,6 +38,7 @@ struct dial_spec {
 	int		 wait_ms;	/* --wait: retry until; -1: never */
 	struct tls_ctx	*tls;		/* speak TLS, or NULL */
 	const char	*tls_name;	/* SNI and the name verified (HOST) */
+	bool		 mptcp;		/* --mptcp: Multipath TCP, or TCP */
 };
 
 struct dial_result {

@@ -36,7 +36,7 @@ enum opt_id {
 	/* TLS */
 	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN,
 	OPT_SERVERNAME, OPT_ALPN,
-	OPT_CRLF,
+	OPT_CRLF, OPT_MPTCP, OPT_PTY_SIZE,
 	OPT__MAX
 };
 
@@ -97,6 +97,9 @@ struct sockt_opts {
 	bool		 pty;
 	bool		 child_stderr;		/* --stderr */
 	char		*sh;			/* --sh COMMAND */
+	int		 pty_cols;		/* --pty-size, 0: 80x24 */
+	int		 pty_rows;
+	bool		 mptcp;			/* --mptcp */
 
 	bool		 crlf;			/* -C */
 	bool		 tls;			/* --tls (or https://) */
@@ -123,5 +126,6 @@ int	 opts_validate(struct sockt_opts *, char **);
 void	 opts_free(struct sockt_opts *);
 int	 opts_parse_secs(const char *, int *, char **);
 void	 opts_print_help(const struct cmd_entry *, FILE *);
+int	 opts_describe(enum opt_id, int *, const char **, const char **);
 
 #endif
