@@ -383,6 +383,8 @@ child_set_new(struct relay *relay, const struct child_spec *spec)
 	set->spec = *spec;
 	set->prog.argv = spec->argv;
 	set->prog.pty = spec->pty;
+	set->prog.cols = spec->pty_cols;
+	set->prog.rows = spec->pty_rows;
 	set->prog.stderr_out = spec->stderr_out;
 	set->queue_end = &set->queue;
 	loop_timer_init(&set->spawn, child_spawn_fire, set);

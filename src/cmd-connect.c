@@ -53,7 +53,9 @@ const struct cmd_entry cmd_connect_entry = {
 		"sockt connect 127.0.0.1 9000 < file",
 		"sockt connect -z --wait 30 127.0.0.1 5432",
 		"sockt connect --raw-tty 127.0.0.1 9000",
-		"sockt connect --tls --pin sha256//BASE64= example.org 443",
+		"sockt connect --tls --pin "
+		    "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= "
+		    "example.org 443",
 	},
 	.exec = cmd_connect_exec,
 };

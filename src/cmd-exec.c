@@ -286,6 +286,8 @@ cmd_exec_exec(struct sockt_opts *o)
 	relay = relay_new(run.loop);
 	cs = (struct child_spec){
 		.argv = run.argv, .pty = o->pty, .stderr_out = o->child_stderr,
+		.pty_cols = (unsigned short)o->pty_cols,
+		.pty_rows = (unsigned short)o->pty_rows,
 		.is_unix = o->unix_socket, .single = exec_single(&run),
 		.idle_ms = o->idle_ms,
 		.tap = o->hexdump != NULL || o->output != NULL ? &run.tap :
