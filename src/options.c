@@ -752,12 +752,13 @@ opts_print_help(const struct cmd_entry *cmd, FILE *f)
 }
 
 /*
- * The letter (or 0), long name (or NULL) and argument name (or NULL) of
- * option ID, for the shell completion scripts.  Returns -1 for no option.
+ * The letter (or 0), long name (or NULL), argument name (or NULL) and
+ * help line of option ID, for the shell completion scripts.  Returns -1
+ * for no option.
  */
 int
 opts_describe(enum opt_id id, int *letter, const char **name,
-    const char **arg)
+    const char **arg, const char **help)
 {
 	const struct opt_def *d = opt_lookup(id);
 
@@ -766,5 +767,6 @@ opts_describe(enum opt_id id, int *letter, const char **name,
 	*letter = d->letter;
 	*name = d->name;
 	*arg = d->arg;
+	*help = d->help;
 	return 0;
 }

@@ -126,6 +126,7 @@ int	 opts_validate(struct sockt_opts *, char **);
 void	 opts_free(struct sockt_opts *);
 int	 opts_parse_secs(const char *, int *, char **);
 void	 opts_print_help(const struct cmd_entry *, FILE *);
-int	 opts_describe(enum opt_id, int *, const char **, const char **);
+int	 opts_describe(enum opt_id, int *, const char **, const char **,
+	     const char **);
 
 #endif
