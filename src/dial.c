@@ -274,6 +274,7 @@ dial_next(struct dial *d)
 			log_info(1, "%s", d->err);
 		addr_format(ai->ai_addr, ai->ai_addrlen, d->where,
 		    sizeof d->where);
+		log_info(2, "connecting to %s", d->where);
 		if (dial_connect_to(d, ai->ai_addr, ai->ai_addrlen,
 		    d->source) == 0)
 			return;

@@ -193,6 +193,11 @@ sock_bind_all(const char *host, const char *port, int family, int socktype,
 			sock_set_reuseaddr(fd);
 		if (ai->ai_family == AF_INET6)
 			sock_set_v6only(fd, 1);
+		if (shared || ai->ai_family == AF_INET6)
+			log_info(2, "%s: %s%s%s", where, shared ?
+			    "SO_REUSEADDR" : "", shared &&
+			    ai->ai_family == AF_INET6 ? ", " : "",
+			    ai->ai_family == AF_INET6 ? "IPV6_V6ONLY" : "");
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    ((socktype & ~SOCK_MPTCP) == SOCK_STREAM &&
 		    listen(fd, SOMAXCONN) == -1)) {
@@ -468,6 +473,7 @@ sock_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
 		op = "bind";
 		addr_format(src->ai_addr, src->ai_addrlen, where, sizeof where);
 		sock_set_reuseaddr(fd);
+		log_info(2, "bind %s: SO_REUSEADDR", where);
 		if (bind(fd, src->ai_addr, src->ai_addrlen) == -1)
 			goto fail;
 		op = "connect";
