@@ -269,7 +269,8 @@ addr_log_resolved(const char *host, const struct addrinfo *res)
 		len += (size_t)snprintf(line + len, sizeof line - len, "%s%s",
 		    len ? ", " : "", one);
 	}
-	log_info(2, "resolved %s: %s", host, line);
+	if (strcmp(line, host) != 0)	/* a numeric address says nothing */
+		log_info(2, "resolved %s: %s", host, line);
 }
 
 /*
