@@ -252,6 +252,27 @@ out:
 	return r;
 }
 
+/* -vv: what HOST resolved to, numeric, in getaddrinfo()'s order. */
+static void
+addr_log_resolved(const char *host, const struct addrinfo *res)
+{
+	char line[512], one[INET6_ADDRSTRLEN];
+	size_t len = 0;
+
+	if (log_verbosity() < 2 || host == NULL)
+		return;
+	line[0] = '\0';
+	for (; res != NULL && len < sizeof line; res = res->ai_next) {
+		if (getnameinfo(res->ai_addr, res->ai_addrlen, one, sizeof one,
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			continue;
+		len += (size_t)snprintf(line + len, sizeof line - len, "%s%s",
+		    len ? ", " : "", one);
+	}
+	if (strcmp(line, host) != 0)	/* a numeric address says nothing */
+		log_info(2, "resolved %s: %s", host, line);
+}
+
 /*
  * getaddrinfo() with sockt's rules: FAMILY is AF_UNSPEC, AF_INET or
  * AF_INET6; FLAGS may hold AI_PASSIVE and AI_NUMERICHOST.  The port has
@@ -281,8 +302,10 @@ addr_resolve(const char *host, const char *port, int family, int socktype,
 		hints.ai_flags &= ~AI_ADDRCONFIG;
 		e = getaddrinfo(host, port, &hints, res);
 	}
-	if (e == 0)
+	if (e == 0) {
+		addr_log_resolved(host, *res);
 		return 0;
+	}
 	if (e == EAI_NONAME && (flags & AI_NUMERICHOST))
 		*errp = log_fmt("bad address '%s': not numeric (-n)", host);
 	else if (e == EAI_SYSTEM)

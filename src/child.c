@@ -47,6 +47,10 @@ struct child {
 	struct child		*prev;
 	struct child		*next;
 	struct child		*queued;	/* the next waiting for a fork */
+	struct relay_source	*sock_in;	/* while io runs: -v counts */
+	struct relay_sink	*sock_out;
+	uint64_t		 received;	/* from the client, once over */
+	uint64_t		 sent;
 };
 
 struct child_set {
@@ -165,6 +169,10 @@ child_finish(struct child *c)
 	} else
 		log_info(1, "%s: %s exited with status %d", c->name, prog,
 		    proc_exit_status(c->wstatus));
+	if (c->proc.pid != -1 && !c->exec_failed)
+		log_info(1, "closed %s: %llu bytes sent, %llu received", c->name,
+		    (unsigned long long)c->sent,
+		    (unsigned long long)c->received);
 	loop_timer_disarm(set->loop, &c->kill_timer);
 	loop_timer_disarm(set->loop, &c->hangup_timer);
 	if (c->prev != NULL)
@@ -281,6 +289,10 @@ child_io_done(struct relay_session *s, int status, const char *msg,
 
 	(void)s;
 	c->io = NULL;
+	c->received = relay_source_bytes(c->sock_in);
+	c->sent = relay_sink_bytes(c->sock_out);
+	c->sock_in = NULL;
+	c->sock_out = NULL;
 	if (status != 0)
 		c->status = 1;
 	if (set->spec.tap != NULL && log_tap_check(set->spec.tap, &err) ==
@@ -342,6 +354,8 @@ child_run(struct child *c)
 	if (spec->pty)
 		relay_sink_on_done(prog_in, child_pty_input_end, c);
 	relay_link(sock_in, prog_in);
+	c->sock_in = sock_in;
+	c->sock_out = sock_out;
 	if (spec->idle_ms > 0)
 		relay_session_set_idle(c->io, spec->idle_ms);
 	relay_source_start(sock_in);
@@ -383,6 +397,8 @@ child_set_new(struct relay *relay, const struct child_spec *spec)
 	set->spec = *spec;
 	set->prog.argv = spec->argv;
 	set->prog.pty = spec->pty;
+	set->prog.cols = spec->pty_cols;
+	set->prog.rows = spec->pty_rows;
 	set->prog.stderr_out = spec->stderr_out;
 	set->queue_end = &set->queue;
 	loop_timer_init(&set->spawn, child_spawn_fire, set);

@@ -53,6 +53,8 @@ typedef void	 child_stop_fn(void *);
 struct child_spec {
 	char *const	*argv;		/* argv[0] is looked up in PATH */
 	bool		 pty;		/* --pty */
+	unsigned short	 pty_cols;	/* --pty-size; 0: 80x24 */
+	unsigned short	 pty_rows;
 	bool		 stderr_out;	/* --stderr: stderr to the client */
 	bool		 is_unix;	/* SOCKT_PROTO=unix */
 	bool		 single;	/* one client: its status ends the run */

@@ -30,7 +30,7 @@ static const enum opt_id connect_options[] = {
 	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS,
 	OPT_SCAN, OPT_WAIT, OPT_PARALLEL, OPT_RAW_TTY, OPT_TLS, OPT_CA,
 	OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN,
-	OPT_CRLF, OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_END
+	OPT_CRLF, OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_MPTCP, OPT_END
 };
 
 static int	cmd_connect_exec(struct sockt_opts *);
@@ -49,6 +49,14 @@ const struct cmd_entry cmd_connect_entry = {
 	.options = connect_options,
 	.help = connect_help,
 	.args = { 1, 2, 1, "HOST and PORT" },
+	.examples = {
+		"sockt connect 127.0.0.1 9000 < file",
+		"sockt connect -z --wait 30 127.0.0.1 5432",
+		"sockt connect --raw-tty 127.0.0.1 9000",
+		"sockt connect --tls --pin "
+		    "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= "
+		    "example.org 443",
+	},
 	.exec = cmd_connect_exec,
 };
 

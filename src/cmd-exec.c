@@ -32,7 +32,7 @@ static const enum opt_id exec_options[] = {
 	OPT_DENY, OPT_PORT_FILE, OPT_HEXDUMP, OPT_OUTPUT, OPT_CONNECT,
 	OPT_PTY, OPT_STDERR, OPT_SH, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
 	OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_PROXY,
-	OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_END
+	OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_MPTCP, OPT_PTY_SIZE, OPT_END
 };
 
 static int	cmd_exec_exec(struct sockt_opts *);
@@ -57,6 +57,11 @@ const struct cmd_entry cmd_exec_entry = {
 	.options = exec_options,
 	.help = exec_help,
 	.args = { 0, 2, 1, "PORT" },
+	.examples = {
+		"sockt exec -k 9000 -- stdbuf -oL tr a-z A-Z",
+		"sockt exec --pty-size 132x43 9000 -- /bin/sh",
+		"sockt exec --connect 127.0.0.1 9000 --sh 'echo hi; cat'",
+	},
 	.exec = cmd_exec_exec,
 };
 
@@ -281,6 +286,8 @@ cmd_exec_exec(struct sockt_opts *o)
 	relay = relay_new(run.loop);
 	cs = (struct child_spec){
 		.argv = run.argv, .pty = o->pty, .stderr_out = o->child_stderr,
+		.pty_cols = (unsigned short)o->pty_cols,
+		.pty_rows = (unsigned short)o->pty_rows,
 		.is_unix = o->unix_socket, .single = exec_single(&run),
 		.idle_ms = o->idle_ms,
 		.tap = o->hexdump != NULL || o->output != NULL ? &run.tap :

@@ -30,7 +30,7 @@ static const enum opt_id forward_options[] = {
 	OPT_PORT, OPT_TIMEOUT, OPT_IDLE, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY,
 	OPT_PORT_FILE, OPT_HEXDUMP, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
 	OPT_ALPN, OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_PROXY_SERVER,
-	OPT_END
+	OPT_MPTCP, OPT_END
 };
 
 static int	cmd_forward_exec(struct sockt_opts *);
@@ -61,6 +61,12 @@ const struct cmd_entry cmd_forward_entry = {
 	.options = forward_options,
 	.help = forward_help,
 	.args = { 1, 3, 2, "PORT and TARGET" },	/* TARGET: see exec */
+	.examples = {
+		"sockt forward -v 5433 db.internal:5432",
+		"sockt forward -U /tmp/app.sock 127.0.0.1:8080",
+		"sockt forward --proxy-server --proxy-auth me:secret 1080",
+		"sockt forward --tls --cert cert.pem --key key.pem 0.0.0.0 443 127.0.0.1:8080",
+	},
 	.exec = cmd_forward_exec,
 };
 
@@ -266,6 +272,7 @@ forward_client(void *arg, const struct listener_conn *lc)
 		ds.proxy = &run->o->proxy_spec;
 		ds.proxy_addrs = run->target.proxy_addrs;
 	}
+	ds.mptcp = run->o->mptcp;
 	c->dial = dial_start(run->loop, &ds, forward_dialled, c);
 }
 

@@ -28,7 +28,7 @@ static const enum opt_id listen_options[] = {
 	OPT_RECV_ONLY, OPT_NO_SHUTDOWN, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY,
 	OPT_PORT_FILE, OPT_HEXDUMP, OPT_OUTPUT, OPT_PROGRESS, OPT_BROKER,
 	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_ALPN, OPT_CRLF,
-	OPT_END
+	OPT_MPTCP, OPT_END
 };
 
 static int	cmd_listen_exec(struct sockt_opts *);
@@ -46,6 +46,12 @@ const struct cmd_entry cmd_listen_entry = {
 	.options = listen_options,
 	.help = listen_help,
 	.args = { 0, 2, 1, "PORT" },
+	.examples = {
+		"sockt listen 9000 > file",
+		"sockt listen --port-file port 0",
+		"sockt listen --broker -v 9000 < /dev/null",
+		"sockt listen -k --max-conns 10 --allow 10.0.0.0/8 9000",
+	},
 	.exec = cmd_listen_exec,
 };
 

@@ -38,7 +38,7 @@ static const enum opt_id serve_options[] = {
 	OPT_KEEP, OPT_MAX_CONNS, OPT_ALLOW, OPT_DENY, OPT_PORT_FILE, OPT_COUNT,
 	OPT_RAW, OPT_TIMEOUT, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_ALPN,
 	OPT_UPLOAD, OPT_DOWNLOAD, OPT_NO_INDEX, OPT_MAX_SIZE, OPT_FORCE,
-	OPT_END
+	OPT_MPTCP, OPT_END
 };
 
 static int	cmd_serve_file_exec(struct sockt_opts *);
@@ -61,6 +61,11 @@ const struct cmd_entry cmd_serve_file_entry = {
 	.options = serve_options,
 	.help = serve_file_help,
 	.args = { 1, -1, 0, "PORT" },
+	.examples = {
+		"sockt serve-file -v 8000 ~/pub",
+		"sockt serve-file --raw 9000 big.iso",
+		"sockt serve-file --tls 127.0.0.1 8443 index.html",
+	},
 	.exec = cmd_serve_file_exec,
 };
 
@@ -296,6 +301,7 @@ cmd_serve_file_exec(struct sockt_opts *o)
 	ls.max_conns = o->max_conns;
 	ls.first_ms = -1;
 	ls.port_file = o->port_file;
+	ls.mptcp = o->mptcp;
 	ls.tls = tls;
 	ls.handshake_ms = o->timeout_ms >= 0 ? o->timeout_ms :
 	    CMD_HANDSHAKE_MS;

@@ -50,6 +50,11 @@ const struct cmd_entry cmd_udp_recv_entry = {
 	.options = udp_recv_options,
 	.help = udp_recv_help,
 	.args = { 0, 2, 1, "PORT" },
+	.examples = {
+		"sockt udp-recv --echo --peer 9999",
+		"sockt udp-recv --count 1 -w 5 127.0.0.1 5000 > datagram",
+		"sockt udp-recv --peer --join 239.1.2.3 --iface eth0 5000",
+	},
 	.exec = cmd_udp_recv_exec,
 };
 

@@ -48,6 +48,11 @@ const struct cmd_entry cmd_udp_send_entry = {
 	.options = udp_send_options,
 	.help = udp_send_help,
 	.args = { 1, 2, 1, "HOST and PORT" },
+	.examples = {
+		"sockt udp-send -q 0 127.0.0.1 8125 < stats",
+		"sockt udp-send --whole 127.0.0.1 9999 < packet.bin",
+		"sockt udp-send --count 1 -q 5 127.0.0.1 9999 < question",
+	},
 	.exec = cmd_udp_send_exec,
 };
 

@@ -228,6 +228,7 @@ cmd_dial_spec(const struct sockt_opts *o, const char *host, const char *port,
 	ds->wait_ms = o->wait_ms;
 	if (o->given[OPT_PROXY])
 		ds->proxy = &o->proxy_spec;
+	ds->mptcp = o->mptcp;
 }
 
 /*
@@ -264,6 +265,7 @@ cmd_listener_spec(const struct sockt_opts *o, enum listener_bind bind,
 	ls->max_conns = o->max_conns;
 	ls->first_ms = o->timeout_ms;
 	ls->port_file = o->port_file;
+	ls->mptcp = o->mptcp;
 	ls->handshake_ms = o->timeout_ms >= 0 ? o->timeout_ms :
 	    CMD_HANDSHAKE_MS;
 	return 0;

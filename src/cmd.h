@@ -24,6 +24,8 @@ struct cmd_args {
 	const char	*missing;
 };
 
+#define CMD_EXAMPLES_MAX	4	/* lines under "examples:" in --help */
+
 struct cmd_entry {
 	const char	*name;
 	const char	*summary;	/* one line for "sockt --help" */
@@ -31,6 +33,7 @@ struct cmd_entry {
 	const enum opt_id *options;	/* accepted, OPT_END terminated */
 	const struct cmd_help *help;	/* overrides, OPT_END terminated */
 	struct cmd_args	 args;
+	const char	*examples[CMD_EXAMPLES_MAX + 1];	/* NULL-ended */
 	int		(*exec)(struct sockt_opts *);	/* exit status */
 };
 

@@ -405,6 +405,7 @@ dgram_set_broadcast(int fd)
 {
 	int on = 1;
 
+	log_info(2, "SO_BROADCAST");
 	return setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
 }
 
@@ -412,6 +413,8 @@ dgram_set_broadcast(int fd)
 int
 dgram_set_ttl(int fd, int family, int ttl)
 {
+	log_info(2, "%s %d", family == AF_INET ? "IP_TTL, IP_MULTICAST_TTL" :
+	    "IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS", ttl);
 	if (family == AF_INET)
 		return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) ==
 		    -1 ? -1 : setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
@@ -428,6 +431,8 @@ dgram_set_multicast_iface(int fd, int family, unsigned index)
 	struct ip_mreqn mr;
 	int i = (int)index;
 
+	log_info(2, "%s %u", family == AF_INET ? "IP_MULTICAST_IF" :
+	    "IPV6_MULTICAST_IF", index);
 	if (family == AF_INET) {
 		memset(&mr, 0, sizeof mr);
 		mr.imr_ifindex = (int)index;
@@ -446,6 +451,8 @@ dgram_join(int fd, const struct sockaddr *group, unsigned index)
 	struct ip_mreqn mr;
 	struct ipv6_mreq mr6;
 
+	log_info(2, "%s on interface %u", group->sa_family == AF_INET ?
+	    "IP_ADD_MEMBERSHIP" : "IPV6_JOIN_GROUP", index);
 	if (group->sa_family == AF_INET) {
 		memset(&mr, 0, sizeof mr);
 		mr.imr_multiaddr = sin->sin_addr;
@@ -469,6 +476,7 @@ dgram_set_rcvbuf(int fd, int bytes, int *got)
 {
 	socklen_t len = sizeof *got;
 
+	log_info(2, "SO_RCVBUF %d", bytes);
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == -1)
 		return -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, got, &len) == -1)

@@ -326,7 +326,8 @@ dial_connect_to(struct dial *d, const struct sockaddr *sa, socklen_t len,
 	uint64_t when;
 	char *err = NULL;
 
-	d->fd = sock_connect_start(sa, len, SOCK_STREAM, src, &err);
+	d->fd = sock_connect_start(sa, len, SOCK_STREAM |
+	    (d->spec.mptcp ? SOCK_MPTCP : 0), src, &err);
 	if (d->fd == -1) {
 		dial_set_error(d, err);
 		return -1;
@@ -351,6 +352,7 @@ dial_next(struct dial *d)
 			log_info(1, "%s", d->err);
 		addr_format(ai->ai_addr, ai->ai_addrlen, d->where,
 		    sizeof d->where);
+		log_info(2, "connecting to %s", d->where);
 		if (dial_connect_to(d, ai->ai_addr, ai->ai_addrlen,
 		    d->source) == 0)
 			return;

@@ -50,6 +50,7 @@ struct dial_spec {
 	const struct addrinfo *proxy_addrs; /* its addresses, or NULL */
 	struct tls_ctx	*tls;		/* speak TLS, or NULL */
 	const char	*tls_name;	/* SNI and the name verified (HOST) */
+	bool		 mptcp;		/* --mptcp: Multipath TCP, or TCP */
 };
 
 struct dial_result {

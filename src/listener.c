@@ -299,6 +299,7 @@ listener_open(struct loop *loop, const struct listener_spec *spec,
 {
 	struct listener *l = xcalloc(1, sizeof *l);
 	int r, flags = spec->numeric ? AI_NUMERICHOST : 0;
+	int stype = SOCK_STREAM | (spec->mptcp ? SOCK_MPTCP : 0);
 
 	l->loop = loop;
 	l->spec = *spec;
@@ -310,11 +311,11 @@ listener_open(struct loop *loop, const struct listener_spec *spec,
 		    errp);
 	} else if (spec->host == NULL && spec->bind == LISTENER_LOOPBACK) {
 		log_info(1, "no ADDRESS given: listening on loopback only");
-		r = sock_listen_loopback(spec->port, spec->family, &l->ls,
-		    errp);
+		r = sock_listen_loopback(spec->port, spec->family, stype,
+		    &l->ls, errp);
 	} else
 		r = sock_listen_inet(spec->host, spec->port, spec->family,
-		    SOCK_STREAM, flags, &l->ls, errp);
+		    stype, flags, &l->ls, errp);
 	if (r == -1) {
 		free(l->unix_path);
 		free(l);

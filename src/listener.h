@@ -47,6 +47,7 @@ struct listener_spec {
 	const char		*port_file;	/* or NULL */
 	struct tls_ctx		*tls;		/* TLS server, or NULL */
 	int			 handshake_ms;	/* TLS handshake limit */
+	bool			 mptcp;		/* --mptcp */
 };
 
 struct listener_conn {

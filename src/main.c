@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "complete.h"
 #include "log.h"
 #include "options.h"
 
@@ -25,6 +26,7 @@ usage_global(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: sockt [-h | --help] [-V | --version]\n"
+	    "       sockt --completion bash | zsh\n"
 	    "       sockt help [COMMAND]\n"
 	    "       sockt COMMAND [OPTIONS] ARGS...\n\ncommands:\n");
 	for (i = 0; cmd_table[i] != NULL; i++)
@@ -129,6 +131,14 @@ main(int argc, char **argv)
 		return run_help(1, argv);
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("sockt %s\n", PACKAGE_VERSION);
+		return stdout_close();
+	}
+	if (strcmp(argv[1], "--completion") == 0) {
+		if (argc != 3 || complete_print(argv[2], stdout) == -1) {
+			log_error("--completion takes bash or zsh (see 'sockt "
+			    "--help')");
+			return 2;
+		}
 		return stdout_close();
 	}
 	if (strcmp(argv[1], "help") == 0)

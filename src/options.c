@@ -102,6 +102,10 @@ static const struct opt_def opt_table[] = {
 	{ OPT_SH, 0, "sh", "COMMAND", "run COMMAND with /bin/sh -c" },
 	{ OPT_CRLF, 'C', "crlf", NULL, "send each LF of stdin as CRLF (SMTP, "
 	    "HTTP by hand)" },
+	{ OPT_MPTCP, 0, "mptcp", NULL, "Multipath TCP (plain TCP where the "
+	    "kernel has none)" },
+	{ OPT_PTY_SIZE, 0, "pty-size", "COLSxROWS", "the terminal's window "
+	    "size (implies --pty)" },
 	{ OPT_TLS, 0, "tls", NULL, "speak TLS (verified: the system's CAs, "
 	    "or --ca, or --pin)" },
 	{ OPT_CA, 0, "ca", "FILE", "trust these PEM certificates (server: "
@@ -241,6 +245,30 @@ opts_push(char ***list, size_t *n, const char *s)
 		return -1;
 	grown[(*n)++] = strdup(s);
 	*list = grown;
+	return 0;
+}
+
+/* --pty-size COLSxROWS, each 1-9999; it implies --pty. */
+static int
+opts_pty_size(struct sockt_opts *o, const char *arg, char **errp)
+{
+	long long cols, rows;
+	char buf[16];
+	size_t n = strcspn(arg, "x");
+
+	if (arg[n] != 'x' || n >= sizeof buf) {
+		*errp = log_fmt("bad --pty-size '%s': not COLSxROWS", arg);
+		return -1;
+	}
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	if (opts_number("--pty-size columns", buf, 1, 9999, &cols,
+	    errp) == -1 || opts_number("--pty-size rows", arg + n + 1, 1,
+	    9999, &rows, errp) == -1)
+		return -1;
+	o->pty_cols = (int)cols;
+	o->pty_rows = (int)rows;
+	o->pty = true;
 	return 0;
 }
 
@@ -415,6 +443,11 @@ opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
 	case OPT_MAX_SIZE:
 		return opts_number("--max-size", arg, 1, INT64_MAX,
 		    &o->max_size, errp);
+	case OPT_MPTCP:
+		o->mptcp = true;
+		break;
+	case OPT_PTY_SIZE:
+		return opts_pty_size(o, arg, errp);
 	case OPT_TLS:
 		o->tls = true;
 		break;
@@ -664,6 +697,9 @@ static const enum opt_id opt_conflicts[][2] = {
 	{ OPT_UPLOAD, OPT_RAW },
 	{ OPT_DOWNLOAD, OPT_RAW },
 	{ OPT_NO_INDEX, OPT_RAW },
+	{ OPT_UNIX, OPT_MPTCP },
+	{ OPT_SCAN, OPT_MPTCP },
+	{ OPT_PTY_SIZE, OPT_STDERR },
 };
 
 /* --proxy and its companions, parsed; --proxy-server's credentials. */
@@ -780,6 +816,7 @@ opts_print_help(const struct cmd_entry *cmd, FILE *f)
 	const struct opt_def *d;
 	char left[64];
 	const enum opt_id *id;
+	size_t n;
 
 	fprintf(f, "usage: sockt %s %s\n\n%s\n\noptions:\n", cmd->name,
 	    cmd->usage, cmd->summary);
@@ -799,4 +836,28 @@ opts_print_help(const struct cmd_entry *cmd, FILE *f)
 		fprintf(f, "  %-24s %s\n", left, opt_help_for(cmd, d));
 	}
 	fprintf(f, "  %-24s %s\n", "-h, --help", "this help");
+	if (cmd->examples[0] != NULL)
+		fprintf(f, "\nexamples:\n");
+	for (n = 0; n < CMD_EXAMPLES_MAX && cmd->examples[n] != NULL; n++)
+		fprintf(f, "  %s\n", cmd->examples[n]);
+}
+
+/*
+ * The letter (or 0), long name (or NULL), argument name (or NULL) and
+ * help line of option ID, for the shell completion scripts.  Returns -1
+ * for no option.
+ */
+int
+opts_describe(enum opt_id id, int *letter, const char **name,
+    const char **arg, const char **help)
+{
+	const struct opt_def *d = opt_lookup(id);
+
+	if (d == NULL)
+		return -1;
+	*letter = d->letter;
+	*name = d->name;
+	*arg = d->arg;
+	*help = d->help;
+	return 0;
 }

@@ -42,6 +42,7 @@ enum opt_id {
 	OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_PROXY_SERVER,
 	/* serve-file */
 	OPT_UPLOAD, OPT_DOWNLOAD, OPT_NO_INDEX, OPT_MAX_SIZE,
+	OPT_MPTCP, OPT_PTY_SIZE,
 	OPT__MAX
 };
 
@@ -106,6 +107,9 @@ struct sockt_opts {
 	bool		 pty;
 	bool		 child_stderr;		/* --stderr */
 	char		*sh;			/* --sh COMMAND */
+	int		 pty_cols;		/* --pty-size, 0: 80x24 */
+	int		 pty_rows;
+	bool		 mptcp;			/* --mptcp */
 
 	bool		 crlf;			/* -C */
 	bool		 tls;			/* --tls (or https://) */
@@ -139,5 +143,7 @@ int	 opts_validate(struct sockt_opts *, char **);
 void	 opts_free(struct sockt_opts *);
 int	 opts_parse_secs(const char *, int *, char **);
 void	 opts_print_help(const struct cmd_entry *, FILE *);
+int	 opts_describe(enum opt_id, int *, const char **, const char **,
+	     const char **);
 
 #endif

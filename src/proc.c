@@ -84,15 +84,16 @@ proc_close(int *fd)
 }
 
 /*
- * A new pseudo-terminal of PROC_PTY_ROWS x PROC_PTY_COLS: the master and
- * the slave, both close-on-exec, neither becoming our controlling
- * terminal.
+ * A new pseudo-terminal of COLS x ROWS (0: PROC_PTY_COLS, PROC_PTY_ROWS):
+ * the master and the slave, both close-on-exec, neither becoming our
+ * controlling terminal.
  */
 static int
-proc_pty_open(int *master, int *slave, char **errp)
+proc_pty_open(unsigned short cols, unsigned short rows, int *master,
+    int *slave, char **errp)
 {
-	struct winsize ws = { .ws_row = PROC_PTY_ROWS,
-	    .ws_col = PROC_PTY_COLS };
+	struct winsize ws = { .ws_row = rows ? rows : PROC_PTY_ROWS,
+	    .ws_col = cols ? cols : PROC_PTY_COLS };
 	char name[128];
 	int e;
 
@@ -224,7 +225,8 @@ proc_spawn(const struct proc_spec *spec, struct proc *p, char **errp)
 	if (pipe2(report, O_CLOEXEC) == -1 || proc_nonblock(report[0]) == -1)
 		goto fail_errno;
 	if (spec->pty) {
-		if (proc_pty_open(&master, &slave, errp) == -1)
+		if (proc_pty_open(spec->cols, spec->rows, &master, &slave,
+		    errp) == -1)
 			goto fail;
 		if (proc_nonblock(master) == -1)
 			goto fail_errno;

@@ -21,6 +21,7 @@ struct proc_spec {
 	char *const	*env;		/* "NAME=VALUE" to add; NULL-ended */
 	bool		 pty;		/* stdio on a new terminal */
 	bool		 stderr_out;	/* pipes: stderr joins stdout (2>&1) */
+	unsigned short	 cols, rows;	/* the pty's window size; 0: 80x24 */
 };
 
 /*

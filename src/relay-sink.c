@@ -217,6 +217,10 @@ relay_sink_finish(struct relay_sink *k)
 		relay_fail(k->sess, "close", k->name, errno, k->bytes, "sent");
 		return;
 	}
+	if (k->flags & (RELAY_SINK_SHUTDOWN | RELAY_SINK_CLOSE))
+		log_info(2, "%s: %s after %llu bytes", k->name,
+		    k->flags & RELAY_SINK_SHUTDOWN ? "half-closed" : "closed",
+		    (unsigned long long)k->bytes);
 	if (k->on_done != NULL)
 		k->on_done(k->donearg);
 	relay_session_check(k->sess);

@@ -183,6 +183,8 @@ relay_source_set_eof(struct relay_source *src, bool notify)
 	if (src->eof)
 		return;
 	src->eof = true;
+	log_info(2, "%s: %s after %llu bytes", src->name, notify ?
+	    "end of file" : "stopped reading", (unsigned long long)src->bytes);
 	loop_undefer(src->sess->loop, &src->kick);
 	if (src->tls == NULL)
 		loop_cancel_read(src->sess->loop, src->fd);

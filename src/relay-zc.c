@@ -46,7 +46,10 @@ zc_fd_ok(int fd, enum fd_kind kind)
 	return kind != FD_TTY;
 }
 
-/* Choose how the one-to-one relay SRC -> K moves its bytes. */
+/*
+ * Choose how the one-to-one relay SRC -> K moves its bytes (said under
+ * -vv: sendfile, splice, or copy).
+ */
 static void
 zc_choose(struct relay_source *src, struct relay_sink *k)
 {
@@ -58,16 +61,15 @@ zc_choose(struct relay_source *src, struct relay_sink *k)
 	    (k->flags & (RELAY_SINK_DROPPABLE | RELAY_SINK_KEEP |
 	    RELAY_SINK_LOSSY)) ||
 	    !zc_fd_ok(src->fd, src->kind) || !zc_fd_ok(k->fd, k->kind))
-		return;
-	if (src->kind == FD_FILE)
+		;
+	else if (src->kind == FD_FILE)
 		k->zc = ZC_SENDFILE;
 	else if (src->kind == FD_PIPE || k->kind == FD_PIPE)
 		k->zc = ZC_SPLICE;
 	else if (src->kind == FD_SOCKET)
 		k->zc = ZC_PIPE;
-	if (k->zc != ZC_COPY)
-		log_info(2, "%s -> %s: %s", src->name, k->name,
-		    zc_name(k->zc));
+	log_info(2, "%s -> %s: %s", src->name, k->name, k->tls != NULL ||
+	    src->tls != NULL ? "TLS, copying" : zc_name(k->zc));
 }
 
 /* ---- the pipe pool ---------------------------------------------------- */

@@ -293,9 +293,19 @@ session_peer_eof(void *arg)
 {
 	struct session_state *st = arg;
 
-	log_info(2, "the peer closed its side");
 	if (st->stdin_src != NULL && st->ctx->in_tty)
 		relay_source_close(st->stdin_src);
+}
+
+/* -v: "closed PEER: N bytes sent, M received" as a session ends. */
+static void
+session_log_closed(const char *peer, const struct relay_sink *out,
+    const struct relay_source *in, int status)
+{
+	log_info(1, "closed %s: %llu bytes sent, %llu received%s", peer,
+	    out ? (unsigned long long)relay_sink_bytes(out) : 0ULL,
+	    (unsigned long long)relay_source_bytes(in), status ?
+	    " (with an error)" : "");
 }
 
 static void
@@ -306,6 +316,7 @@ session_done(struct relay_session *ps, int status, const char *msg,
 
 	loop_timer_disarm(st->ctx->loop, &st->quit);
 	loop_timer_disarm(st->ctx->loop, &st->deliver);
+	session_log_closed(st->peer, st->sock_out, st->sock_in, status);
 	if (st->ctx->counted_in == st->sock_in) {
 		session_progress_end(st->ctx);
 		st->ctx->counted_in = st->ctx->counted_out = NULL;
@@ -474,8 +485,7 @@ hub_client_done(struct relay_session *rs, int status, const char *msg,
 		c->next->prev = c->prev;
 	if (msg != NULL)
 		log_info(1, "%s", msg);
-	log_info(1, "connection from %s closed%s", c->name, status ?
-	    " with an error" : "");
+	session_log_closed(c->name, c->out, c->in, status);
 	if (c->done != NULL)
 		c->done(rs, status, msg, c->arg);
 	free(c->name);

@@ -29,6 +29,40 @@
 
 #define SOCK_LOOPBACK_TRIES	8	/* port 0: one free on ::1 as well */
 
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP	262
+#endif
+
+/*
+ * socket(FAMILY, TYPE, 0), where TYPE may carry SOCK_MPTCP: then an
+ * IPPROTO_MPTCP socket, or a TCP one when the kernel refuses MPTCP (said
+ * once under -v).  Returns the fd, or -1 with errno.
+ */
+static int
+sock_open(int family, int type)
+{
+	static bool noted;
+	int fd, saved;
+
+	if (!(type & SOCK_MPTCP))
+		return socket(family, type, 0);
+	type &= ~SOCK_MPTCP;
+	if (family != AF_INET && family != AF_INET6)
+		return socket(family, type, 0);
+	if ((fd = socket(family, type, IPPROTO_MPTCP)) != -1) {
+		log_info(2, "mptcp: multipath TCP socket");
+		return fd;
+	}
+	saved = errno;
+	if (saved != EPROTONOSUPPORT && saved != EINVAL &&
+	    saved != ENOPROTOOPT)
+		return -1;
+	if (!noted)
+		log_info(1, "mptcp: %s: using plain TCP", strerror(saved));
+	noted = true;
+	return socket(family, type, 0);
+}
+
 int
 sock_set_nonblock(int fd, int on)
 {
@@ -138,15 +172,16 @@ sock_bind_all(const char *host, const char *port, int family, int socktype,
 	int fd, bound = -1, saved = 0;
 
 	memset(ls, 0, sizeof *ls);
-	if (addr_resolve(host, port, family, socktype, flags | AI_PASSIVE,
+	if (addr_resolve(host, port, family, socktype & ~SOCK_MPTCP,
+	    flags | AI_PASSIVE,
 	    &res, errp) == -1)
 		return -1;
 	for (ai = res; ai != NULL && ls->nfds < 8; ai = ai->ai_next) {
 		if (bound > 0)
 			sock_set_port(ai->ai_addr, bound);
 		addr_format(ai->ai_addr, ai->ai_addrlen, where, sizeof where);
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
+		fd = sock_open(ai->ai_family, socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC);
 		if (fd == -1) {
 			/* An address family this kernel lacks: skip it. */
 			if (errno == EAFNOSUPPORT && host == NULL)
@@ -158,8 +193,14 @@ sock_bind_all(const char *host, const char *port, int family, int socktype,
 			sock_set_reuseaddr(fd);
 		if (ai->ai_family == AF_INET6)
 			sock_set_v6only(fd, 1);
+		if (shared || ai->ai_family == AF_INET6)
+			log_info(2, "%s: %s%s%s", where, shared ?
+			    "SO_REUSEADDR" : "", shared &&
+			    ai->ai_family == AF_INET6 ? ", " : "",
+			    ai->ai_family == AF_INET6 ? "IPV6_V6ONLY" : "");
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-		    (socktype == SOCK_STREAM && listen(fd, SOMAXCONN) == -1)) {
+		    ((socktype & ~SOCK_MPTCP) == SOCK_STREAM &&
+		    listen(fd, SOMAXCONN) == -1)) {
 			saved = errno;
 			close(fd);
 			goto fail;
@@ -176,7 +217,7 @@ sock_bind_all(const char *host, const char *port, int family, int socktype,
 	}
 	return 0;
 fail:
-	*errp = log_fmt("%s %s: %s", socktype == SOCK_STREAM ? "listen" :
+	*errp = log_fmt("%s %s: %s", socktype != SOCK_DGRAM ? "listen" :
 	    "bind", where, strerror(saved));
 	freeaddrinfo(res);
 	sock_listeners_close(ls);
@@ -195,7 +236,7 @@ sock_listen_inet(const char *host, const char *port, int family,
     int socktype, int flags, struct sock_listeners *ls, char **errp)
 {
 	return sock_bind_all(host, port, family, socktype, flags,
-	    socktype == SOCK_STREAM, ls, errp);
+	    socktype != SOCK_DGRAM, ls, errp);
 }
 
 /*
@@ -340,8 +381,8 @@ sock_has_ipv6_loopback(void)
  * for 127.0.0.1 is free on ::1 too.
  */
 int
-sock_listen_loopback(const char *port, int family, struct sock_listeners *ls,
-    char **errp)
+sock_listen_loopback(const char *port, int family, int socktype,
+    struct sock_listeners *ls, char **errp)
 {
 	struct sock_listeners v6;
 	char bound[8];
@@ -349,16 +390,16 @@ sock_listen_loopback(const char *port, int family, struct sock_listeners *ls,
 	int tries;
 
 	if (family == AF_INET6)
-		return sock_listen_inet("::1", port, AF_INET6, SOCK_STREAM,
+		return sock_listen_inet("::1", port, AF_INET6, socktype,
 		    AI_NUMERICHOST, ls, errp);
 	for (tries = 1;; tries++) {
-		if (sock_listen_inet("127.0.0.1", port, AF_INET, SOCK_STREAM,
+		if (sock_listen_inet("127.0.0.1", port, AF_INET, socktype,
 		    AI_NUMERICHOST, ls, errp) == -1)
 			return -1;
 		if (family == AF_INET || !sock_has_ipv6_loopback())
 			return 0;
 		snprintf(bound, sizeof bound, "%d", sock_listeners_port(ls));
-		if (sock_listen_inet("::1", bound, AF_INET6, SOCK_STREAM,
+		if (sock_listen_inet("::1", bound, AF_INET6, socktype,
 		    AI_NUMERICHOST, &v6, errp) == 0) {
 			for (i = 0; i < v6.nfds && ls->nfds < 8; i++)
 				ls->fds[ls->nfds++] = v6.fds[i];
@@ -425,13 +466,14 @@ sock_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
 	int fd, saved;
 
 	addr_format(sa, len, where, sizeof where);
-	fd = socket(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = sock_open(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
 		goto fail;
 	if (src != NULL) {
 		op = "bind";
 		addr_format(src->ai_addr, src->ai_addrlen, where, sizeof where);
 		sock_set_reuseaddr(fd);
+		log_info(2, "bind %s: SO_REUSEADDR", where);
 		if (bind(fd, src->ai_addr, src->ai_addrlen) == -1)
 			goto fail;
 		op = "connect";

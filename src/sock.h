@@ -15,6 +15,12 @@
 #include <netdb.h>
 #include <stdint.h>
 
+/*
+ * Or'ed into a stream socktype argument: Multipath TCP (IPPROTO_MPTCP),
+ * or plain TCP, noted once under -v, where the kernel refuses it.
+ */
+#define SOCK_MPTCP	0x40000000
+
 /* Listening sockets of one subcommand; all share the same port. */
 struct sock_listeners {
 	int		 fds[8];
@@ -26,7 +32,7 @@ int	 sock_listen_inet(const char *, const char *, int, int, int,
 	     struct sock_listeners *, char **);
 int	 sock_bind_shared(const char *, const char *, int, int,
 	     struct sock_listeners *, char **);
-int	 sock_listen_loopback(const char *, int, struct sock_listeners *,
+int	 sock_listen_loopback(const char *, int, int, struct sock_listeners *,
 	     char **);
 int	 sock_listen_unix(const char *, int, struct sock_listeners *, char **);
 void	 sock_listeners_stop(struct sock_listeners *);
