@@ -334,3 +334,33 @@ print(recv_all(s)[12:].decode())' "$FPORT" "$PORT"
 	run grep -c 'resolve localhost:[0-9]*: Name or service not known' "$T/px.err"
 	assert_output 2
 }
+
+@test "proxy-server: a target that does not answer within -w gets SOCKS5 reply 6 and HTTP 504" {
+	# a listener whose accept queue is full: the kernel drops new SYNs
+	py_listen_bg mute '
+s = tcp_listen(PORTFILE, backlog=0)
+held = []
+for i in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", s.getsockname()[1]))
+    except BlockingIOError:
+        pass
+    held.append(c)
+wait_for("done", 60)'
+	pfwd px -w 1 0
+	run pyc '
+port, dport = int(sys.argv[1]), int(sys.argv[2])
+s = tcp_connect(port)
+s.sendall(b"\x05\x01\x00")
+assert s.recv(2) == b"\x05\x00"
+s.sendall(b"\x05\x01\x00\x01\x7f\x00\x00\x01" + struct.pack("!H", dport))
+print(recv_all(s).hex())
+s = tcp_connect(port)
+s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % dport)
+print(recv_all(s).split(b"\r\n")[0].decode())' "$FPORT" "$PORT"
+	touch "$T/done"
+	assert_success
+	assert_output $'05060001000000000000\nHTTP/1.1 504 Gateway Timeout'
+}
