@@ -43,6 +43,7 @@ static void
 proxyd_end(struct proxyd_conn *c, bool ok)
 {
 	struct proxyd *pd = c->pd;
+	struct proxyd_result r;
 
 	loop_timer_disarm(pd->loop, &c->timer);
 	loop_forget(pd->loop, c->fd);
@@ -58,15 +59,21 @@ proxyd_end(struct proxyd_conn *c, bool ok)
 		pd->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	if (ok)
-		c->fn(c->arg, c->fd, c->tfd, c->target, NULL);
-	else {
+	memset(&r, 0, sizeof r);
+	r.target = c->target;
+	if (ok) {
+		r.fd = c->fd;
+		r.tfd = c->tfd;
+		r.early = c->fwd;
+		r.earlylen = c->fwdlen;
+	} else {
 		close(c->fd);
 		if (c->tfd != -1)
 			close(c->tfd);
-		c->fn(c->arg, -1, -1, c->target, c->err ? c->err :
-		    "closed during the handshake");
+		r.fd = r.tfd = -1;
+		r.err = c->err ? c->err : "closed during the handshake";
 	}
+	c->fn(c->arg, &r);
 	free(c->out);
 	free(c->fwd);
 	free(c->err);

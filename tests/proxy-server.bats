@@ -206,12 +206,12 @@ sys.stdout.write(recv_all(s).decode())' "$FPORT" "$PORT"
 	assert_output "target saw 100000 bytes and end of file"
 }
 
-@test "proxy-server: bytes a client sends right behind its request reach the target" {
+@test "proxy-server: bytes a client sends right behind its request reach the target, and count in -v and -x" {
 	py_listen_bg dst '
 c = accept_one(PORTFILE)
 c.sendall(recv_all(c))
 c.close()'
-	pfwd px 0
+	pfwd px -x "$T/dump" 0
 	run pyc '
 s = tcp_connect(sys.argv[1])
 s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\nearly bytes" % int(sys.argv[2]))
@@ -219,6 +219,12 @@ s.shutdown(socket.SHUT_WR)
 sys.stdout.write(recv_all(s).decode())' "$FPORT" "$PORT"
 	assert_success
 	assert_output $'HTTP/1.1 200 Connection established\r\n\r\nearly bytes'
+	wait_until -- grep -q 'bytes up' "$T/px.err"
+	run grep -E "^sockt: #1 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$PORT: 11 bytes up, 11 down, " "$T/px.err"
+	assert_success
+	run cat "$T/dump"
+	assert_line --regexp '^#1 > 00000000  65 61 72 6c 79 20 62 79  74 65 73 +\|early bytes\|$'
+	assert_line --regexp '^#1 < 00000000  65 61 72 6c 79 20 62 79  74 65 73 +\|early bytes\|$'
 }
 
 @test "proxy-server: socat's SOCKS4A and PROXY client modes through it" {
