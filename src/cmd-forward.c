@@ -94,6 +94,7 @@ struct forward_conn {
 	struct dial		*dial;
 	struct relay_source	*up;		/* client -> target */
 	struct relay_source	*down;		/* target -> client */
+	uint64_t		 early;		/* sent by --proxy-server */
 	uint64_t		 up_off;	/* -x offsets */
 	uint64_t		 down_off;
 	uint64_t		 started;
@@ -113,9 +114,11 @@ forward_tap_up(void *arg, const void *data, size_t len, char **errp)
 {
 	struct forward_conn *c = arg;
 
+	if (c->run->tap.hexdump == NULL)
+		return 0;
 	log_tap_tagged(&c->run->tap, c->id, LOG_SENT, c->up_off, data, len);
 	c->up_off += len;
-	return log_tap_check(&c->run->tap, errp);
+	return errp != NULL ? log_tap_check(&c->run->tap, errp) : 0;
 }
 
 static int
@@ -142,7 +145,7 @@ forward_done(struct relay_session *rs, int status, const char *msg,
 	(void)rs;
 	log_info(1, "#%lu %s -> %s: %llu bytes up, %llu down, %llu.%03llu s%s%s",
 	    c->id, c->client, c->target,
-	    (unsigned long long)relay_source_bytes(c->up),
+	    (unsigned long long)(c->early + relay_source_bytes(c->up)),
 	    (unsigned long long)relay_source_bytes(c->down),
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
 	    status ? ": " : "", status && msg ? msg : "");
@@ -218,22 +221,23 @@ forward_dialled(void *arg, const struct dial_result *r)
 
 /* --proxy-server: the client named its target, and has it, or not. */
 static void
-forward_proxied(void *arg, int cfd, int tfd, const char *target,
-    const char *err)
+forward_proxied(void *arg, const struct proxyd_result *r)
 {
 	struct forward_conn *c = arg;
 
-	(void)cfd;
-	c->target = xstrdup(target);
-	if (tfd == -1) {
-		log_info(1, "#%lu %s%s%s: %s", c->id, c->client, *target ?
-		    " -> " : "", target, err);
+	c->target = xstrdup(r->target);
+	if (r->fd == -1) {
+		log_info(1, "#%lu %s%s%s: %s", c->id, c->client, *r->target ?
+		    " -> " : "", r->target, r->err);
 		listener_client_gone(c->run->listener);
 		forward_conn_free(c);
 		return;
 	}
-	log_info(2, "#%lu %s -> %s: connected", c->id, c->client, target);
-	forward_relay(c, tfd);
+	log_info(2, "#%lu %s -> %s: connected", c->id, c->client, r->target);
+	if (r->earlylen > 0)
+		forward_tap_up(c, r->early, r->earlylen, NULL);
+	c->early = r->earlylen;
+	forward_relay(c, r->tfd);
 }
 
 static void

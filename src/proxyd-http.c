@@ -16,7 +16,6 @@
 #include "log.h"
 #include "proxy.h"
 #include "proxyd.h"
-#include "proxyd-int.h"
 #include "xmalloc.h"
 
 /* Is the field at LINE (up to EOL) named NAME? Then *VAL is its value. */
@@ -235,38 +234,4 @@ proxyd_http_reply(int status, const char *body, size_t *len)
 		abort();
 	*len = (size_t)n;
 	return r;
-}
-
-int
-proxyd_http(struct proxyd_conn *c)
-{
-	char *end, *fwd = NULL, saved;
-	size_t used, fwdlen = 0;
-	int status;
-
-	c->in[c->inlen] = '\0';
-	if ((end = strstr((char *)c->in, "\r\n\r\n")) == NULL) {
-		if (c->inlen < PROXYD_IN_MAX && memchr(c->in, '\0',
-		    c->inlen) == NULL)
-			return 1;
-		proxyd_fail(c, 0, 400, log_fmt("bad HTTP request head"));
-		return 0;
-	}
-	used = (size_t)(end + 4 - (char *)c->in);
-	saved = end[4];		/* the head alone, for a moment */
-	end[4] = '\0';
-	status = proxyd_http_request((char *)c->in, c->pd->spec.auth, c->host,
-	    sizeof c->host, c->port, sizeof c->port, &fwd, &fwdlen);
-	end[4] = saved;
-	if (status != 0) {
-		proxyd_fail(c, 0, status, log_fmt(status == 407 ? "HTTP proxy "
-		    "authentication required" : status == 405 ? "HTTP method "
-		    "not allowed" : "bad HTTP proxy request"));
-		return 0;
-	}
-	c->forward = fwd != NULL;
-	c->fwd = fwd;
-	c->fwdlen = fwdlen;
-	proxyd_request(c, used);
-	return 0;
 }

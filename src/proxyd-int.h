@@ -1,7 +1,7 @@
 /*
  * proxyd-int.h - inside the proxy server: a client's handshake state,
- * shared by proxyd.c (its life on the loop) and the protocol parsers
- * proxyd-socks.c and proxyd-http.c.
+ * shared by proxyd.c (its life on the loop, and HTTP) and the SOCKS
+ * parsers in proxyd-socks.c.
  */
 #ifndef SOCKT_PROXYD_INT_H
 #define SOCKT_PROXYD_INT_H
@@ -73,6 +73,5 @@ void	 proxyd_request(struct proxyd_conn *, size_t);
 void	 proxyd_watch(struct proxyd_conn *);
 int	 proxyd_socks5(struct proxyd_conn *);
 int	 proxyd_socks4(struct proxyd_conn *);
-int	 proxyd_http(struct proxyd_conn *);
 
 #endif

@@ -43,6 +43,7 @@ static void
 proxyd_end(struct proxyd_conn *c, bool ok)
 {
 	struct proxyd *pd = c->pd;
+	struct proxyd_result r;
 
 	loop_timer_disarm(pd->loop, &c->timer);
 	loop_forget(pd->loop, c->fd);
@@ -58,15 +59,21 @@ proxyd_end(struct proxyd_conn *c, bool ok)
 		pd->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	if (ok)
-		c->fn(c->arg, c->fd, c->tfd, c->target, NULL);
-	else {
+	memset(&r, 0, sizeof r);
+	r.target = c->target;
+	if (ok) {
+		r.fd = c->fd;
+		r.tfd = c->tfd;
+		r.early = c->fwd;
+		r.earlylen = c->fwdlen;
+	} else {
 		close(c->fd);
 		if (c->tfd != -1)
 			close(c->tfd);
-		c->fn(c->arg, -1, -1, c->target, c->err ? c->err :
-		    "closed during the handshake");
+		r.fd = r.tfd = -1;
+		r.err = c->err ? c->err : "closed during the handshake";
 	}
+	c->fn(c->arg, &r);
 	free(c->out);
 	free(c->fwd);
 	free(c->err);
@@ -279,6 +286,41 @@ proxyd_request(struct proxyd_conn *c, size_t used)
 
 
 
+
+/* An HTTP request head in c->in; 1: more bytes needed. */
+static int
+proxyd_http(struct proxyd_conn *c)
+{
+	char *end, *fwd = NULL, saved;
+	size_t used, fwdlen = 0;
+	int status;
+
+	c->in[c->inlen] = '\0';
+	if ((end = strstr((char *)c->in, "\r\n\r\n")) == NULL) {
+		if (c->inlen < PROXYD_IN_MAX && memchr(c->in, '\0',
+		    c->inlen) == NULL)
+			return 1;
+		proxyd_fail(c, 0, 400, log_fmt("bad HTTP request head"));
+		return 0;
+	}
+	used = (size_t)(end + 4 - (char *)c->in);
+	saved = end[4];		/* the head alone, for a moment */
+	end[4] = '\0';
+	status = proxyd_http_request((char *)c->in, c->pd->spec.auth, c->host,
+	    sizeof c->host, c->port, sizeof c->port, &fwd, &fwdlen);
+	end[4] = saved;
+	if (status != 0) {
+		proxyd_fail(c, 0, status, log_fmt(status == 407 ? "HTTP proxy "
+		    "authentication required" : status == 405 ? "HTTP method "
+		    "not allowed" : "bad HTTP proxy request"));
+		return 0;
+	}
+	c->forward = fwd != NULL;
+	c->fwd = fwd;
+	c->fwdlen = fwdlen;
+	proxyd_request(c, used);
+	return 0;
+}
 
 static void	proxyd_parse(struct proxyd_conn *);
 

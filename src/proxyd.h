@@ -9,10 +9,11 @@
  * proxyd_start() takes over an admitted client.  The callback comes from
  * the loop exactly once: with the client fd and the connected target fd
  * (both the caller's now, non-blocking; the success reply is sent, and
- * the bytes the client sent past its request are written to the target
- * already) and TARGET "HOST:PORT"; or with both fds -1 and ERR, once the
- * failure has been answered with the protocol's error code and the
- * client closed.  proxyd_free() ends every handshake still running,
+ * what the client sent past its request, after the origin-form request
+ * of a GET, is written to the target already: EARLY) and TARGET
+ * "HOST:PORT"; or with both fds -1 and ERR, once the failure has been
+ * answered with the protocol's error code and the client closed.  The
+ * result's strings and bytes are valid during the callback only.  proxyd_free() ends every handshake still running,
  * each with its callback (ERR "stopped").
  */
 #ifndef SOCKT_PROXYD_H
@@ -36,7 +37,16 @@ struct proxyd_spec {
 	int			 timeout_ms;	/* -w: handshake and connect */
 };
 
-typedef void	 proxyd_fn(void *, int, int, const char *, const char *);
+struct proxyd_result {
+	int		 fd;		/* the client's, or -1 */
+	int		 tfd;		/* the target's, or -1 */
+	const char	*target;	/* "HOST:PORT" (escaped), or "" */
+	const char	*err;		/* with fd -1 */
+	const void	*early;		/* client bytes sent to the target */
+	size_t		 earlylen;	/* already (for -x and -v) */
+};
+
+typedef void	 proxyd_fn(void *, const struct proxyd_result *);
 
 struct proxyd;
 struct proxyd_conn;

@@ -206,12 +206,12 @@ sys.stdout.write(recv_all(s).decode())' "$FPORT" "$PORT"
 	assert_output "target saw 100000 bytes and end of file"
 }
 
-@test "proxy-server: bytes a client sends right behind its request reach the target" {
+@test "proxy-server: bytes a client sends right behind its request reach the target, and count in -v and -x" {
 	py_listen_bg dst '
 c = accept_one(PORTFILE)
 c.sendall(recv_all(c))
 c.close()'
-	pfwd px 0
+	pfwd px -x "$T/dump" 0
 	run pyc '
 s = tcp_connect(sys.argv[1])
 s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\nearly bytes" % int(sys.argv[2]))
@@ -219,6 +219,12 @@ s.shutdown(socket.SHUT_WR)
 sys.stdout.write(recv_all(s).decode())' "$FPORT" "$PORT"
 	assert_success
 	assert_output $'HTTP/1.1 200 Connection established\r\n\r\nearly bytes'
+	wait_until -- grep -q 'bytes up' "$T/px.err"
+	run grep -E "^sockt: #1 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$PORT: 11 bytes up, 11 down, " "$T/px.err"
+	assert_success
+	run cat "$T/dump"
+	assert_line --regexp '^#1 > 00000000  65 61 72 6c 79 20 62 79  74 65 73 +\|early bytes\|$'
+	assert_line --regexp '^#1 < 00000000  65 61 72 6c 79 20 62 79  74 65 73 +\|early bytes\|$'
 }
 
 @test "proxy-server: socat's SOCKS4A and PROXY client modes through it" {
@@ -333,4 +339,34 @@ print(recv_all(s)[12:].decode())' "$FPORT" "$PORT"
 	assert_output $'050005040001000000000000\nHTTP/1.1 502 Bad Gateway\nby address'
 	run grep -c 'resolve localhost:[0-9]*: Name or service not known' "$T/px.err"
 	assert_output 2
+}
+
+@test "proxy-server: a target that does not answer within -w gets SOCKS5 reply 6 and HTTP 504" {
+	# a listener whose accept queue is full: the kernel drops new SYNs
+	py_listen_bg mute '
+s = tcp_listen(PORTFILE, backlog=0)
+held = []
+for i in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", s.getsockname()[1]))
+    except BlockingIOError:
+        pass
+    held.append(c)
+wait_for("done", 60)'
+	pfwd px -w 1 0
+	run pyc '
+port, dport = int(sys.argv[1]), int(sys.argv[2])
+s = tcp_connect(port)
+s.sendall(b"\x05\x01\x00")
+assert s.recv(2) == b"\x05\x00"
+s.sendall(b"\x05\x01\x00\x01\x7f\x00\x00\x01" + struct.pack("!H", dport))
+print(recv_all(s).hex())
+s = tcp_connect(port)
+s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % dport)
+print(recv_all(s).split(b"\r\n")[0].decode())' "$FPORT" "$PORT"
+	touch "$T/done"
+	assert_success
+	assert_output $'05060001000000000000\nHTTP/1.1 504 Gateway Timeout'
 }
