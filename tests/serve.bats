@@ -108,6 +108,9 @@ code() {
 	assert_line 'Location: /sub/'
 	run curl -sSL "http://127.0.0.1:$PORT/sub"
 	assert_output '<p>sub</p>'
+	# the query goes along
+	run curl -sS -D "$T/h" -o /dev/null "http://127.0.0.1:$PORT/sub?download"
+	grep -q '^Location: /sub/?download'$'\r''$' "$T/h"
 	kill "$SRV_PID"
 	serve srv2 --no-index 127.0.0.1 0 "$T/d"
 	run curl -sS -H 'Accept: text/plain' "http://127.0.0.1:$PORT/sub/"
