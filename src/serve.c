@@ -318,11 +318,15 @@ serve_raw(struct serve *s, struct httpd_conn *c)
  * so that the relative links of its index.html work.
  */
 static void
-serve_redirect_dir(struct httpd_conn *c, const char *path)
+serve_redirect_dir(struct httpd_conn *c, const char *path,
+    struct http_str target)
 {
 	char *enc = http_encode_path(path, strlen(path), true), *loc;
+	const char *q = memchr(target.p, '?', target.len);
+	int qlen = q ? (int)(target.p + target.len - q) : 0;
 
-	loc = log_fmt("Location: /%s/\r\n", enc);
+	/* the query goes along (the request line has no control bytes) */
+	loc = log_fmt("Location: /%s/%.*s\r\n", enc, qlen, q ? q : "");
 	httpd_respond_status(c, 301, loc);
 	free(loc);
 	free(enc);
@@ -394,7 +398,7 @@ serve_request(void *arg, struct httpd_conn *c, const struct http_request *rq)
 	if (found == FSTREE_DIR && !dir) {
 		if (fd != -1)
 			close(fd);
-		serve_redirect_dir(c, path);
+		serve_redirect_dir(c, path, rq->target);
 		free(path);
 		return;
 	}

@@ -86,7 +86,7 @@ TARGETS = [
     Target("serve-file", ["serve-file", "127.0.0.1", "0", "{root}"],
            probe="http", sessions="http", max_conc=400, touch=True),
     Target("serve-upload", ["serve-file", "--upload", "--max-size", "1000000",
-                            "127.0.0.1", "0", "{root}"],
+                            "127.0.0.1", "0", "{upload}"],
            probe="http", sessions="upload", max_conc=200),
     Target("listen-k", ["listen", "-k", "127.0.0.1", "0"],
            stdin="pipe", stdout="scan", probe="stdout", sessions="stream",
@@ -156,6 +156,10 @@ OTHER_PATHS = [
 ]
 
 
+def upload_root(root):
+    return os.path.join(os.path.dirname(root), "upload-root")
+
+
 def make_tree(root, big_mb):
     """The directory serve-file serves (kept between runs)."""
     for rel, data in SMALL.items():
@@ -164,10 +168,15 @@ def make_tree(root, big_mb):
         with open(p, "wb") as f:
             f.write(data)
     os.makedirs(os.path.join(root, "emptydir"), exist_ok=True)
-    up = os.path.join(root, "up")       # uploads: emptied for each run
+    # serve-upload's own tree, new for each run: uploads never touch the
+    # tree the other targets check
+    up = upload_root(root)
     if os.path.isdir(up):
         shutil.rmtree(up)
-    os.makedirs(up)
+    os.makedirs(os.path.join(up, "up"))
+    os.makedirs(os.path.join(up, "sub"))
+    with open(os.path.join(up, "small.txt"), "wb") as f:
+        f.write(SMALL["small.txt"])     # for the probe
     med = os.path.join(root, "medium.bin")
     if not os.path.exists(med) or os.path.getsize(med) != 4 << 20:
         with open(med, "wb") as f:
@@ -696,7 +705,8 @@ def gen_upload(rng, ctx):
                                     expect=rng.random() < 0.3)
         add_split(rng, spec.ops, head + data)
         spec.ops.append(("wait_eof", 30))
-        spec.check = ("upload", os.path.join(ctx.root, "up", name), body)
+        spec.check = ("upload", os.path.join(upload_root(ctx.root), "up",
+                                             name), body)
         spec.cap = 30
         return spec
     spec.note = "upload"
@@ -773,8 +783,8 @@ def upload_verdict(buf, path, body):
 
 def upload_leftovers(root):
     """Temporary files of uploads, once every session is closed."""
-    return [n for n in os.listdir(os.path.join(root, "up"))
-            if n.startswith(".sockt-upload-")]
+    return [os.path.join(d, n) for d, _, names in os.walk(upload_root(root))
+            for n in names if n.startswith(".sockt-upload-")]
 
 
 GENERATORS = {
@@ -1029,7 +1039,8 @@ class Server:
         pf = os.path.join(self.work, f"{t.name}.port")
         if os.path.exists(pf):
             os.unlink(pf)
-        fmt = {"root": self.root, "upstream": 0}
+        fmt = {"root": self.root, "upload": upload_root(self.root),
+               "upstream": 0}
         if t.upstream:
             self.upstream, fmt["upstream"] = await echo_server()
             self.upstream_port = fmt["upstream"]

@@ -108,6 +108,9 @@ code() {
 	assert_line 'Location: /sub/'
 	run curl -sSL "http://127.0.0.1:$PORT/sub"
 	assert_output '<p>sub</p>'
+	# the query goes along
+	run curl -sS -D "$T/h" -o /dev/null "http://127.0.0.1:$PORT/sub?download"
+	grep -q '^Location: /sub/?download'$'\r''$' "$T/h"
 	kill "$SRV_PID"
 	serve srv2 --no-index 127.0.0.1 0 "$T/d"
 	run curl -sS -H 'Accept: text/plain' "http://127.0.0.1:$PORT/sub/"
@@ -191,11 +194,11 @@ code() {
 	run cat "$T/srv.err"
 	assert_line "sockt: serving $T/d on http://127.0.0.1:$PORT/"
 	kill "$SRV_PID"
-	# every address: each family's loopback to open
-	serve srv2 -v -4 0 "$T/d"
+	# IPv6 in brackets
+	serve srv2 -v ::1 0 "$T/d"
 	wait_until -- grep -q 'serving' "$T/srv2.err"
 	run cat "$T/srv2.err"
-	assert_line "sockt: serving $T/d on http://127.0.0.1:$PORT/"
+	assert_line "sockt: serving $T/d on http://[::1]:$PORT/"
 	kill "$SRV_PID"
 	# without -v and a terminal: nothing
 	serve srv3 127.0.0.1 0 "$T/d"
