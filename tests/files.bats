@@ -36,7 +36,7 @@ b64sha() {
 http_raw() {
 	python3 -c '
 import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=120)
 s.sendall(sys.stdin.buffer.read())
 s.shutdown(socket.SHUT_WR)
 while True:
@@ -467,7 +467,7 @@ has_nfds() {
 # Python for a client that waits until serve-file -vv (stderr in
 # $T/srv.err) has started hashing /big.
 PY_HASHING='
-def wait_hashing(secs=20):
+def wait_hashing(secs=120):
     end = time.time() + secs
     while b"hashing /big" not in open(tpath("srv.err"), "rb").read():
         if time.time() > end:
