@@ -289,8 +289,8 @@ child_io_done(struct relay_session *s, int status, const char *msg,
 
 	(void)s;
 	c->io = NULL;
-	c->received = relay_source_bytes(c->sock_in);
-	c->sent = relay_sink_bytes(c->sock_out);
+	c->received = c->sock_in ? relay_source_bytes(c->sock_in) : 0;
+	c->sent = c->sock_out ? relay_sink_bytes(c->sock_out) : 0;
 	c->sock_in = NULL;
 	c->sock_out = NULL;
 	if (status != 0)

@@ -186,13 +186,15 @@ static void
 dial_settle(struct dial *d, int err)
 {
 	int fd = d->fd;
-	char *msg = NULL;
+	char *msg = NULL, opts[64];
 
 	loop_forget(d->loop, d->fd);
 	if (err == 0 && d->spec.proxy != NULL && !d->proxied) {
 		dial_proxy_start(d);
 		return;
 	}
+	if (err == 0 && *sock_describe(fd, opts, sizeof opts) != '\0')
+		log_info(2, "%s: %s", d->where, opts);
 	if (err == 0 && d->spec.tls != NULL) {
 		/* the handshake runs within what is left of the attempt */
 		dial_addrs_free(d);

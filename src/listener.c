@@ -363,17 +363,24 @@ int
 listener_ready(struct listener *l, char **errp)
 {
 	struct sockaddr_storage ss;
-	char where[ADDR_STRLEN], *text;
+	char where[ADDR_STRLEN], opts[64], *text;
 	socklen_t len;
 	size_t i;
 	int r;
 
 	for (i = 0; i < l->ls.nfds; i++) {
 		len = sizeof ss;
-		if (getsockname(l->ls.fds[i], (struct sockaddr *)&ss, &len) == 0)
-			log_info(1, "listening on %s", l->unix_path ?
-			    l->unix_path : addr_format((struct sockaddr *)&ss,
-			    len, where, sizeof where));
+		if (getsockname(l->ls.fds[i], (struct sockaddr *)&ss,
+		    &len) == -1)
+			continue;
+		if (l->unix_path == NULL)
+			addr_format((struct sockaddr *)&ss, len, where,
+			    sizeof where);
+		log_info(1, "listening on %s", l->unix_path ? l->unix_path :
+		    where);
+		if (*sock_describe(l->ls.fds[i], opts, sizeof opts) != '\0')
+			log_info(2, "%s: %s", l->unix_path ? l->unix_path :
+			    where, opts);
 	}
 	if (l->spec.port_file == NULL)
 		return 0;

@@ -49,10 +49,8 @@ sock_open(int family, int type)
 	type &= ~SOCK_MPTCP;
 	if (family != AF_INET && family != AF_INET6)
 		return socket(family, type, 0);
-	if ((fd = socket(family, type, IPPROTO_MPTCP)) != -1) {
-		log_info(2, "mptcp: multipath TCP socket");
+	if ((fd = socket(family, type, IPPROTO_MPTCP)) != -1)
 		return fd;
-	}
 	saved = errno;
 	if (saved != EPROTONOSUPPORT && saved != EINVAL &&
 	    saved != ENOPROTOOPT)
@@ -193,11 +191,6 @@ sock_bind_all(const char *host, const char *port, int family, int socktype,
 			sock_set_reuseaddr(fd);
 		if (ai->ai_family == AF_INET6)
 			sock_set_v6only(fd, 1);
-		if (shared || ai->ai_family == AF_INET6)
-			log_info(2, "%s: %s%s%s", where, shared ?
-			    "SO_REUSEADDR" : "", shared &&
-			    ai->ai_family == AF_INET6 ? ", " : "",
-			    ai->ai_family == AF_INET6 ? "IPV6_V6ONLY" : "");
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    ((socktype & ~SOCK_MPTCP) == SOCK_STREAM &&
 		    listen(fd, SOMAXCONN) == -1)) {
@@ -411,6 +404,39 @@ sock_listen_loopback(const char *port, int family, int socktype,
 		free(*errp);
 		*errp = NULL;
 	}
+}
+
+/*
+ * The options of socket FD that -vv reports, read back from the kernel:
+ * "SO_REUSEADDR, IPV6_V6ONLY, MPTCP" or a part of it, "" for none.
+ */
+const char *
+sock_describe(int fd, char *buf, size_t size)
+{
+	static const struct {
+		int		 level;
+		int		 name;
+		int		 want;	/* -1: any non-zero value */
+		const char	*text;
+	} opts[] = {
+		{ SOL_SOCKET, SO_REUSEADDR, -1, "SO_REUSEADDR" },
+		{ IPPROTO_IPV6, IPV6_V6ONLY, -1, "IPV6_V6ONLY" },
+		{ SOL_SOCKET, SO_PROTOCOL, IPPROTO_MPTCP, "MPTCP" },
+	};
+	socklen_t len;
+	size_t i, n = 0;
+	int v;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof opts / sizeof opts[0] && n < size; i++) {
+		len = sizeof v;
+		if (getsockopt(fd, opts[i].level, opts[i].name, &v, &len) ==
+		    -1 || v == 0 || (opts[i].want != -1 && v != opts[i].want))
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+		    opts[i].text);
+	}
+	return buf;
 }
 
 /* accept4() a non-blocking, close-on-exec connection; -1 with errno. */

@@ -54,5 +54,6 @@ int	 sock_set_v6only(int, int);
 int	 sock_set_nodelay(int);
 int	 sock_set_linger0(int);
 int	 sock_unacked(int, size_t *);
+const char *sock_describe(int, char *, size_t);
 
 #endif
