@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define FETCH_MAX_REDIRECTS	5	/* as wget's habit, fewer */
@@ -28,7 +29,8 @@
 static const enum opt_id fetch_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE, OPT_PORT,
 	OPT_TIMEOUT, OPT_IDLE, OPT_OUTPUT, OPT_PROGRESS, OPT_RAW, OPT_FORCE,
-	OPT_NO_RESUME, OPT_SHA256, OPT_END
+	OPT_NO_RESUME, OPT_SHA256, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
+	OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_END
 };
 
 static int	cmd_fetch_file_exec(struct sockt_opts *);
@@ -39,12 +41,16 @@ static const struct cmd_help fetch_file_help[] = {
 	{ OPT_IDLE, "give up after SECS without data" },
 	{ OPT_OUTPUT, "write to FILE (- for stdout, DIR for DIR/NAME)" },
 	{ OPT_PROGRESS, "progress line on stderr (default when it is a terminal)" },
+	{ OPT_TLS, "HTTPS for HOST PORT (an https:// URL implies it)" },
+	{ OPT_CA, "trust these PEM certificates instead of the system's" },
+	{ OPT_CERT, "a PEM client certificate chain to present" },
+	{ OPT_ALPN, "ALPN protocols to offer, comma-separated" },
 	{ OPT_END, NULL }
 };
 
 const struct cmd_entry cmd_fetch_file_entry = {
 	.name = "fetch-file",
-	.summary = "fetch a file over HTTP with resume and a SHA-256 check",
+	.summary = "fetch a file over HTTP(S) with resume and a SHA-256 check",
 	.usage = "[options] [-o OUT|-] URL | HOST PORT [PATH]",
 	.options = fetch_options,
 	.help = fetch_file_help,
@@ -111,6 +117,11 @@ fetch_parse_args(const struct sockt_opts *o, struct fetch_args *a,
 		a->authority = u.authority;
 		if (o->argc > 1) {
 			*errp = log_fmt("too many arguments: '%s'", o->argv[1]);
+			return -1;
+		}
+		if (o->tls && !u.tls) {
+			*errp = log_fmt("--tls with an http:// URL: use "
+			    "https://");
 			return -1;
 		}
 		if (o->raw && strcmp(u.target, "/") != 0) {
@@ -218,6 +229,21 @@ fetch_headers(const struct fetch *f)
 }
 
 /*
+ * The TLS context: for an https:// URL or --tls, and for the TLS options
+ * given with an http:// URL (they then hold for a redirect to https://).
+ * NULL when none is needed; -1 with *errp (*usage: a usage error).
+ */
+static int
+fetch_tls(const struct sockt_opts *o, bool tls, struct tls_ctx **ctx,
+    char **errp, bool *usage)
+{
+	bool opts = o->ca || o->cert || o->key || o->insecure || o->pin ||
+	    o->servername || o->alpn;
+
+	return cmd_tls(o, false, tls || opts, ctx, errp, usage);
+}
+
+/*
  * Parse, plan the output, then run the download on the loop.  Returns
  * the exit status.
  */
@@ -228,6 +254,7 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	struct httpc_request req;
 	struct httpc_spec spec;
 	struct fetch f;
+	struct tls_ctx *tls = NULL;
 	struct loop *loop;
 	char *err = NULL;
 	uint16_t sport;
@@ -240,8 +267,13 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 		fetch_args_free(&a);
 		return cmd_usage_error(o, err);
 	}
+	if (fetch_tls(o, a.tls, &tls, &err, &usage) == -1) {
+		fetch_args_free(&a);
+		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
+	}
 	if ((loop = loop_new()) == NULL) {
 		fetch_args_free(&a);
+		tls_ctx_free(tls);
 		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
 	fetch_init(&f, loop);
@@ -262,6 +294,8 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	memset(&spec, 0, sizeof spec);
 	cmd_dial_spec(o, a.host, a.port, &spec.dial);
 	spec.idle_ms = o->idle_ms;
+	spec.tls = tls;
+	spec.servername = o->servername;
 	memset(&req, 0, sizeof req);
 	req.method = "GET";
 	req.tls = a.tls;
@@ -277,6 +311,7 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	fetch_free(&f);
 	loop_free(loop);
 	fetch_args_free(&a);
+	tls_ctx_free(tls);
 	cmd_die_by_signal(sig);
 	return status;
 fail:
@@ -285,5 +320,6 @@ fail:
 	fetch_free(&f);
 	loop_free(loop);
 	fetch_args_free(&a);
+	tls_ctx_free(tls);
 	return usage ? cmd_usage_error(o, err) : cmd_fail(err);
 }

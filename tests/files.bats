@@ -1262,9 +1262,9 @@ reset(s)
 	run sockt fetch-file --sha256 abc http://127.0.0.1:1/f
 	assert_failure 2
 	assert_output --partial "bad --sha256 'abc': expected 64 hex digits"
-	run sockt fetch-file https://127.0.0.1/f
+	run sockt fetch-file ftp://127.0.0.1/f
 	assert_failure 2
-	assert_output --partial "only http:// (no TLS)"
+	assert_output --partial "unsupported URL 'ftp://127.0.0.1/f': only http:// and https://"
 	run sockt fetch-file http://u:p@127.0.0.1/f
 	assert_failure 2
 	run sockt fetch-file 127.0.0.1 notaport f
