@@ -220,11 +220,16 @@ fetch_head(void *arg, const struct http_response *r, char **errp)
 	}
 	if (f->total < 0 && !r->chunked && r->content_length >= 0)
 		f->total = (int64_t)f->pf.resume_from + r->content_length;
-	if (f->have_server || f->have_user) {
-		f->ctx = digest_new();
-		if (partfile_hash_prefix(&f->pf, f->ctx, errp) == -1)
-			return -1;
+	if (f->pf.resume_from == 0 && f->ctx != NULL) {
+		/* starting over: the prefix hashed before is not the file's */
+		digest_free(f->ctx);
+		f->ctx = NULL;
 	}
+	if (!f->have_server && !f->have_user) {
+		digest_free(f->ctx);
+		f->ctx = NULL;
+	} else if (f->ctx == NULL)
+		f->ctx = digest_new();
 	if (fetch_open_sink(f, errp) == -1)
 		return -1;
 	if (f->show_progress) {
@@ -348,8 +353,21 @@ fetch_run(struct fetch *f, const struct httpc_spec *spec,
 		.body = fetch_body,
 		.done = fetch_done,
 	};
+	char *err = NULL;
 	int status;
 
+	/*
+	 * The bytes a resume keeps are hashed now, before the loop runs, so
+	 * that reading them never holds up the exchange.
+	 */
+	if (f->pf.resume_from > 0 && !f->to_stdout) {
+		f->ctx = digest_new();
+		if (partfile_hash_prefix(&f->pf, f->ctx, &err) == -1) {
+			log_error("%s", err);
+			free(err);
+			return 1;
+		}
+	}
 	f->relay = relay_new(f->loop);
 	f->hc = httpc_start(f->loop, spec, req, &ops, f);
 	loop_run(f->loop);

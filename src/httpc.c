@@ -45,11 +45,16 @@ httpc_close(struct httpc *c)
 void
 httpc_finish(struct httpc *c, enum httpc_end end, int e, const char *msg)
 {
+	char *copy;
+
 	if (c->state == HTTPC_OVER)
 		return;
 	c->state = HTTPC_OVER;
+	/* MSG may live in the connection (tls_error(), dial's result) */
+	copy = msg ? xstrdup(msg) : NULL;
 	httpc_close(c);
-	c->ops.done(c->arg, end, e, msg);
+	c->ops.done(c->arg, end, e, copy);
+	free(copy);
 }
 
 void

@@ -177,18 +177,23 @@ listener_hs_step(struct listener_hs *h)
 {
 	struct listener *l = h->l;
 	struct listener_conn c;
+	struct sockaddr_storage addr;
+	char name[LISTENER_NAME_MAX];
 	char *msg = NULL;
 
 	if (tls_handshake(h->tls, &msg) == 0) {
 		msg = tls_describe(h->tls);
 		log_info(2, "tls %s: %s", h->name, msg);
 		free(msg);
+		/* the address and name outlive H, which goes first */
+		memcpy(&addr, &h->addr, sizeof addr);
+		memcpy(name, h->name, sizeof name);
 		memset(&c, 0, sizeof c);
 		c.fd = h->fd;
 		c.tls = h->tls;
-		c.addr = (struct sockaddr *)&h->addr;
+		c.addr = (struct sockaddr *)&addr;
 		c.addrlen = h->addrlen;
-		c.name = h->name;
+		c.name = name;
 		listener_hs_free(h, false);
 		l->fn(l->arg, &c);
 		return;
