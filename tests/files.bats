@@ -1211,6 +1211,53 @@ reset(s)
 	[[ "$stderr" == *"SHA-256 verified"* ]] || fail "$stderr"
 }
 
+# redirect_maze NAME: an HTTP server on port 0: /loop redirects to
+# itself, /a to "b" (relative), /b to "/c", /c is "hello".  Each request
+# line goes to $T/NAME.err.  Sets PORT.
+redirect_maze() {
+	local name=$1
+	bg "$name" python3 -c '
+import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        sys.stderr.write("GET %s\n" % self.path)
+        sys.stderr.flush()
+        to = {"/loop": "/loop", "/a": "b", "/b": "/c"}.get(self.path)
+        if to:
+            self.send_response(302)
+            self.send_header("Location", to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+    def log_message(self, *args):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % srv.server_address[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+srv.serve_forever()
+' "$T/$name.port"
+	PORT=$(wait_port "$T/$name.port") || return 1
+}
+
+@test "fetch-file: relative and path-absolute redirects are followed; at most 5, the sixth is the error" {
+	redirect_maze maze
+	run --separate-stderr sockt fetch-file -v -o "$T/got" "http://127.0.0.1:$PORT/a"
+	assert_success
+	assert_equal "$(cat "$T/got")" hello
+	[[ "$stderr" == *"sockt: http://127.0.0.1:$PORT/a: 302 Found: following b"* ]] || fail "$stderr"
+	[[ "$stderr" == *"sockt: http://127.0.0.1:$PORT/b: 302 Found: following /c"* ]] || fail "$stderr"
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/loop"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/loop: 302 Found (Location: /loop)"
+	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
+	assert_equal "$(grep -c '^GET /loop$' "$T/maze.err")" 6
+}
+
 @test "fetch-file: no body byte (404, redirect, refused) leaves no .part; an earlier .part stays as it was" {
 	mkdir "$T/d" "$T/dl"
 	serve srv 127.0.0.1 0 "$T/d"
