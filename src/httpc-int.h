@@ -8,7 +8,7 @@
 #include "httpc.h"
 #include "tls.h"
 
-#define HTTPC_READ	(64 * 1024)	/* one read */
+#define HTTPC_READ	(256 * 1024)	/* one read */
 #define HTTPC_ROUNDS	16		/* reads per wakeup */
 
 enum httpc_state { HTTPC_DIAL, HTTPC_HEAD, HTTPC_BODY, HTTPC_OVER };
