@@ -110,15 +110,16 @@ httpc_write(struct httpc *c)
 		if (n == -1 && errno == EAGAIN)
 			return 0;
 		if (n == -1) {
-			/* a server that answered and closed: read that */
-			if (c->state != HTTPC_HEAD || c->headlen > 0) {
-				c->outoff = c->outlen;
-				c->sending = false;
-				return 0;
-			}
-			httpc_failf(c, log_fmt("%s: %s", c->what, c->conn ?
-			    tls_error(c->conn) : strerror(errno)));
-			return -1;
+			/*
+			 * The server may have answered and closed (a 413 to
+			 * a PUT): stop sending and read; the read reports
+			 * the end if there is no answer.
+			 */
+			log_info(2, "%s: sending: %s", c->what, c->conn ?
+			    tls_error(c->conn) : strerror(errno));
+			c->outoff = c->outlen;
+			c->sending = false;
+			return 0;
 		}
 		c->outoff += (size_t)n;
 		c->active = loop_now();

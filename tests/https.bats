@@ -190,6 +190,16 @@ c.close()
 	[ ! -e "$T/z" ] && [ ! -e "$T/z.part" ]
 }
 
+@test "https: --raw --tls takes a TLS stream until close_notify (listen --tls < file)" {
+	random_file "$T/f.bin" 1000000
+	bg srv sockt listen --tls --port-file "$T/srv.port" 127.0.0.1 0 <"$T/f.bin"
+	PORT=$(wait_port "$T/srv.port")
+	PIN=$(sed -n 's/^sockt: tls pin //p' "$T/srv.err")
+	run sockt fetch-file --raw --tls --pin "$PIN" --sha256 "$(checksum "$T/f.bin")" -o "$T/got" 127.0.0.1 "$PORT"
+	assert_success
+	assert_equal "$(checksum "$T/got")" "$(checksum "$T/f.bin")"
+}
+
 # tls_raw_server NAME RESPONSE: a one-shot TLS server ($T/srv.pem) that
 # sends the bytes of RESPONSE and closes TCP without close_notify.
 tls_raw_server() {
