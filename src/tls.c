@@ -273,6 +273,14 @@ tls_conn_new(struct tls_ctx *ctx, int fd, const char *name, char **errp)
 	    SSL_set_fd(c->ssl, fd) != 1)
 		goto fail;
 	SSL_set_app_data(c->ssl, c);
+	/*
+	 * No read-ahead until the handshake is done: bytes the peer sends
+	 * right after its last handshake message (a request behind the
+	 * client's Finished) stay in the socket, where poll() sees them,
+	 * instead of in a buffer the new owner of the connection does not
+	 * know to look at.
+	 */
+	SSL_set_read_ahead(c->ssl, 0);
 	if (ctx->server) {
 		SSL_set_accept_state(c->ssl);
 		return c;
@@ -365,6 +373,7 @@ tls_handshake(struct tls_conn *c, char **errp)
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->wait = TLS_WAIT_NONE;
+		SSL_set_read_ahead(c->ssl, 1);
 		return 0;
 	}
 	strlcpy(pinerr, c->err, sizeof pinerr);	/* from tls_verify_chain() */

@@ -1184,25 +1184,87 @@ reset(s)
 	[[ "$output" != *$'\e'* ]]
 }
 
-@test "fetch-file: a 404 and a redirect exit 1 with the status line" {
+@test "fetch-file: a 404 exits 1 with the status line, also at the end of a redirect" {
 	mkdir "$T/d"
 	serve srv 127.0.0.1 0 "$T/d"
-	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/missing"
+	srv=$PORT
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$srv/missing"
 	assert_failure 1
-	assert_output "sockt: http://127.0.0.1:$PORT/missing: 404 Not Found"
+	assert_output "sockt: http://127.0.0.1:$srv/missing: 404 Not Found"
 	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
-	printf 'HTTP/1.1 301 Moved Permanently\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	printf 'HTTP/1.1 301 Moved Permanently\r\nLocation: http://127.0.0.1:%s/elsewhere\r\nContent-Length: 0\r\n\r\n' "$srv" >"$T/resp"
 	fake_server fake "$T/resp"
 	run sockt fetch-file -o "$T/y" "http://127.0.0.1:$PORT/f"
 	assert_failure 1
-	assert_output "sockt: http://127.0.0.1:$PORT/f: 301 Moved Permanently (Location: /elsewhere)"
+	assert_output "sockt: http://127.0.0.1:$srv/elsewhere: 404 Not Found"
+	[ ! -e "$T/y" ] && [ ! -e "$T/y.part" ]
+}
+
+@test "fetch-file: follows a redirect (-v says so) and verifies the file" {
+	random_file "$T/f.bin" 300000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	srv=$PORT
+	printf 'HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%s/f.bin\r\nContent-Length: 0\r\n\r\n' "$srv" >"$T/resp"
+	fake_server fake "$T/resp"
+	run --separate-stderr sockt fetch-file -v -o "$T/got" "http://127.0.0.1:$PORT/old"
+	assert_success
+	cmp "$T/got" "$T/f.bin"
+	[[ "$stderr" == *"sockt: http://127.0.0.1:$PORT/old: 302 Found: following http://127.0.0.1:$srv/f.bin"* ]] || fail "$stderr"
+	[[ "$stderr" == *"SHA-256 verified"* ]] || fail "$stderr"
+}
+
+# redirect_maze NAME: an HTTP server on port 0: /loop redirects to
+# itself, /a to "b" (relative), /b to "/c", /c is "hello".  Each request
+# line goes to $T/NAME.err.  Sets PORT.
+redirect_maze() {
+	local name=$1
+	bg "$name" python3 -c '
+import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        sys.stderr.write("GET %s\n" % self.path)
+        sys.stderr.flush()
+        to = {"/loop": "/loop", "/a": "b", "/b": "/c"}.get(self.path)
+        if to:
+            self.send_response(302)
+            self.send_header("Location", to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+    def log_message(self, *args):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % srv.server_address[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+srv.serve_forever()
+' "$T/$name.port"
+	PORT=$(wait_port "$T/$name.port") || return 1
+}
+
+@test "fetch-file: relative and path-absolute redirects are followed; at most 5, the sixth is the error" {
+	redirect_maze maze
+	run --separate-stderr sockt fetch-file -v -o "$T/got" "http://127.0.0.1:$PORT/a"
+	assert_success
+	assert_equal "$(cat "$T/got")" hello
+	[[ "$stderr" == *"sockt: http://127.0.0.1:$PORT/a: 302 Found: following b"* ]] || fail "$stderr"
+	[[ "$stderr" == *"sockt: http://127.0.0.1:$PORT/b: 302 Found: following /c"* ]] || fail "$stderr"
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/loop"
+	assert_failure 1
+	assert_output "sockt: http://127.0.0.1:$PORT/loop: 302 Found (Location: /loop)"
+	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
+	assert_equal "$(grep -c '^GET /loop$' "$T/maze.err")" 6
 }
 
 @test "fetch-file: no body byte (404, redirect, refused) leaves no .part; an earlier .part stays as it was" {
 	mkdir "$T/d" "$T/dl"
 	serve srv 127.0.0.1 0 "$T/d"
 	srv=$PORT
-	printf 'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	printf 'HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%s/elsewhere\r\nContent-Length: 0\r\n\r\n' "$srv" >"$T/resp"
 	fake_server fake "$T/resp"
 	redirect=$PORT
 	refused=$(free_port)
@@ -1212,7 +1274,7 @@ reset(s)
 	run sockt fetch-file "http://127.0.0.1:$srv/named"
 	assert_failure 1
 	run sockt fetch-file -o y "http://127.0.0.1:$redirect/f"
-	assert_output "sockt: http://127.0.0.1:$redirect/f: 302 Found (Location: /elsewhere)"
+	assert_output "sockt: http://127.0.0.1:$srv/elsewhere: 404 Not Found"
 	run sockt fetch-file -o z "http://127.0.0.1:$refused/f"
 	assert_output "sockt: connect 127.0.0.1:$refused: Connection refused"
 	run sockt fetch-file --raw -o r 127.0.0.1 "$refused"
@@ -1249,9 +1311,9 @@ reset(s)
 	run sockt fetch-file --sha256 abc http://127.0.0.1:1/f
 	assert_failure 2
 	assert_output --partial "bad --sha256 'abc': expected 64 hex digits"
-	run sockt fetch-file https://127.0.0.1/f
+	run sockt fetch-file ftp://127.0.0.1/f
 	assert_failure 2
-	assert_output --partial "only http:// (no TLS)"
+	assert_output --partial "unsupported URL 'ftp://127.0.0.1/f': only http:// and https://"
 	run sockt fetch-file http://u:p@127.0.0.1/f
 	assert_failure 2
 	run sockt fetch-file 127.0.0.1 notaport f
@@ -1295,7 +1357,7 @@ reset(s)
 	serve srv 127.0.0.1 0 "$T/f.bin"
 	run sockt fetch-file -P -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
 	assert_success
-	assert_line --regexp '^sockt: .*/got: 3\.0MB of 3\.0MB \(100%\), [0-9.]+[kMG]?B/s in [0-9]+\.[0-9] s$'
+	assert_line --regexp '^sockt: .*/got: 2\.9 MiB of 2\.9 MiB \(100%\), [0-9]+(\.[0-9])? (B|KiB|MiB|GiB)/s in [0-9]+\.[0-9] s$'
 }
 
 @test "fetch-file: the progress line updates in place on a terminal" {
@@ -1304,7 +1366,7 @@ reset(s)
 	serve srv 127.0.0.1 0 "$T/f.bin"
 	run script -qec "$SOCKT fetch-file -o '$T/got' http://127.0.0.1:$PORT/f.bin" /dev/null
 	assert_success
-	[[ "$output" == *$'\r'"sockt: $T/got: 3.0MB of 3.0MB (100%)"* ]]
+	[[ "$output" == *$'\r'"sockt: $T/got: 2.9 MiB of 2.9 MiB (100%)"* ]]
 	cmp "$T/got" "$T/f.bin"
 }
 
