@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "proxy.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -30,7 +31,8 @@ static const enum opt_id fetch_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE, OPT_PORT,
 	OPT_TIMEOUT, OPT_IDLE, OPT_OUTPUT, OPT_PROGRESS, OPT_RAW, OPT_FORCE,
 	OPT_NO_RESUME, OPT_SHA256, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
-	OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_END
+	OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_PROXY,
+	OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_MPTCP, OPT_END
 };
 
 static int	cmd_fetch_file_exec(struct sockt_opts *);
@@ -55,6 +57,11 @@ const struct cmd_entry cmd_fetch_file_entry = {
 	.options = fetch_options,
 	.help = fetch_file_help,
 	.args = { 1, 3, 0, "URL or HOST PORT" },
+	.examples = {
+		"sockt fetch-file http://127.0.0.1:8000/iso/big.iso",
+		"sockt fetch-file --pin sha256//BASE64= https://127.0.0.1:8443/notes.txt",
+		"sockt fetch-file --raw -o big.iso 127.0.0.1 9000",
+	},
 	.exec = cmd_fetch_file_exec,
 };
 
@@ -244,6 +251,28 @@ fetch_tls(const struct sockt_opts *o, bool tls, struct tls_ctx **ctx,
 }
 
 /*
+ * Without --proxy, the proxy curl would take from the environment
+ * (http_proxy, https_proxy, all_proxy, no_proxy) for the URL's scheme and
+ * host; a --raw stream is no URL and takes none.  Returns 1 with PX
+ * filled, 0 when no proxy applies, -1 with *errp for a variable that
+ * does not parse (a usage error, naming the variable).
+ */
+static int
+fetch_env_proxy(const struct sockt_opts *o, const struct fetch_args *a,
+    struct proxy_spec *px, char **errp)
+{
+	int r;
+
+	if (o->given[OPT_PROXY] || o->raw)
+		return 0;
+	r = proxy_from_env(a->tls ? "https" : "http", a->host, px, errp);
+	if (r == 1)
+		log_info(2, "%s: through proxy %s:%s from the environment",
+		    a->host, px->host, px->port);
+	return r;
+}
+
+/*
  * Parse, plan the output, then run the download on the loop.  Returns
  * the exit status.
  */
@@ -255,15 +284,17 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	struct httpc_spec spec;
 	struct fetch f;
 	struct tls_ctx *tls = NULL;
+	struct proxy_spec px;
 	struct loop *loop;
 	char *err = NULL;
 	uint16_t sport;
 	bool usage;
-	int sig = 0, status;
+	int sig = 0, status, envproxy = 0;
 
 	memset(&a, 0, sizeof a);
 	if (fetch_parse_args(o, &a, &err) == -1 || (o->port != NULL &&
-	    addr_parse_port(o->port, "tcp", &sport, &err) == -1)) {
+	    addr_parse_port(o->port, "tcp", &sport, &err) == -1) ||
+	    (envproxy = fetch_env_proxy(o, &a, &px, &err)) == -1) {
 		fetch_args_free(&a);
 		return cmd_usage_error(o, err);
 	}
@@ -293,6 +324,8 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	f.show_progress = o->progress || isatty(STDERR_FILENO);
 	memset(&spec, 0, sizeof spec);
 	cmd_dial_spec(o, a.host, a.port, &spec.dial);
+	if (envproxy == 1)
+		spec.dial.proxy = &px;
 	spec.idle_ms = o->idle_ms;
 	spec.tls = tls;
 	spec.servername = o->servername;

@@ -370,3 +370,68 @@ print(recv_all(s).split(b"\r\n")[0].decode())' "$FPORT" "$PORT"
 	assert_success
 	assert_output $'05060001000000000000\nHTTP/1.1 504 Gateway Timeout'
 }
+
+# ---- fetch-file through a proxy (--proxy, and curl's variables) ---------
+
+# origin: serve-file on 127.0.0.1 with $T/www/f (1 MB); sets $OPORT.
+origin() {
+	mkdir -p "$T/www"
+	random_file "$T/www/f" 1000000
+	spawn origin "$SOCKT" serve-file --port-file "$T/origin.port" "$@" \
+	    127.0.0.1 0 "$T/www"
+	OPORT=$(wait_port "$T/origin.port")
+}
+
+@test "fetch-file: http_proxy takes it through forward --proxy-server, exact bytes, verified" {
+	origin
+	pfwd px 0
+	run_out "$T/got" env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$FPORT" \
+	    "$SOCKT" fetch-file -o - "http://127.0.0.1:$OPORT/f"
+	assert_equal "$status" 0
+	same_bytes "$T/www/f" "$T/got"
+	wait_until -- grep -q 'bytes up' "$T/px.err"
+	run grep -cE "^sockt: #1 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$OPORT: [0-9]+ bytes up, [0-9]+ down" "$T/px.err"
+	assert_output 1
+}
+
+@test "fetch-file: --proxy socks5h:// with credentials, and https_proxy for an https:// URL with a pin" {
+	origin --tls
+	pin=$(sed -n 's/^sockt: tls pin //p' "$T/origin.err")
+	[ -n "$pin" ]
+	pfwd px --proxy-auth me:secret 0
+	run_out "$T/got1" "$SOCKT" fetch-file --pin "$pin" -o - \
+	    --proxy "socks5h://me:secret@127.0.0.1:$FPORT" "https://localhost:$OPORT/f"
+	assert_equal "$status" 0
+	same_bytes "$T/www/f" "$T/got1"
+	run_out "$T/got2" env -u no_proxy -u NO_PROXY https_proxy="http://me:secret@127.0.0.1:$FPORT" \
+	    "$SOCKT" fetch-file --pin "$pin" -o - "https://127.0.0.1:$OPORT/f"
+	assert_equal "$status" 0
+	same_bytes "$T/www/f" "$T/got2"
+	run grep -c ' bytes up' "$T/px.err"
+	assert_output 2
+}
+
+@test "fetch-file: no_proxy and --proxy win over http_proxy; a bad variable is exit 2 naming it" {
+	origin
+	pfwd px 0
+	# http_proxy names a port nobody listens on: no_proxy must bypass it
+	run_out "$T/got1" env no_proxy="localhost, 127.0.0.1" http_proxy="http://127.0.0.1:1" \
+	    "$SOCKT" fetch-file -o - "http://127.0.0.1:$OPORT/f"
+	assert_equal "$status" 0
+	same_bytes "$T/www/f" "$T/got1"
+	run_out "$T/got2" env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:1" \
+	    "$SOCKT" fetch-file --proxy "127.0.0.1:$FPORT" -o - "http://127.0.0.1:$OPORT/f"
+	assert_equal "$status" 0
+	same_bytes "$T/www/f" "$T/got2"
+	run --separate-stderr env -u no_proxy -u NO_PROXY http_proxy="ftp://127.0.0.1:1" \
+	    "$SOCKT" fetch-file -o - "http://127.0.0.1:$OPORT/f"
+	one_line_error 2 "http_proxy"
+}
+
+@test "fetch-file: a proxy that refuses the target is exit 1 naming the proxy, and no .part is left" {
+	pfwd px 0
+	run --separate-stderr env -u no_proxy -u NO_PROXY http_proxy="socks5://127.0.0.1:$FPORT" \
+	    "$SOCKT" fetch-file -o "$T/out" "http://127.0.0.1:1/f"
+	one_line_error 1 "^sockt: proxy 127\.0\.0\.1:$FPORT: "
+	[ ! -e "$T/out" ] && [ ! -e "$T/out.part" ]
+}
