@@ -30,7 +30,7 @@
 static const enum opt_id fetch_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE, OPT_PORT,
 	OPT_TIMEOUT, OPT_IDLE, OPT_OUTPUT, OPT_PROGRESS, OPT_RAW, OPT_FORCE,
-	OPT_NO_RESUME, OPT_SHA256, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
+	OPT_NO_RESUME, OPT_SHA256, OPT_RETRY, OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY,
 	OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_PROXY,
 	OPT_PROXY_TYPE, OPT_PROXY_AUTH, OPT_MPTCP, OPT_END
 };
@@ -310,6 +310,7 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	fetch_init(&f, loop);
 	f.pf.force = o->force;
 	f.raw = o->raw;
+	f.retries_left = o->raw ? 0 : (int)o->retry;
 	if (o->sha256 != NULL) {
 		if (digest_parse_hex(o->sha256, f.user_digest) == -1) {
 			err = log_fmt("bad --sha256 '%s': expected 64 hex "

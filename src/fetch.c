@@ -19,6 +19,10 @@
 #include "xmalloc.h"
 
 #define FETCH_EVERY_MS	1000	/* -P lines when stderr is no terminal */
+#define FETCH_BACKOFF_MS	500	/* the first wait before a retry */
+#define FETCH_BACKOFF_MAX_MS	8000
+
+static void	fetch_retry_fire(struct loop *, void *);
 
 void
 fetch_init(struct fetch *f, struct loop *l)
@@ -28,6 +32,24 @@ fetch_init(struct fetch *f, struct loop *l)
 	f->total = -1;
 	partfile_init(&f->pf, false);
 	progress_init(&f->meter, l, NULL);
+	f->backoff_ms = FETCH_BACKOFF_MS;
+	loop_timer_init(&f->retry_timer, fetch_retry_fire, f);
+}
+
+/* Body bytes of this run: earlier exchanges and the current one. */
+static uint64_t
+fetch_received(void *arg)
+{
+	struct fetch *f = arg;
+
+	return f->carried + (f->hc != NULL ? httpc_body_bytes(f->hc) : 0);
+}
+
+/* Where the current exchange's body starts in the file. */
+static uint64_t
+fetch_base(const struct fetch *f)
+{
+	return f->pf.resume_from + f->carried;
 }
 
 /* Record the first failure (taking MSG); stop once the output drained. */
@@ -49,7 +71,7 @@ fetch_fail(struct fetch *f, char *msg)
 static char *
 fetch_count(const struct fetch *f)
 {
-	uint64_t have = f->pf.resume_from + httpc_body_bytes(f->hc);
+	uint64_t have = f->pf.resume_from + fetch_received((void *)f);
 
 	if (f->total >= 0)
 		return log_fmt("%llu of %lld bytes", (unsigned long long)have,
@@ -65,6 +87,12 @@ fetch_check_status(struct fetch *f, const struct http_response *r,
 	const char *what = httpc_what(f->hc);
 	char reason[LOG_ESCAPE_MAX], loc[LOG_ESCAPE_MAX];
 
+	if (r->status == 200 && f->tries > 1) {
+		*errp = log_fmt("%s: the server sent the whole file again "
+		    "instead of resuming at byte %llu", what,
+		    (unsigned long long)fetch_base(f));
+		return -1;
+	}
 	if (r->status == 200) {
 		if (f->pf.resume_from > 0)
 			partfile_restart(&f->pf);
@@ -73,10 +101,10 @@ fetch_check_status(struct fetch *f, const struct http_response *r,
 	}
 	if (r->status == 206) {
 		if (!r->has_content_range || r->range_first < 0 ||
-		    (uint64_t)r->range_first != f->pf.resume_from) {
+		    (uint64_t)r->range_first != fetch_base(f)) {
 			*errp = log_fmt("%s: asked for bytes %llu- but the "
 			    "server sent another range", what,
-			    (unsigned long long)f->pf.resume_from);
+			    (unsigned long long)fetch_base(f));
 			return -1;
 		}
 		f->total = r->range_total;
@@ -140,14 +168,6 @@ fetch_check_digests(struct fetch *f, const struct http_response *r,
 	return 0;
 }
 
-static uint64_t
-fetch_received(void *arg)
-{
-	struct fetch *f = arg;
-
-	return httpc_body_bytes(f->hc);
-}
-
 static void	fetch_sink_done(struct relay_session *, int, const char *,
 		    void *);
 
@@ -156,7 +176,8 @@ fetch_room(void *arg)
 {
 	struct fetch *f = arg;
 
-	httpc_resume(f->hc);
+	if (f->hc != NULL)
+		httpc_resume(f->hc);
 }
 
 /* The output: a relay sink on NAME.part or stdout. */
@@ -188,12 +209,32 @@ static int
 fetch_head(void *arg, const struct http_response *r, char **errp)
 {
 	struct fetch *f = arg;
+	unsigned char before[DIGEST_LEN];
+	bool had = f->have_server;
 	char *name;
 	int st;
 
+	f->head_seen = true;
+	memcpy(before, f->server_digest, DIGEST_LEN);
 	st = fetch_check_status(f, r, errp);
 	if (st == -1 || fetch_check_digests(f, r, errp) == -1)
 		return -1;
+	if (f->tries > 1) {
+		/* a resumed exchange: the output and the hash go on */
+		if (had && (!f->have_server || memcmp(before,
+		    f->server_digest, DIGEST_LEN) != 0)) {
+			*errp = log_fmt("%s: the file changed on the server "
+			    "while resuming", httpc_what(f->hc));
+			return -1;
+		}
+		f->have_server = had;
+		return st;
+	}
+	if (r->etag.len > 2 && r->etag.p[0] == '"')
+		f->validator = xstrndup(r->etag.p, r->etag.len);
+	else if (r->last_modified.len > 0)
+		f->validator = xstrndup(r->last_modified.p,
+		    r->last_modified.len);
 	if (!f->to_stdout && !f->named) {
 		/* No name in the URL: the server's Content-Disposition. */
 		name = http_disposition_name(r->content_disposition);
@@ -257,6 +298,36 @@ fetch_body(void *arg, const void *p, size_t n, char **errp)
 	return 0;
 }
 
+/*
+ * --retry: a body cut short (or, once resuming, a connection that could
+ * not be made) is asked for again from where it stopped, after a wait
+ * that doubles each time.  True when a retry is on its way.
+ */
+static bool
+fetch_retry(struct fetch *f, enum httpc_end end, int e, const char *msg)
+{
+	char *count;
+
+	if (f->retries_left == 0 || f->sink == NULL ||
+	    relay_sink_done(f->sink) || !(end == HTTPC_CUT ||
+	    (end == HTTPC_FAILED && f->tries > 1 && !f->head_seen)))
+		return false;
+	count = fetch_count(f);
+	log_info(1, "%s: %s after %s; resuming in %.1f s (%d %s left)",
+	    httpc_what(f->hc), msg ? msg : e ? strerror(e) :
+	    "connection closed", count, f->backoff_ms / 1000.0,
+	    f->retries_left, f->retries_left == 1 ? "retry" : "retries");
+	free(count);
+	f->retries_left--;
+	f->carried += httpc_body_bytes(f->hc);
+	f->cut = f->hc;
+	f->hc = NULL;
+	loop_timer_arm(f->loop, &f->retry_timer, f->backoff_ms);
+	f->backoff_ms = f->backoff_ms * 2 > FETCH_BACKOFF_MAX_MS ?
+	    FETCH_BACKOFF_MAX_MS : f->backoff_ms * 2;
+	return true;
+}
+
 /* The exchange ended: the output drains, then fetch_sink_done(). */
 static void
 fetch_done(void *arg, enum httpc_end end, int e, const char *msg)
@@ -269,6 +340,8 @@ fetch_done(void *arg, enum httpc_end end, int e, const char *msg)
 		relay_sink_end(f->sink);
 		return;
 	}
+	if (fetch_retry(f, end, e, msg))
+		return;
 	if (end == HTTPC_FAILED) {
 		fetch_fail(f, xstrdup(msg));
 		return;
@@ -340,19 +413,42 @@ fetch_sink_done(struct relay_session *rs, int status, const char *msg,
 	loop_stop(f->loop, f->err != NULL);
 }
 
+static const struct httpc_ops fetch_ops = {
+	.head = fetch_head,
+	.body = fetch_body,
+	.done = fetch_done,
+};
+
+/* The retry's wait is over: ask for the rest on a new connection. */
+static void
+fetch_retry_fire(struct loop *l, void *arg)
+{
+	struct fetch *f = arg;
+	struct httpc_request req = *f->req;
+
+	(void)l;
+	httpc_free(f->cut);
+	f->cut = NULL;
+	free(f->retry_headers);
+	f->retry_headers = log_fmt("Accept: */*\r\nWant-Repr-Digest: "
+	    "sha-256=10\r\nRange: bytes=%llu-\r\n%s%s%s",
+	    (unsigned long long)fetch_base(f), f->validator ? "If-Range: " :
+	    "", f->validator ? f->validator : "", f->validator ? "\r\n" : "");
+	req.headers = f->retry_headers;
+	f->tries++;
+	f->head_seen = false;
+	f->hc = httpc_start(f->loop, f->spec, &req, &fetch_ops, f);
+}
+
 /*
  * Run the exchange REQ (SPEC: how to connect) and publish.  Returns the
  * exit status, the error printed; *SIG is a signal that stopped it.
+ * SPEC and REQ stay with F until fetch_free(), for retries.
  */
 int
 fetch_run(struct fetch *f, const struct httpc_spec *spec,
     const struct httpc_request *req, int *sig)
 {
-	static const struct httpc_ops ops = {
-		.head = fetch_head,
-		.body = fetch_body,
-		.done = fetch_done,
-	};
 	char *err = NULL;
 	int status;
 
@@ -369,11 +465,15 @@ fetch_run(struct fetch *f, const struct httpc_spec *spec,
 		}
 	}
 	f->relay = relay_new(f->loop);
-	f->hc = httpc_start(f->loop, spec, req, &ops, f);
+	f->spec = spec;
+	f->req = req;
+	f->tries = 1;
+	f->hc = httpc_start(f->loop, spec, req, &fetch_ops, f);
 	loop_run(f->loop);
 	*sig = loop_caught_signal(f->loop);
 	if (*sig == 0 && f->err == NULL && !(f->complete && f->rs == NULL))
-		f->err = log_fmt("%s: stopped", httpc_what(f->hc));
+		f->err = log_fmt("%s: stopped", httpc_what(f->hc != NULL ?
+		    f->hc : f->cut));
 	status = f->err != NULL || *sig != 0 ? 1 : 0;
 	if (status != 0 && !f->to_stdout)
 		partfile_abandon(&f->pf);
@@ -387,8 +487,13 @@ fetch_run(struct fetch *f, const struct httpc_spec *spec,
 void
 fetch_free(struct fetch *f)
 {
+	loop_timer_disarm(f->loop, &f->retry_timer);
 	httpc_free(f->hc);
 	f->hc = NULL;
+	httpc_free(f->cut);
+	f->cut = NULL;
+	free(f->validator);
+	free(f->retry_headers);
 	relay_free(f->relay);	/* a session still there ends quietly */
 	f->relay = NULL;
 	f->sink = NULL;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "digest.h"
+#include "loop.h"
 #include "httpc.h"
 #include "partfile.h"
 #include "progress.h"
@@ -52,6 +53,19 @@ struct fetch {
 	char			*err;		/* the first error */
 	bool			 show_progress;
 	struct progress		 meter;
+
+	/* --retry: a cut transfer resumed with Range on a new connection */
+	int			 retries_left;
+	int			 tries;		/* exchanges so far */
+	uint64_t		 carried;	/* body bytes of earlier ones */
+	bool			 head_seen;	/* in this exchange */
+	char			*validator;	/* ETag or Last-Modified */
+	uint64_t		 backoff_ms;
+	struct loop_timer	 retry_timer;
+	struct httpc		*cut;		/* freed by the timer */
+	const struct httpc_spec	*spec;
+	const struct httpc_request *req;
+	char			*retry_headers;
 };
 
 void	 fetch_init(struct fetch *, struct loop *);

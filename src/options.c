@@ -92,6 +92,8 @@ static const struct opt_def opt_table[] = {
 	{ OPT_FORCE, 0, "force", NULL, "overwrite an existing file" },
 	{ OPT_NO_RESUME, 0, "no-resume", NULL, "start over instead of "
 	    "resuming NAME.part" },
+	{ OPT_RETRY, 0, "retry", "N", "resume a cut transfer up to N times "
+	    "(default 5)" },
 	{ OPT_SHA256, 0, "sha256", "HEX", "the expected SHA-256 of the "
 	    "file" },
 	{ OPT_CONNECT, 0, "connect", NULL, "connect to HOST PORT instead of "
@@ -174,6 +176,7 @@ opts_init(struct sockt_opts *o, const struct cmd_entry *cmd)
 	o->max_conns = -1;
 	o->wait_ms = -1;
 	o->parallel = 64;
+	o->retry = 5;
 	o->ttl = -1;
 	o->proxy_type = -1;
 }
@@ -363,6 +366,8 @@ opts_set(struct sockt_opts *o, enum opt_id id, const char *arg, char **errp)
 	case OPT_SCAN:
 		o->scan = true;
 		break;
+	case OPT_RETRY:
+		return opts_number("--retry", arg, 0, 100, &o->retry, errp);
 	case OPT_PARALLEL:
 		return opts_number("--parallel", arg, 1, 10000, &o->parallel,
 		    errp);
@@ -694,6 +699,7 @@ static const enum opt_id opt_conflicts[][2] = {
 	{ OPT_PROXY, OPT_SCAN },
 	{ OPT_PROXY_SERVER, OPT_UNIX },
 	{ OPT_PROXY_SERVER, OPT_TLS },
+	{ OPT_RETRY, OPT_RAW },
 	{ OPT_UPLOAD, OPT_RAW },
 	{ OPT_DOWNLOAD, OPT_RAW },
 	{ OPT_NO_INDEX, OPT_RAW },

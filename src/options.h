@@ -31,7 +31,7 @@ enum opt_id {
 	OPT_BROADCAST, OPT_TTL, OPT_WHOLE, OPT_SIZE, OPT_JOIN, OPT_IFACE,
 	OPT_COUNT, OPT_PEER, OPT_ECHO, OPT_RCVBUF,
 	/* serve-file, fetch-file */
-	OPT_RAW, OPT_FORCE, OPT_NO_RESUME, OPT_SHA256,
+	OPT_RAW, OPT_FORCE, OPT_NO_RESUME, OPT_SHA256, OPT_RETRY,
 	/* exec */
 	OPT_CONNECT, OPT_PTY, OPT_STDERR, OPT_SH,
 	/* TLS */
@@ -81,6 +81,7 @@ struct sockt_opts {
 	bool		 scan;			/* -z */
 	int		 wait_ms;		/* --wait, -1: none */
 	long long	 parallel;
+	long long	 retry;			/* fetch-file --retry */
 	bool		 raw_tty;
 
 	bool		 broadcast;
