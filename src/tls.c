@@ -34,6 +34,7 @@ struct tls_conn {
 	enum tls_wait	 wait;
 	bool		 close_notify;	/* the peer's came */
 	int		 failed;	/* errno of an error held back, or 0 */
+	bool		 full;		/* the last read filled its buffer */
 	char		 err[256];
 };
 
@@ -413,6 +414,7 @@ tls_read(struct tls_conn *c, void *buf, size_t len)
 	}
 	if (len > INT_MAX)
 		len = INT_MAX;
+	c->full = false;
 	while (got < len) {
 		ERR_clear_error();
 		r = SSL_read(c->ssl, (char *)buf + got, (int)(len - got));
@@ -424,22 +426,28 @@ tls_read(struct tls_conn *c, void *buf, size_t len)
 			c->failed = -1;
 		else if (errno != EAGAIN)
 			c->failed = errno;
+		else if (got == 0)
+			return -1;
 		if (got == 0)
-			return tls_read(c, buf, len);
+			return tls_read(c, buf, len);	/* the end, as kept */
 		break;
 	}
 	c->wait = TLS_WAIT_NONE;
+	c->full = got == len;
 	return (ssize_t)got;
 }
 
 /*
  * Is anything waiting inside OpenSSL that poll() cannot see: decrypted
- * bytes, whole records read ahead, or an end or error held back?
+ * bytes, records read ahead behind a read that filled its buffer, or an
+ * end or error held back?  (Read ahead after a read that ran dry is only
+ * part of a record: the rest comes through the socket, which poll() sees.)
  */
 bool
 tls_pending(const struct tls_conn *c)
 {
-	return c->failed != 0 || SSL_has_pending(c->ssl) == 1;
+	return c->failed != 0 || SSL_pending(c->ssl) > 0 ||
+	    (c->full && SSL_has_pending(c->ssl) == 1);
 }
 
 /*
