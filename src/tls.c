@@ -35,6 +35,8 @@ struct tls_conn {
 	bool		 close_notify;	/* the peer's came */
 	int		 failed;	/* errno of an error held back, or 0 */
 	bool		 full;		/* the last read filled its buffer */
+	bool		 fatal;		/* a TLS error: no more writes */
+	unsigned long long received;	/* application bytes read */
 	char		 err[256];
 };
 
@@ -320,7 +322,9 @@ tls_result(struct tls_conn *c, int r)
 	c->wait = TLS_WAIT_NONE;
 	switch (e) {
 	case SSL_ERROR_ZERO_RETURN:
-		if (c->close_notify)
+		/* Nothing can be cut from a stream that never began: a peer
+		 * (ncat) that closes without close_notify before sending. */
+		if (c->close_notify || c->received == 0)
 			return 0;
 		saved = 0;
 		/* FALLTHROUGH */
@@ -344,6 +348,7 @@ tls_result(struct tls_conn *c, int r)
 	default:
 		snprintf(c->err, sizeof c->err, "%s",
 		    tls_queue_error("protocol error"));
+		c->fatal = true;
 		errno = EPROTO;
 		return -1;
 	}
@@ -420,6 +425,7 @@ tls_read(struct tls_conn *c, void *buf, size_t len)
 		r = SSL_read(c->ssl, (char *)buf + got, (int)(len - got));
 		if (r > 0) {
 			got += (size_t)r;
+			c->received += (unsigned long long)r;
 			continue;
 		}
 		if (tls_result(c, r) == 0)
@@ -487,6 +493,10 @@ tls_writev(struct tls_conn *c, const struct iovec *iov, int iovcnt)
 	size_t total = 0, len, off;
 	int i, r;
 
+	if (c->fatal) {		/* the reason is in c->err already */
+		errno = EPROTO;
+		return -1;
+	}
 	for (i = 0; i < iovcnt; i++) {
 		for (off = 0; off < iov[i].iov_len; off += (size_t)r) {
 			len = iov[i].iov_len - off;

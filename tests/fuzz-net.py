@@ -86,6 +86,13 @@ TARGETS = [
            max_conc=120),
     Target("exec-cat", ["exec", "-k", "127.0.0.1", "0", "--", "/bin/cat"],
            probe="echo", sessions="stream-echo", max_conc=25),
+    # TLS handshakes: broken, truncated and stalled ClientHellos (a stall
+    # is cut at -w 2), valid ones followed by garbage, resets; the probe
+    # is a real TLS client whose token must reach stdout.
+    Target("listen-tls", ["listen", "-k", "--tls", "-w", "2", "127.0.0.1",
+                          "0"],
+           stdin="pipe", stdout="scan", probe="tls-stdout",
+           sessions="tls-hello", max_conc=200),
 ]
 
 SANITIZER = re.compile(
@@ -494,7 +501,78 @@ def gen_http(rng, ctx):
     return spec
 
 
+_HELLOS = []
+
+
+def client_hellos():
+    """Real ClientHellos (TLS 1.3 and 1.2 only, with and without SNI and
+    ALPN), drawn once from an in-memory ssl client."""
+    if _HELLOS:
+        return _HELLOS
+    import ssl
+    for tls12, sni, alpn in ((False, None, None), (True, "x.example", None),
+                             (False, "localhost", ["h2", "http/1.1"])):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        if tls12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname=sni)
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        _HELLOS.append(out.read())
+    return _HELLOS
+
+
+def gen_tls_hello(rng, ctx):
+    """listen -k --tls: what a TLS server meets before any application
+    data, none of which may crash it, leak, or stall other clients."""
+    spec = Spec()
+    hello = rng.choice(client_hellos())
+    kind = rng.choice(["garbage", "truncated", "mutated", "then-garbage",
+                       "stall", "plain-http", "records"])
+    spec.note = "tls " + kind
+    if kind == "garbage":
+        data = rand_payload(rng, small=True)
+    elif kind == "truncated":
+        data = hello[:rng.randrange(0, len(hello))]
+    elif kind == "mutated":
+        b = bytearray(hello)
+        for _ in range(rng.randint(1, 8)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        data = bytes(b)
+    elif kind == "then-garbage":
+        data = hello + rand_payload(rng, small=True)
+    elif kind == "stall":
+        data = hello[:rng.choice([0, 1, 5, 9])]
+    elif kind == "plain-http":
+        data = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    else:
+        # handshake records with random lengths and contents
+        data = b""
+        for _ in range(rng.randint(1, 6)):
+            body = rng.randbytes(rng.randint(0, 300))
+            n = rng.choice([len(body), rng.randrange(0, 1 << 16)])
+            data += (bytes([rng.choice([20, 21, 22, 23, 24])]) +
+                     rng.choice([b"\x03\x01", b"\x03\x03", b"\x03\x04",
+                                 b"\x02\x00"]) +
+                     n.to_bytes(2, "big") + body)
+    pick_reader(rng, spec)
+    add_split(rng, spec.ops, data)
+    cut_with_reset(rng, spec)
+    if kind == "stall":
+        spec.ops.append(("wait_eof", 3))    # cut by the server at -w 2
+    pick_ending(rng, spec, wait_eof=True)
+    return spec
+
+
 GENERATORS = {
+    "tls-hello": gen_tls_hello,
     "http": gen_http,
     "stream": lambda rng, ctx: gen_stream(rng, ctx),
     "stream-echo": lambda rng, ctx: gen_stream(rng, ctx, echo=True),
@@ -997,6 +1075,21 @@ class Run:
                     if not data:
                         return False, b"EOF before the echo: " + bytes(got[:80])
                     got += data
+                return True, b""
+            if t.probe == "tls-stdout":
+                # a real TLS client; the token must reach stdout
+                import ssl
+                tctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                tctx.check_hostname = False
+                tctx.verify_mode = ssl.CERT_NONE
+                fut = loop.create_future()
+                srv.tokens[token] = fut
+                r, w = await asyncio.open_connection(sock=s, ssl=tctx,
+                                                     server_hostname="x")
+                w.write(token)
+                await w.drain()
+                await fut
+                w.close()
                 return True, b""
             # "stdout": the token must reach the server's stdout
             fut = loop.create_future()
