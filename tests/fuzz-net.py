@@ -86,11 +86,11 @@ TARGETS = [
            max_conc=120),
     Target("exec-cat", ["exec", "-k", "127.0.0.1", "0", "--", "/bin/cat"],
            probe="echo", sessions="stream-echo", max_conc=25),
-    # TLS handshakes: broken, truncated and stalled ClientHellos (a stall
-    # is cut at -w 2), valid ones followed by garbage, resets; the probe
-    # is a real TLS client whose token must reach stdout.
-    Target("listen-tls", ["listen", "-k", "--tls", "-w", "2", "127.0.0.1",
-                          "0"],
+    # TLS handshakes: broken, truncated and stalled ClientHellos, valid
+    # ones followed by garbage, resets; the probe is a real TLS client
+    # whose token must reach stdout.  (No -w: it would also end the
+    # server if the first client came late.)
+    Target("listen-tls", ["listen", "-k", "--tls", "127.0.0.1", "0"],
            stdin="pipe", stdout="scan", probe="tls-stdout",
            sessions="tls-hello", max_conc=200),
 ]
@@ -566,7 +566,7 @@ def gen_tls_hello(rng, ctx):
     add_split(rng, spec.ops, data)
     cut_with_reset(rng, spec)
     if kind == "stall":
-        spec.ops.append(("wait_eof", 3))    # cut by the server at -w 2
+        spec.ops.append(("sleep", rng.choice([0.5, 1, 3])))
     pick_ending(rng, spec, wait_eof=True)
     return spec
 
@@ -1051,6 +1051,8 @@ class Run:
         t, srv = self.t, self.srv
         loop = asyncio.get_running_loop()
         token = b"\n.probe-%d-%d.\n" % (self.seed, n)
+        if t.probe == "tls-stdout":
+            return await self.probe_tls(token)
         s = socket.socket()
         s.setblocking(False)
         got = bytearray()
@@ -1076,21 +1078,6 @@ class Run:
                         return False, b"EOF before the echo: " + bytes(got[:80])
                     got += data
                 return True, b""
-            if t.probe == "tls-stdout":
-                # a real TLS client; the token must reach stdout
-                import ssl
-                tctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                tctx.check_hostname = False
-                tctx.verify_mode = ssl.CERT_NONE
-                fut = loop.create_future()
-                srv.tokens[token] = fut
-                r, w = await asyncio.open_connection(sock=s, ssl=tctx,
-                                                     server_hostname="x")
-                w.write(token)
-                await w.drain()
-                await fut
-                w.close()
-                return True, b""
             # "stdout": the token must reach the server's stdout
             fut = loop.create_future()
             srv.tokens[token] = fut
@@ -1101,6 +1088,34 @@ class Run:
             if fut is not None:
                 srv.tokens.pop(token, None)
             s.close()
+
+    async def probe_tls(self, token):
+        """A real TLS client (no verification): the token must reach the
+        server's stdout."""
+        import ssl
+        srv = self.srv
+        loop = asyncio.get_running_loop()
+        tctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tctx.check_hostname = False
+        tctx.verify_mode = ssl.CERT_NONE
+        fut = loop.create_future()
+        srv.tokens[token] = fut
+        w = None
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", srv.port,
+                                                 ssl=tctx)
+            w.write(token)
+            await w.drain()
+            await fut
+            return True, b""
+        finally:
+            srv.tokens.pop(token, None)
+            if w is not None:
+                w.close()
+                try:
+                    await w.wait_closed()
+                except (OSError, ssl.SSLError):
+                    pass
 
     async def prober(self):
         try:
