@@ -183,7 +183,7 @@ listener_hs_step(struct listener_hs *h)
 
 	if (tls_handshake(h->tls, &msg) == 0) {
 		msg = tls_describe(h->tls);
-		log_info(2, "tls %s: %s", h->name, msg);
+		log_info(1, "tls %s: %s", h->name, msg);
 		free(msg);
 		/* The client outlives H: its address and name move here. */
 		memcpy(&addr, &h->addr, sizeof addr);

@@ -34,6 +34,9 @@ struct tls_conn {
 	enum tls_wait	 wait;
 	bool		 close_notify;	/* the peer's came */
 	int		 failed;	/* errno of an error held back, or 0 */
+	bool		 full;		/* the last read filled its buffer */
+	bool		 fatal;		/* a TLS error: no more writes */
+	unsigned long long received;	/* application bytes read */
 	char		 err[256];
 };
 
@@ -327,7 +330,9 @@ tls_result(struct tls_conn *c, int r)
 	c->wait = TLS_WAIT_NONE;
 	switch (e) {
 	case SSL_ERROR_ZERO_RETURN:
-		if (c->close_notify)
+		/* Nothing can be cut from a stream that never began: a peer
+		 * (ncat) that closes without close_notify before sending. */
+		if (c->close_notify || c->received == 0)
 			return 0;
 		saved = 0;
 		/* FALLTHROUGH */
@@ -351,6 +356,7 @@ tls_result(struct tls_conn *c, int r)
 	default:
 		snprintf(c->err, sizeof c->err, "%s",
 		    tls_queue_error("protocol error"));
+		c->fatal = true;
 		errno = EPROTO;
 		return -1;
 	}
@@ -422,33 +428,41 @@ tls_read(struct tls_conn *c, void *buf, size_t len)
 	}
 	if (len > INT_MAX)
 		len = INT_MAX;
+	c->full = false;
 	while (got < len) {
 		ERR_clear_error();
 		r = SSL_read(c->ssl, (char *)buf + got, (int)(len - got));
 		if (r > 0) {
 			got += (size_t)r;
+			c->received += (unsigned long long)r;
 			continue;
 		}
 		if (tls_result(c, r) == 0)
 			c->failed = -1;
 		else if (errno != EAGAIN)
 			c->failed = errno;
+		else if (got == 0)
+			return -1;
 		if (got == 0)
-			return tls_read(c, buf, len);
+			return tls_read(c, buf, len);	/* the end, as kept */
 		break;
 	}
 	c->wait = TLS_WAIT_NONE;
+	c->full = got == len;
 	return (ssize_t)got;
 }
 
 /*
  * Is anything waiting inside OpenSSL that poll() cannot see: decrypted
- * bytes, whole records read ahead, or an end or error held back?
+ * bytes, records read ahead behind a read that filled its buffer, or an
+ * end or error held back?  (Read ahead after a read that ran dry is only
+ * part of a record: the rest comes through the socket, which poll() sees.)
  */
 bool
 tls_pending(const struct tls_conn *c)
 {
-	return c->failed != 0 || SSL_has_pending(c->ssl) == 1;
+	return c->failed != 0 || SSL_pending(c->ssl) > 0 ||
+	    (c->full && SSL_has_pending(c->ssl) == 1);
 }
 
 /*
@@ -488,6 +502,10 @@ tls_writev(struct tls_conn *c, const struct iovec *iov, int iovcnt)
 	size_t total = 0, len, off;
 	int i, r;
 
+	if (c->fatal) {		/* the reason is in c->err already */
+		errno = EPROTO;
+		return -1;
+	}
 	for (i = 0; i < iovcnt; i++) {
 		for (off = 0; off < iov[i].iov_len; off += (size_t)r) {
 			len = iov[i].iov_len - off;

@@ -76,7 +76,9 @@ tls_load_reason(const char *what)
 	while ((e = ERR_get_error()) != 0) {
 		if ((ERR_GET_LIB(e) == ERR_LIB_PEM &&
 		    ERR_GET_REASON(e) == PEM_R_NO_START_LINE) ||
-		    ERR_GET_LIB(e) == ERR_LIB_OSSL_DECODER) {
+		    ERR_GET_LIB(e) == ERR_LIB_OSSL_DECODER ||
+		    (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) ==
+		    X509_R_NO_CERTIFICATE_OR_CRL_FOUND)) {
 			snprintf(buf, sizeof buf, "no PEM %s in it", what);
 			r = buf;
 		} else if (ERR_GET_LIB(e) == ERR_LIB_PEM &&

@@ -105,6 +105,13 @@ TARGETS = [
                           "fz:pw", "127.0.0.1", "0"],
            upstream=True, probe="proxy-auth", sessions="proxy-auth",
            pipe_pool=128),
+    # TLS handshakes: broken, truncated and stalled ClientHellos, valid
+    # ones followed by garbage, resets; the probe is a real TLS client
+    # whose token must reach stdout.  (No -w: it would also end the
+    # server if the first client came late.)
+    Target("listen-tls", ["listen", "-k", "--tls", "127.0.0.1", "0"],
+           stdin="pipe", stdout="scan", probe="tls-stdout",
+           sessions="tls-hello", max_conc=200),
 ]
 
 SANITIZER = re.compile(
@@ -733,6 +740,72 @@ def gen_upload(rng, ctx):
         if rng.random() < 0.3:
             spec.ops.append(("sleep", pick_delay(rng)))
     cut_with_reset(rng, spec)
+_HELLOS = []
+
+
+def client_hellos():
+    """Real ClientHellos (TLS 1.3 and 1.2 only, with and without SNI and
+    ALPN), drawn once from an in-memory ssl client."""
+    if _HELLOS:
+        return _HELLOS
+    import ssl
+    for tls12, sni, alpn in ((False, None, None), (True, "x.example", None),
+                             (False, "localhost", ["h2", "http/1.1"])):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        if tls12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname=sni)
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        _HELLOS.append(out.read())
+    return _HELLOS
+
+
+def gen_tls_hello(rng, ctx):
+    """listen -k --tls: what a TLS server meets before any application
+    data, none of which may crash it, leak, or stall other clients."""
+    spec = Spec()
+    hello = rng.choice(client_hellos())
+    kind = rng.choice(["garbage", "truncated", "mutated", "then-garbage",
+                       "stall", "plain-http", "records"])
+    spec.note = "tls " + kind
+    if kind == "garbage":
+        data = rand_payload(rng, small=True)
+    elif kind == "truncated":
+        data = hello[:rng.randrange(0, len(hello))]
+    elif kind == "mutated":
+        b = bytearray(hello)
+        for _ in range(rng.randint(1, 8)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        data = bytes(b)
+    elif kind == "then-garbage":
+        data = hello + rand_payload(rng, small=True)
+    elif kind == "stall":
+        data = hello[:rng.choice([0, 1, 5, 9])]
+    elif kind == "plain-http":
+        data = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    else:
+        # handshake records with random lengths and contents
+        data = b""
+        for _ in range(rng.randint(1, 6)):
+            body = rng.randbytes(rng.randint(0, 300))
+            n = rng.choice([len(body), rng.randrange(0, 1 << 16)])
+            data += (bytes([rng.choice([20, 21, 22, 23, 24])]) +
+                     rng.choice([b"\x03\x01", b"\x03\x03", b"\x03\x04",
+                                 b"\x02\x00"]) +
+                     n.to_bytes(2, "big") + body)
+    pick_reader(rng, spec)
+    add_split(rng, spec.ops, data)
+    cut_with_reset(rng, spec)
+    if kind == "stall":
+        spec.ops.append(("sleep", rng.choice([0.5, 1, 3])))
     pick_ending(rng, spec, wait_eof=True)
     return spec
 
@@ -791,6 +864,7 @@ GENERATORS = {
     "proxy": lambda rng, ctx: gen_proxy(rng, ctx),
     "proxy-auth": lambda rng, ctx: gen_proxy(rng, ctx, auth=True),
     "upload": gen_upload,
+    "tls-hello": gen_tls_hello,
     "http": gen_http,
     "stream": lambda rng, ctx: gen_stream(rng, ctx),
     "stream-echo": lambda rng, ctx: gen_stream(rng, ctx, echo=True),
@@ -1276,6 +1350,8 @@ class Run:
         t, srv = self.t, self.srv
         loop = asyncio.get_running_loop()
         token = b"\n.probe-%d-%d.\n" % (self.seed, n)
+        if t.probe == "tls-stdout":
+            return await self.probe_tls(token)
         s = socket.socket()
         s.setblocking(False)
         got = bytearray()
@@ -1324,6 +1400,34 @@ class Run:
             if fut is not None:
                 srv.tokens.pop(token, None)
             s.close()
+
+    async def probe_tls(self, token):
+        """A real TLS client (no verification): the token must reach the
+        server's stdout."""
+        import ssl
+        srv = self.srv
+        loop = asyncio.get_running_loop()
+        tctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tctx.check_hostname = False
+        tctx.verify_mode = ssl.CERT_NONE
+        fut = loop.create_future()
+        srv.tokens[token] = fut
+        w = None
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", srv.port,
+                                                 ssl=tctx)
+            w.write(token)
+            await w.drain()
+            await fut
+            return True, b""
+        finally:
+            srv.tokens.pop(token, None)
+            if w is not None:
+                w.close()
+                try:
+                    await w.wait_closed()
+                except (OSError, ssl.SSLError):
+                    pass
 
     async def prober(self):
         try:
