@@ -313,6 +313,9 @@ fetch_retry(struct fetch *f, enum httpc_end end, int e, const char *msg)
 	    (end == HTTPC_FAILED && f->tries > 1 && !f->head_seen)))
 		return false;
 	count = fetch_count(f);
+	if (f->first_cut == NULL)
+		f->first_cut = log_fmt("%s after %s", msg ? msg : e ?
+		    strerror(e) : "connection closed", count);
 	log_info(1, "%s: %s after %s; resuming in %.1f s (%d %s left)",
 	    httpc_what(f->hc), msg ? msg : e ? strerror(e) :
 	    "connection closed", count, f->backoff_ms / 1000.0,
@@ -342,6 +345,15 @@ fetch_done(void *arg, enum httpc_end end, int e, const char *msg)
 	}
 	if (fetch_retry(f, end, e, msg))
 		return;
+	if (end == HTTPC_FAILED && f->tries > 1 && !f->head_seen) {
+		/* the last retry could not even connect: say what came first */
+		kept = f->to_stdout ? xstrdup("") : log_fmt("; %s kept for "
+		    "resuming", f->pf.shown_part);
+		fetch_fail(f, log_fmt("%s: %s; resuming failed: %s%s",
+		    httpc_what(f->hc), f->first_cut, msg, kept));
+		free(kept);
+		return;
+	}
 	if (end == HTTPC_FAILED) {
 		fetch_fail(f, xstrdup(msg));
 		return;
@@ -493,6 +505,7 @@ fetch_free(struct fetch *f)
 	httpc_free(f->cut);
 	f->cut = NULL;
 	free(f->validator);
+	free(f->first_cut);
 	free(f->retry_headers);
 	relay_free(f->relay);	/* a session still there ends quietly */
 	f->relay = NULL;

@@ -60,6 +60,7 @@ struct fetch {
 	uint64_t		 carried;	/* body bytes of earlier ones */
 	bool			 head_seen;	/* in this exchange */
 	char			*validator;	/* ETag or Last-Modified */
+	char			*first_cut;	/* how the first cut went */
 	uint64_t		 backoff_ms;
 	struct loop_timer	 retry_timer;
 	struct httpc		*cut;		/* freed by the timer */

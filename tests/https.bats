@@ -246,7 +246,7 @@ c.close()
 	assert_equal "$(cat "$T/b")" hello
 	printf 'HTTP/1.0 200 OK\r\n\r\nhello' >"$T/r3"
 	tls_raw_server s3 "$T/r3"
-	run sockt fetch-file --ca "$T/ca.pem" -o "$T/c" "https://127.0.0.1:$PORT/c"
+	run sockt fetch-file --retry 0 --ca "$T/ca.pem" -o "$T/c" "https://127.0.0.1:$PORT/c"
 	assert_failure 1
 	assert_output "sockt: https://127.0.0.1:$PORT/c: connection closed without close_notify (truncated) after 5 bytes; $T/c.part kept for resuming"
 	[ ! -e "$T/c" ]
