@@ -48,5 +48,6 @@ int	 sock_set_v6only(int, int);
 int	 sock_set_nodelay(int);
 int	 sock_set_linger0(int);
 int	 sock_unacked(int, size_t *);
+int	 sock_conn_error(int);
 
 #endif
