@@ -114,6 +114,7 @@ char	*http_html_escape(const char *);
 
 /* fetch-file's side: URLs, base names, the file name a server suggests. */
 struct http_url {
+	bool	 tls;		/* https:// */
 	char	*host;		/* without brackets */
 	char	*port;
 	char	*target;	/* origin-form, percent-encoded */

@@ -208,7 +208,8 @@ http_target_fix(const char *s, size_t n)
 }
 
 /*
- * Split "http://HOST[:PORT][/PATH]" (HOST may be [IPV6]).  The target
+ * Split "http[s]://HOST[:PORT][/PATH]" (HOST may be [IPV6]; https sets
+ * tls, and its default port is 443).  The target
  * keeps the query, drops the fragment, and gets the bytes a target may
  * not hold percent-encoded.  Returns 0, 1 when S is not a URL at all (no
  * "scheme://"), or -1 with *errp for a URL sockt cannot fetch.
@@ -222,12 +223,14 @@ http_parse_url(const char *s, struct http_url *u, char **errp)
 	memset(u, 0, sizeof *u);
 	if (strstr(s, "://") == NULL)
 		return 1;
-	if (strncasecmp(s, "http://", 7) != 0) {
-		*errp = log_fmt("unsupported URL '%s': only http:// (no TLS)",
-		    s);
+	if (strncasecmp(s, "https://", 8) == 0)
+		u->tls = true;
+	else if (strncasecmp(s, "http://", 7) != 0) {
+		*errp = log_fmt("unsupported URL '%s': only http:// and "
+		    "https://", s);
 		return -1;
 	}
-	auth = s + 7;
+	auth = s + (u->tls ? 8 : 7);
 	end = auth + strcspn(auth, "/?#");
 	if (memchr(auth, '@', (size_t)(end - auth)) != NULL) {
 		*errp = log_fmt("unsupported URL '%s': no user names or "
@@ -252,7 +255,7 @@ http_parse_url(const char *s, struct http_url *u, char **errp)
 	if (colon != NULL && colon + 1 < end)
 		u->port = strndup(colon + 1, (size_t)(end - colon - 1));
 	else
-		u->port = strdup("80");
+		u->port = strdup(u->tls ? "443" : "80");
 	u->authority = strndup(auth, (size_t)(end - auth));
 	hash = strchr(end, '#');
 	path = log_fmt("%s%.*s", *end == '/' ? "" : "/",
@@ -263,7 +266,7 @@ http_parse_url(const char *s, struct http_url *u, char **errp)
 		goto bad;
 	return 0;
 bad:
-	*errp = log_fmt("bad URL '%s': expected http://HOST[:PORT]/PATH", s);
+	*errp = log_fmt("bad URL '%s': expected http[s]://HOST[:PORT]/PATH", s);
 	http_url_free(u);
 	return -1;
 }

@@ -74,6 +74,7 @@ struct relay_sink {
 	int			 alias_fd;	/* closed with fd (stdout's 1) */
 	enum fd_kind		 kind;
 	unsigned		 flags;
+	int			 error;		/* the errno a write failed with */
 	char			*name;
 	struct relay_source	**sources;	/* every source linked */
 	size_t			 nsources;

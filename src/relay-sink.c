@@ -83,6 +83,13 @@ relay_sink_done(const struct relay_sink *k)
 	return k->done;
 }
 
+/* The errno a write to K failed with, 0 if none did. */
+int
+relay_sink_errno(const struct relay_sink *k)
+{
+	return k->error;
+}
+
 uint64_t
 relay_sink_bytes(const struct relay_sink *k)
 {
@@ -233,6 +240,7 @@ relay_sink_error(struct relay_sink *k, int err)
 	struct relay_source *src;
 	size_t i;
 
+	k->error = err;
 	if (err == EPIPE && (k->flags & RELAY_SINK_STDOUT)) {
 		loop_die_by(k->sess->loop, SIGPIPE);
 		return;

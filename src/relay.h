@@ -107,6 +107,7 @@ bool		 relay_sink_room(const struct relay_sink *);
 void		 relay_sink_end(struct relay_sink *);
 bool		 relay_sink_done(const struct relay_sink *);
 uint64_t	 relay_sink_bytes(const struct relay_sink *);
+int		 relay_sink_errno(const struct relay_sink *);
 size_t		 relay_sink_queued(const struct relay_sink *);
 
 int		 relay_link(struct relay_source *, struct relay_sink *);

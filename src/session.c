@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libutil.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,47 +60,19 @@ struct session_state {
 	void			*arg;
 };
 
-static void
-session_progress_print(struct session_ctx *ctx, bool last)
+/* Bytes a relay source has read, for the -P meter. */
+static uint64_t
+session_source_bytes(void *arg)
 {
-	uint64_t in = 0, out = 0, ms;
-	char rx[16], tx[16], rate[16];
-
-	if (ctx->counted_in != NULL)
-		in = relay_source_bytes(ctx->counted_in);
-	if (ctx->counted_out != NULL)
-		out = relay_source_bytes(ctx->counted_out);
-	ms = loop_now() - ctx->started;
-	/* The lengths make autoscale pick a unit: "2.9MB", "512B", "1.4GB/s". */
-	humanize_number(rx, 6, (int64_t)in, "B", HN_AUTOSCALE,
-	    HN_DECIMAL | HN_NOSPACE);
-	humanize_number(tx, 6, (int64_t)out, "B", HN_AUTOSCALE,
-	    HN_DECIMAL | HN_NOSPACE);
-	humanize_number(rate, 8, (int64_t)((in + out) * 1000 /
-	    (ms ? ms : 1)), "B/s", HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
-	dprintf(STDERR_FILENO, "%ssockt: %s received, %s sent, %s%s",
-	    isatty(STDERR_FILENO) ? "\r" : "", rx, tx, rate,
-	    last ? "\n" : "\033[K");
-}
-
-static void
-session_progress_tick(struct loop *p, void *arg)
-{
-	struct session_ctx *ctx = arg;
-
-	session_progress_print(ctx, false);
-	loop_timer_arm(p, &ctx->progress, loop_now() + 1000);
+	return relay_source_bytes(arg);
 }
 
 /* The final -P line, once the data has stopped moving. */
 void
 session_progress_end(struct session_ctx *ctx)
 {
-	if (!ctx->spec.progress || ctx->started == 0)
-		return;
-	loop_timer_disarm(ctx->loop, &ctx->progress);
-	session_progress_print(ctx, true);
-	ctx->started = 0;
+	if (ctx->spec.progress)
+		progress_end(&ctx->meter);
 }
 
 /*
@@ -144,7 +115,7 @@ session_ctx_open(struct session_ctx *ctx, struct loop *p,
 	}
 	if (!o->send_only)
 		ctx->out_fd = fd_stdio_open(STDOUT_FILENO, 1, &ctx->out_kind);
-	loop_timer_init(&ctx->progress, session_progress_tick, ctx);
+	progress_init(&ctx->meter, p, NULL);
 	return 0;
 fail:
 	session_ctx_close(ctx);
@@ -162,6 +133,7 @@ session_ctx_close(struct session_ctx *ctx)
 		close(ctx->in_fd);
 	ctx->in_fd = -1;
 	log_tap_close(&ctx->tap);
+	progress_free(&ctx->meter);
 	relay_free(ctx->relay);		/* sessions end without callbacks */
 	ctx->relay = NULL;
 	if (ctx->hub != NULL) {
@@ -306,15 +278,40 @@ session_done(struct relay_session *ps, int status, const char *msg,
 
 	loop_timer_disarm(st->ctx->loop, &st->quit);
 	loop_timer_disarm(st->ctx->loop, &st->deliver);
-	if (st->ctx->counted_in == st->sock_in) {
+	if (st->ctx->meter.n > 0 && st->ctx->meter.c[0].arg == st->sock_in) {
 		session_progress_end(st->ctx);
-		st->ctx->counted_in = st->ctx->counted_out = NULL;
+		st->ctx->meter.n = 0;	/* its sources go with the session */
 	}
 	st->ctx->single = NULL;
 	if (st->done != NULL)
 		st->done(ps, status, msg, st->arg);
 	free(st->peer);
 	free(st);
+}
+
+/*
+ * -P for the session ST: bytes received and sent; a regular file on
+ * stdin gives the total to send (from its offset), hence percent and ETA.
+ */
+static void
+session_progress_start(struct session_ctx *ctx, struct session_state *st)
+{
+	struct stat sb;
+	off_t at;
+	int i;
+
+	progress_add(&ctx->meter, "received", session_source_bytes,
+	    st->sock_in);
+	if (st->stdin_src == NULL) {
+		progress_start(&ctx->meter, 0);
+		return;
+	}
+	i = progress_add(&ctx->meter, "sent", session_source_bytes,
+	    st->stdin_src);
+	if (ctx->in_kind == FD_FILE && fstat(STDIN_FILENO, &sb) == 0 &&
+	    (at = lseek(STDIN_FILENO, 0, SEEK_CUR)) != -1 && sb.st_size >= at)
+		progress_set_total(&ctx->meter, i, 0, sb.st_size - at);
+	progress_start(&ctx->meter, 0);
 }
 
 /*
@@ -385,14 +382,8 @@ session_start(struct session_ctx *ctx, int fd, struct tls_conn *tls,
 	}
 	if (o->idle_ms > 0)
 		relay_session_set_idle(st->ps, o->idle_ms);
-	if (o->progress) {
-		ctx->counted_in = st->sock_in;
-		ctx->counted_out = st->stdin_src;
-		ctx->started = loop_now();
-		if (isatty(STDERR_FILENO))
-			loop_timer_arm(ctx->loop, &ctx->progress,
-			    ctx->started + 1000);
-	}
+	if (o->progress)
+		session_progress_start(ctx, st);
 	if (st->stdin_src != NULL)
 		relay_source_start(st->stdin_src);
 	relay_source_start(st->sock_in);

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "progress.h"
 #include "relay.h"
 
 struct session_spec {
@@ -50,10 +51,7 @@ struct session_ctx {
 	enum fd_kind		 out_kind;
 	struct log_tap		 tap;
 	bool			 tapping;
-	struct loop_timer	 progress;
-	uint64_t		 started;
-	struct relay_source	*counted_in;	/* for -P */
-	struct relay_source	*counted_out;
+	struct progress		 meter;		/* -P */
 	struct session_hub	*hub;		/* listen -k */
 	struct session_state	*single;	/* the one session_start() */
 };

@@ -1182,25 +1182,40 @@ reset(s)
 	[[ "$output" != *$'\e'* ]]
 }
 
-@test "fetch-file: a 404 and a redirect exit 1 with the status line" {
+@test "fetch-file: a 404 exits 1 with the status line, also at the end of a redirect" {
 	mkdir "$T/d"
 	serve srv 127.0.0.1 0 "$T/d"
-	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$PORT/missing"
+	srv=$PORT
+	run sockt fetch-file -o "$T/x" "http://127.0.0.1:$srv/missing"
 	assert_failure 1
-	assert_output "sockt: http://127.0.0.1:$PORT/missing: 404 Not Found"
+	assert_output "sockt: http://127.0.0.1:$srv/missing: 404 Not Found"
 	[ ! -e "$T/x" ] && [ ! -e "$T/x.part" ]
-	printf 'HTTP/1.1 301 Moved Permanently\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	printf 'HTTP/1.1 301 Moved Permanently\r\nLocation: http://127.0.0.1:%s/elsewhere\r\nContent-Length: 0\r\n\r\n' "$srv" >"$T/resp"
 	fake_server fake "$T/resp"
 	run sockt fetch-file -o "$T/y" "http://127.0.0.1:$PORT/f"
 	assert_failure 1
-	assert_output "sockt: http://127.0.0.1:$PORT/f: 301 Moved Permanently (Location: /elsewhere)"
+	assert_output "sockt: http://127.0.0.1:$srv/elsewhere: 404 Not Found"
+	[ ! -e "$T/y" ] && [ ! -e "$T/y.part" ]
+}
+
+@test "fetch-file: follows a redirect (-v says so) and verifies the file" {
+	random_file "$T/f.bin" 300000
+	serve srv 127.0.0.1 0 "$T/f.bin"
+	srv=$PORT
+	printf 'HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%s/f.bin\r\nContent-Length: 0\r\n\r\n' "$srv" >"$T/resp"
+	fake_server fake "$T/resp"
+	run --separate-stderr sockt fetch-file -v -o "$T/got" "http://127.0.0.1:$PORT/old"
+	assert_success
+	cmp "$T/got" "$T/f.bin"
+	[[ "$stderr" == *"sockt: http://127.0.0.1:$PORT/old: 302 Found: following http://127.0.0.1:$srv/f.bin"* ]] || fail "$stderr"
+	[[ "$stderr" == *"SHA-256 verified"* ]] || fail "$stderr"
 }
 
 @test "fetch-file: no body byte (404, redirect, refused) leaves no .part; an earlier .part stays as it was" {
 	mkdir "$T/d" "$T/dl"
 	serve srv 127.0.0.1 0 "$T/d"
 	srv=$PORT
-	printf 'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n' >"$T/resp"
+	printf 'HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%s/elsewhere\r\nContent-Length: 0\r\n\r\n' "$srv" >"$T/resp"
 	fake_server fake "$T/resp"
 	redirect=$PORT
 	refused=$(free_port)
@@ -1210,7 +1225,7 @@ reset(s)
 	run sockt fetch-file "http://127.0.0.1:$srv/named"
 	assert_failure 1
 	run sockt fetch-file -o y "http://127.0.0.1:$redirect/f"
-	assert_output "sockt: http://127.0.0.1:$redirect/f: 302 Found (Location: /elsewhere)"
+	assert_output "sockt: http://127.0.0.1:$srv/elsewhere: 404 Not Found"
 	run sockt fetch-file -o z "http://127.0.0.1:$refused/f"
 	assert_output "sockt: connect 127.0.0.1:$refused: Connection refused"
 	run sockt fetch-file --raw -o r 127.0.0.1 "$refused"
@@ -1247,9 +1262,9 @@ reset(s)
 	run sockt fetch-file --sha256 abc http://127.0.0.1:1/f
 	assert_failure 2
 	assert_output --partial "bad --sha256 'abc': expected 64 hex digits"
-	run sockt fetch-file https://127.0.0.1/f
+	run sockt fetch-file ftp://127.0.0.1/f
 	assert_failure 2
-	assert_output --partial "only http:// (no TLS)"
+	assert_output --partial "unsupported URL 'ftp://127.0.0.1/f': only http:// and https://"
 	run sockt fetch-file http://u:p@127.0.0.1/f
 	assert_failure 2
 	run sockt fetch-file 127.0.0.1 notaport f
@@ -1293,7 +1308,7 @@ reset(s)
 	serve srv 127.0.0.1 0 "$T/f.bin"
 	run sockt fetch-file -P -o "$T/got" "http://127.0.0.1:$PORT/f.bin"
 	assert_success
-	assert_line --regexp '^sockt: .*/got: 3\.0MB of 3\.0MB \(100%\), [0-9.]+[kMG]?B/s in [0-9]+\.[0-9] s$'
+	assert_line --regexp '^sockt: .*/got: 2\.9 MiB of 2\.9 MiB \(100%\), [0-9]+(\.[0-9])? (B|KiB|MiB|GiB)/s in [0-9]+\.[0-9] s$'
 }
 
 @test "fetch-file: the progress line updates in place on a terminal" {
@@ -1302,7 +1317,7 @@ reset(s)
 	serve srv 127.0.0.1 0 "$T/f.bin"
 	run script -qec "$SOCKT fetch-file -o '$T/got' http://127.0.0.1:$PORT/f.bin" /dev/null
 	assert_success
-	[[ "$output" == *$'\r'"sockt: $T/got: 3.0MB of 3.0MB (100%)"* ]]
+	[[ "$output" == *$'\r'"sockt: $T/got: 2.9 MiB of 2.9 MiB (100%)"* ]]
 	cmp "$T/got" "$T/f.bin"
 }
 

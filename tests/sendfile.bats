@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# tests/sendfile.bats - send-file: --raw pushes over plain TCP to sockt
-# listen, nc.openbsd and python3 peers (exact bytes, done only once the
-# peer has every byte and closed), resets, stalls, refused connections,
-# bad files and usage errors.
+# tests/sendfile.bats - send-file: HTTP PUT to python3 servers (exact
+# bytes, the digest trailer, Repr-Digest checked, names from the file,
+# refusals, a server that cuts the upload); --raw pushes over plain TCP to
+# sockt listen, nc.openbsd and python3 peers (exact bytes, done only once
+# the peer has every byte and closed), resets, stalls, refused
+# connections, bad files and usage errors.
 load helper
 bats_require_minimum_version 1.5.0
 
@@ -136,7 +138,7 @@ wait_for("never")
 	spawn_listen srv 127.0.0.1 0 </dev/null
 	run --separate-stderr sockt send-file -P --raw "$T/a" 127.0.0.1 "$PORT"
 	assert_equal "$status" 0
-	[[ "${stderr_lines[-1]}" =~ ^sockt:\ $T/a:\ 1\.0MB\ of\ 1\.0MB\ \(100%\),\ .*B/s\ in\ [0-9]+\.[0-9]\ s$ ]] ||
+	[[ "${stderr_lines[-1]}" =~ ^sockt:\ $T/a:\ 976\.6\ KiB\ of\ 976\.6\ KiB\ \(100%\),\ .*B/s\ in\ [0-9]+\.[0-9]\ s$ ]] ||
 	    fail "last line: ${stderr_lines[-1]}"
 }
 
@@ -160,7 +162,7 @@ wait_for("never")
 @test "send-file: usage errors are exit 2, one line" {
 	printf x >"$T/a"
 	run --separate-stderr sockt send-file --raw "$T/a"
-	one_line_error 2 "^sockt: missing FILE, HOST and PORT \(see 'sockt send-file --help'\)$"
+	one_line_error 2 "^sockt: missing FILE and URL \(see 'sockt send-file --help'\)$"
 	run --separate-stderr sockt send-file --raw "$T/a" 127.0.0.1
 	one_line_error 2 "^sockt: missing PORT after '127\.0\.0\.1'"
 	run --separate-stderr sockt send-file --raw "$T/a" 127.0.0.1 0
@@ -171,6 +173,10 @@ wait_for("never")
 	one_line_error 2 "^sockt: too many arguments: '10'"
 	run --separate-stderr sockt send-file --raw -k "$T/a" 127.0.0.1 9
 	one_line_error 2 "^sockt: unknown option -k"
+	run --separate-stderr sockt send-file --raw -o x "$T/a" 127.0.0.1 9
+	one_line_error 2 "^sockt: cannot use -o with --raw"
+	run --separate-stderr sockt send-file --raw --tls "$T/a" 127.0.0.1 9
+	one_line_error 2 "^sockt: cannot use --tls with --raw"
 }
 
 @test "send-file --help: usage, the options, exit 0" {
@@ -179,4 +185,171 @@ wait_for("never")
 	assert_line --index 0 --partial "usage: sockt send-file "
 	assert_output --partial "--raw"
 	assert_equal "$stderr" ""
+}
+
+# ---- HTTP PUT ---------------------------------------------------------
+
+# put_server NAME MODE: a python3 PUT server on port 0 (sets PORT); one
+# request per connection.  It stores each body under $T/store/PATH, the
+# request head in $T/NAME.req, a chunked body's trailer in
+# $T/NAME.trailer, and answers by MODE: ok (201 with the Repr-Digest of
+# what it stored), lie (201 with the digest of something else), nodigest
+# (204, no digest), 403, 409 (a reason with an escape sequence in it), cut
+# (reads 64 KiB of the body, then closes).
+put_server() {
+	py_bg "$1" "PORTFILE = os.path.join(T, NAME + '.port')
+$PUT_SERVER" "$2"
+	PORT=$(wait_port "$T/$1.port")
+}
+PUT_SERVER='
+import base64, hashlib, urllib.parse
+mode = sys.argv[1]
+srv = tcp_listen(PORTFILE)
+while True:
+    c, _ = srv.accept()
+    f = c.makefile("rb")
+    head = b""
+    while True:
+        line = f.readline(65536)
+        if not line:
+            break
+        head += line
+        if line in (b"\r\n", b"\n"):
+            break
+    save(NAME + ".req", head)
+    fields = {}
+    for l in head.split(b"\r\n")[1:]:
+        if b":" in l:
+            k, v = l.split(b":", 1)
+            fields[k.strip().lower()] = v.strip()
+    target = head.split(b" ")[1].decode()
+    if fields.get(b"expect", b"").lower() == b"100-continue":
+        c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    body = b""
+    if mode == "cut":
+        f.read(65536)
+        f.close()
+        c.close()
+        continue
+    if fields.get(b"transfer-encoding", b"").lower() == b"chunked":
+        trailer = b""
+        while True:
+            size = int(f.readline().split(b";")[0], 16)
+            if size == 0:
+                break
+            body += f.read(size)
+            f.readline()
+        while True:
+            line = f.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            trailer += line
+        save(NAME + ".trailer", trailer)
+    else:
+        body = f.read(int(fields.get(b"content-length", b"0")))
+    path = os.path.join(T, "store", urllib.parse.unquote(target.lstrip("/")))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as out:
+        out.write(body)
+    digest = hashlib.sha256(body + (b"x" if mode == "lie" else b"")).digest()
+    if mode in ("ok", "lie"):
+        resp = (b"HTTP/1.1 201 Created\r\nRepr-Digest: sha-256=:" +
+            base64.b64encode(digest) + b":\r\nContent-Length: 0\r\n\r\n")
+    elif mode == "nodigest":
+        resp = b"HTTP/1.1 204 No Content\r\n\r\n"
+    elif mode == "403":
+        resp = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nno.\n"
+    else:
+        resp = b"HTTP/1.1 409 Conflict \x1b[31m\r\nContent-Length: 0\r\n\r\n"
+    c.sendall(resp)
+    f.close()
+    c.close()
+'
+
+# b64sha FILE: the SHA-256 of FILE in base64, as the digest fields carry it.
+b64sha() {
+	openssl dgst -sha256 -binary "$1" | base64
+}
+
+@test "send-file: PUT with a chunked body; the server stores the exact bytes, and the trailer holds their SHA-256" {
+	random_file "$T/a" 3000000
+	put_server srv ok
+	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/up/x.bin"
+	assert_equal "$status" 0
+	assert_equal "$output" ""
+	assert_equal "$stderr" ""
+	same_bytes "$T/a" "$T/store/up/x.bin"
+	grep -q '^PUT /up/x\.bin HTTP/1\.1' "$T/srv.req"
+	grep -qi '^Transfer-Encoding: chunked' "$T/srv.req"
+	grep -qi '^Trailer: Content-Digest' "$T/srv.req"
+	assert_equal "$(cat "$T/srv.trailer")" "Content-Digest: sha-256=:$(b64sha "$T/a"):$(printf '\r')"
+}
+
+@test "send-file: a URL ending in / gets the file's base name, percent-encoded; -o NAME another" {
+	printf 'first' >"$T/a b%.txt"
+	printf 'second' >"$T/b"
+	put_server srv ok
+	run --separate-stderr sockt send-file "$T/a b%.txt" "http://127.0.0.1:$PORT/up/"
+	assert_equal "$status" 0
+	grep -q '^PUT /up/a%20b%25\.txt HTTP/1\.1' "$T/srv.req"
+	same_bytes "$T/a b%.txt" "$T/store/up/a b%.txt"
+	run --separate-stderr sockt send-file -o renamed.txt "$T/b" "http://127.0.0.1:$PORT/"
+	assert_equal "$status" 0
+	same_bytes "$T/b" "$T/store/renamed.txt"
+}
+
+@test "send-file: FILE HOST PORT PATH, and stdin as the body" {
+	random_file "$T/a" 100000
+	put_server srv ok
+	run --separate-stderr sockt send-file "$T/a" 127.0.0.1 "$PORT" /dir/one
+	assert_equal "$status" 0
+	same_bytes "$T/a" "$T/store/dir/one"
+	run --separate-stderr sockt send-file - "127.0.0.1:$PORT" /dir/two <"$T/a"
+	assert_equal "$status" 0
+	same_bytes "$T/a" "$T/store/dir/two"
+}
+
+@test "send-file: a 2xx without Repr-Digest is exit 0" {
+	printf 'data' >"$T/a"
+	put_server srv nodigest
+	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/a"
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	same_bytes "$T/a" "$T/store/a"
+}
+
+@test "send-file: a server whose Repr-Digest differs from what was sent is exit 1, one line" {
+	random_file "$T/a" 100000
+	put_server srv lie
+	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/a"
+	one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/a: server stored a different digest \(sent sha-256=:$(b64sha "$T/a" | sed 's/[+/.]/\\&/g'):, stored sha-256=:[A-Za-z0-9+/=]{44}:\)$"
+}
+
+@test "send-file: 403 and 409 are exit 1 with the status line, escaped" {
+	printf 'data' >"$T/a"
+	put_server srv 403
+	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/a"
+	one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/a: 403 Forbidden$"
+	put_server srv2 409
+	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/a"
+	one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/a: 409 Conflict \\\\x1b\[31m$"
+}
+
+@test "send-file: a server that closes mid-upload is exit 1, one line" {
+	random_file "$T/a" 33554432
+	put_server srv cut
+	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/a"
+	one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/a: (Connection reset by peer|Broken pipe|connection closed before a response)"
+}
+
+@test "send-file: usage errors of the HTTP form are exit 2" {
+	printf 'data' >"$T/a"
+	run --separate-stderr sockt send-file -o x "$T/a" http://127.0.0.1:9/file
+	one_line_error 2 "^sockt: -o NAME needs a URL that ends in /"
+	run --separate-stderr sockt send-file - http://127.0.0.1:9/ </dev/null
+	one_line_error 2 "^sockt: stdin has no name: give -o NAME"
+	run --separate-stderr sockt send-file "$T/a" http://127.0.0.1:0/x
+	one_line_error 2 "^sockt: bad port '0'"
+	run --separate-stderr sockt send-file "$T/a" http://127.0.0.1:9/x extra
+	one_line_error 2 "^sockt: too many arguments: 'extra'"
 }

@@ -996,7 +996,7 @@ c.close()'
 	    fail "$(cat "$T/srv.err")"
 }
 
-@test "-P: a final progress line on stderr with the bytes received and sent" {
+@test "-P: a final progress line on stderr with the bytes received and sent, percent of a regular file on stdin, rate and time" {
 	printf 'world\n' >"$T/in"
 	spawn_listen srv 127.0.0.1 0 <"$T/in"
 	printf 'hello\nthis is more than sixteen bytes\n' >"$T/q"
@@ -1004,7 +1004,7 @@ c.close()'
 	assert_success
 	assert_output "world"
 	assert_equal "${#stderr_lines[@]}" 1
-	[[ "${stderr_lines[0]}" =~ ^sockt:\ 6\ ?B\ received,\ 38\ ?B\ sent,\ [0-9.]+\ ?[kKMG]?i?B/s$ ]] ||
+	[[ "${stderr_lines[0]}" =~ ^sockt:\ 6\ B\ received,\ 38\ B\ of\ 38\ B\ sent\ \(100%\),\ [0-9]+(\.[0-9])?\ (B|KiB|MiB|GiB)/s\ in\ [0-9]+\.[0-9]\ s$ ]] ||
 	    fail "progress line: '${stderr_lines[0]}'"
 }
 
