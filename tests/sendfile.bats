@@ -189,8 +189,8 @@ wait_for("never")
 
 # ---- HTTP PUT ---------------------------------------------------------
 
-# put_server NAME MODE: a python3 PUT server on port 0 (sets PORT); one
-# request per connection.  It stores each body under $T/store/PATH, the
+# put_server NAME MODE [CERT KEY]: a python3 PUT server on port 0 (sets
+# PORT), over TLS with CERT and KEY; one request per connection.  It stores each body under $T/store/PATH, the
 # request head in $T/NAME.req, a chunked body's trailer in
 # $T/NAME.trailer, and answers by MODE: ok (201 with the Repr-Digest of
 # what it stored), lie (201 with the digest of something else), nodigest
@@ -198,15 +198,22 @@ wait_for("never")
 # (reads 64 KiB of the body, then closes).
 put_server() {
 	py_bg "$1" "PORTFILE = os.path.join(T, NAME + '.port')
-$PUT_SERVER" "$2"
+$PUT_SERVER" "${@:2}"
 	PORT=$(wait_port "$T/$1.port")
 }
 PUT_SERVER='
-import base64, hashlib, urllib.parse
+import base64, hashlib, ssl, urllib.parse
 mode = sys.argv[1]
 srv = tcp_listen(PORTFILE)
+if len(sys.argv) > 2:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    srv = ctx.wrap_socket(srv, server_side=True)
 while True:
-    c, _ = srv.accept()
+    try:
+        c, _ = srv.accept()
+    except ssl.SSLError:
+        continue
     f = c.makefile("rb")
     head = b""
     while True:
@@ -352,4 +359,20 @@ b64sha() {
 	one_line_error 2 "^sockt: bad port '0'"
 	run --separate-stderr sockt send-file "$T/a" http://127.0.0.1:9/x extra
 	one_line_error 2 "^sockt: too many arguments: 'extra'"
+}
+
+@test "send-file https://: verified with --ca; an unverified server is exit 1 and gets nothing" {
+	random_file "$T/a" 500000
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/srv.key" -out "$T/srv.pem" -days 2 -subj /CN=localhost \
+	    -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+	put_server srv ok "$T/srv.pem" "$T/srv.key"
+	run --separate-stderr sockt send-file --ca "$T/srv.pem" "$T/a" "https://127.0.0.1:$PORT/up/"
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	same_bytes "$T/a" "$T/store/up/a"
+	assert_equal "$(cat "$T/srv.trailer")" "Content-Digest: sha-256=:$(b64sha "$T/a"):$(printf '\r')"
+	run --separate-stderr sockt send-file "$T/a" "https://127.0.0.1:$PORT/up/b"
+	one_line_error 1 "certificate verify failed"
+	[ ! -e "$T/store/up/b" ]
 }
