@@ -5,10 +5,8 @@
  * TCP with push.c.
  */
 #include <sys/types.h>
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -84,49 +82,6 @@ struct send_args {
 	char	*authority;
 };
 
-/*
- * Open FILE ("-": stdin) for reading into SPEC: a regular file, a pipe
- * or a terminal, never a directory.  Returns -1 with *errp.
- */
-static int
-send_open(const char *file, struct push_spec *spec, char **errp)
-{
-	struct stat st;
-	off_t at;
-	int fd;
-
-	spec->size = -1;
-	if (strcmp(file, "-") == 0) {
-		spec->in_fd = fd_stdio_open(STDIN_FILENO, false,
-		    &spec->in_kind);
-		spec->in_name = "stdin";
-		if (spec->in_kind == FD_FILE && fstat(spec->in_fd, &st) == 0 &&
-		    (at = lseek(spec->in_fd, 0, SEEK_CUR)) >= 0 &&
-		    st.st_size >= at)
-			spec->size = st.st_size - at;
-		return 0;
-	}
-	/* O_NONBLOCK: a FIFO must not block open() or the loop */
-	fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1 || fstat(fd, &st) == -1) {
-		*errp = log_fmt("%s: %s", file, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		*errp = log_fmt("%s: %s", file, strerror(EISDIR));
-		close(fd);
-		return -1;
-	}
-	spec->in_fd = fd;
-	spec->in_kind = fd_kind_of(fd);
-	spec->in_name = file;
-	if (S_ISREG(st.st_mode))
-		spec->size = st.st_size;
-	return 0;
-}
-
 static void
 send_args_free(struct send_args *a)
 {
@@ -137,39 +92,33 @@ send_args_free(struct send_args *a)
 }
 
 /*
- * A target whose path ends in "/" gets NAME after it: -o NAME, else
- * FILE's base name, percent-encoded.  Returns -1 with *errp (a usage
- * error) when there is no name to put there, or -o no "/" to follow.
+ * A target whose path ends in "/" gets a name after it: -o NAME, else
+ * FILE's base name.  Returns -1 with *errp (a usage error) when there is
+ * no name to put there, or -o no "/" to follow.
  */
 static int
 send_name_target(const struct sockt_opts *o, struct send_args *a,
     char **errp)
 {
-	size_t path = strcspn(a->target, "?");
-	const char *name = o->output;
-	char *copy = NULL, *enc, *t;
+	char *copy = xstrdup(o->argv[0]), *t;
 
-	if (path == 0 || a->target[path - 1] != '/') {
-		if (o->output == NULL)
-			return 0;
+	t = http_target_named(a->target, o->output ? o->output :
+	    basename(copy), o->output != NULL);
+	free(copy);
+	if (t == NULL && o->output != NULL) {
 		*errp = log_fmt("-o NAME needs a URL that ends in /");
 		return -1;
 	}
-	if (name == NULL && strcmp(o->argv[0], "-") == 0) {
+	if (t != NULL && o->output == NULL && strcmp(o->argv[0], "-") == 0) {
+		free(t);
 		*errp = log_fmt("stdin has no name: give -o NAME, or a URL "
 		    "that does not end in /");
 		return -1;
 	}
-	if (name == NULL) {
-		copy = xstrdup(o->argv[0]);
-		name = basename(copy);
+	if (t != NULL) {
+		free(a->target);
+		a->target = t;
 	}
-	enc = http_encode_path(name, strlen(name), o->output != NULL);
-	t = log_fmt("%.*s%s%s", (int)path, a->target, enc, a->target + path);
-	free(enc);
-	free(copy);
-	free(a->target);
-	a->target = t;
 	return 0;
 }
 
@@ -349,8 +298,10 @@ cmd_send_file_exec(struct sockt_opts *o)
 	    o->servername || o->alpn), &tls, &err, &usage) == -1)
 		goto fail;
 	usage = false;
-	if (send_open(o->argv[0], &run.spec, &err) == -1)
+	if ((run.spec.in_fd = fd_open_input(o->argv[0], &run.spec.in_kind,
+	    &run.spec.size, &err)) == -1)
 		goto fail;
+	run.spec.in_name = strcmp(o->argv[0], "-") ? o->argv[0] : "stdin";
 	if (!o->raw && run.spec.in_kind != FD_FILE) {
 		err = log_fmt("%s: not a regular file (an upload reads a file; "
 		    "--raw pushes a stream)", run.spec.in_name);
