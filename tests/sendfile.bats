@@ -316,6 +316,17 @@ b64sha() {
 	same_bytes "$T/a" "$T/store/dir/two"
 }
 
+@test "send-file -P -v: the progress ends at 100%, and -v says the digest the server stored" {
+	random_file "$T/a" 1048576
+	put_server srv ok
+	run --separate-stderr sockt send-file -P -v "$T/a" "http://127.0.0.1:$PORT/a"
+	assert_equal "$status" 0
+	[[ "$stderr" =~ sockt:\ $T/a:\ 1\.0\ MiB\ of\ 1\.0\ MiB\ \(100%\),\ .*B/s\ in\ [0-9]+\.[0-9]\ s ]] ||
+	    fail "no final progress line: $stderr"
+	assert_equal "$(grep -c "^sockt: http://127\.0\.0\.1:$PORT/a: 201, the server stored sha-256=:$(b64sha "$T/a"):$" <<<"$stderr")" 1
+	same_bytes "$T/a" "$T/store/a"
+}
+
 @test "send-file: a 2xx without Repr-Digest is exit 0" {
 	printf 'data' >"$T/a"
 	put_server srv nodigest
