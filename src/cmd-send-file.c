@@ -255,11 +255,19 @@ static int
 send_raw_args(const struct sockt_opts *o, struct addr_endpoint *ep,
     char **errp)
 {
+	char *e2 = NULL;
 	uint16_t port;
 
 	if (o->output != NULL || o->tls) {
 		*errp = log_fmt("cannot use %s with --raw", o->output ? "-o" :
 		    "--tls");
+		return -1;
+	}
+	/* HOST:PORT takes no PATH after it */
+	if (o->argc == 3 && strchr(o->argv[1], ':') != NULL &&
+	    addr_parse_port(o->argv[2], "tcp", &port, &e2) == -1) {
+		free(e2);
+		*errp = log_fmt("too many arguments: '%s'", o->argv[2]);
 		return -1;
 	}
 	if (addr_parse_endpoint(o->argc - 1, o->argv + 1, ADDR_CONNECT, NULL,

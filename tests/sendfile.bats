@@ -171,6 +171,8 @@ wait_for("never")
 	one_line_error 2 "^sockt: bad port '70000'"
 	run --separate-stderr sockt send-file --raw "$T/a" 127.0.0.1 9 10
 	one_line_error 2 "^sockt: too many arguments: '10'"
+	run --separate-stderr sockt send-file --raw "$T/a" 127.0.0.1:9 /x
+	one_line_error 2 "^sockt: too many arguments: '/x'"
 	run --separate-stderr sockt send-file --raw -k "$T/a" 127.0.0.1 9
 	one_line_error 2 "^sockt: unknown option -k"
 	run --separate-stderr sockt send-file --raw -o x "$T/a" 127.0.0.1 9
