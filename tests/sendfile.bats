@@ -197,7 +197,8 @@ wait_for("never")
 # $T/NAME.trailer, and answers by MODE: ok (201 with the Repr-Digest of
 # what it stored), lie (201 with the digest of something else), nodigest
 # (204, no digest), 403, 409 (a reason with an escape sequence in it), cut
-# (reads 64 KiB of the body, then closes).
+# (reads 64 KiB of the body, then closes), early (201 at once, before the
+# body, which it then reads and throws away).
 put_server() {
 	py_bg "$1" "PORTFILE = os.path.join(T, NAME + '.port')
 $PUT_SERVER" "${@:2}"
@@ -235,6 +236,13 @@ while True:
     if fields.get(b"expect", b"").lower() == b"100-continue":
         c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
     body = b""
+    if mode == "early":
+        c.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+        while f.read(65536):
+            pass
+        f.close()
+        c.close()
+        continue
     if mode == "cut":
         f.read(65536)
         f.close()
@@ -360,6 +368,13 @@ b64sha() {
 	put_server srv cut
 	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/a"
 	one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/a: (Connection reset by peer|Broken pipe|connection closed before a response)"
+}
+
+@test "send-file: a 2xx that comes before the whole body is exit 1" {
+	random_file "$T/a" 33554432
+	put_server srv early
+	run --separate-stderr sockt send-file "$T/a" "http://127.0.0.1:$PORT/a"
+	one_line_error 1 "^sockt: http://127\.0\.0\.1:$PORT/a: the server answered 201 before it had the whole file$"
 }
 
 @test "send-file: usage errors of the HTTP form are exit 2" {
