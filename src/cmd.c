@@ -32,6 +32,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_fetch_file_entry,
 	&cmd_forward_entry,
 	&cmd_listen_entry,
+	&cmd_send_file_entry,
 	&cmd_serve_file_entry,
 	&cmd_udp_recv_entry,
 	&cmd_udp_send_entry,

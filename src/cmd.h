@@ -44,6 +44,7 @@ extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_fetch_file_entry;
 extern const struct cmd_entry cmd_forward_entry;
 extern const struct cmd_entry cmd_listen_entry;
+extern const struct cmd_entry cmd_send_file_entry;
 extern const struct cmd_entry cmd_serve_file_entry;
 extern const struct cmd_entry cmd_udp_recv_entry;
 extern const struct cmd_entry cmd_udp_send_entry;

@@ -127,6 +127,7 @@ struct http_url {
 int	 http_parse_url(const char *, struct http_url *, char **);
 void	 http_url_free(struct http_url *);
 char	*http_target_name(const char *);
+char	*http_target_named(const char *, const char *, bool);
 char	*http_safe_name(const char *, size_t, bool);
 char	*http_disposition_name(struct http_str);
 

@@ -208,6 +208,26 @@ http_target_fix(const char *s, size_t n)
 }
 
 /*
+ * TARGET (origin-form) with NAME percent-encoded after its path's final
+ * "/" (a "/" in NAME kept when KEEP_SLASH), the query kept after it: the
+ * target of a file PUT into a directory.  NULL when the path does not
+ * end in "/".
+ */
+char *
+http_target_named(const char *target, const char *name, bool keep_slash)
+{
+	size_t path = strcspn(target, "?");
+	char *enc, *t;
+
+	if (path == 0 || target[path - 1] != '/')
+		return NULL;
+	enc = http_encode_path(name, strlen(name), keep_slash);
+	t = log_fmt("%.*s%s%s", (int)path, target, enc, target + path);
+	free(enc);
+	return t;
+}
+
+/*
  * Split "http[s]://HOST[:PORT][/PATH]" (HOST may be [IPV6]; https sets
  * tls, and its default port is 443).  The target
  * keeps the query, drops the fragment, and gets the bytes a target may

@@ -128,6 +128,28 @@ sock_unacked(int fd, size_t *n)
 	return 0;
 }
 
+/*
+ * The error that broke the TCP connection FD: its pending socket error,
+ * or ECONNRESET when TCP has closed it (a reset whose error a read
+ * already took).  0 while the connection is alive.
+ */
+int
+sock_conn_error(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len;
+	int err = 0;
+
+	len = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+		return err;
+	len = sizeof ti;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE)
+		return ECONNRESET;
+	return 0;
+}
+
 static void
 sock_set_port(struct sockaddr *sa, int port)
 {

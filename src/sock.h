@@ -55,5 +55,6 @@ int	 sock_set_nodelay(int);
 int	 sock_set_linger0(int);
 int	 sock_unacked(int, size_t *);
 const char *sock_describe(int, char *, size_t);
+int	 sock_conn_error(int);
 
 #endif

@@ -1,0 +1,370 @@
+/*
+ * cmd-send-file.c - "sockt send-file": its cmd_entry and wiring.  FILE
+ * URL (or FILE HOST PORT [PATH]) is a PUT with a verified digest run by
+ * upload.c on httpc.c; --raw FILE HOST PORT pushes the bytes over plain
+ * TCP with push.c.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "dial.h"
+#include "fdkind.h"
+#include "http.h"
+#include "httpc.h"
+#include "log.h"
+#include "loop.h"
+#include "progress.h"
+#include "push.h"
+#include "relay.h"
+#include "tls.h"
+#include "upload.h"
+#include "xmalloc.h"
+
+#define SEND_EVERY_MS	1000	/* -P lines when stderr is no terminal */
+
+static const enum opt_id send_options[] = {
+	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE, OPT_PORT,
+	OPT_TIMEOUT, OPT_IDLE, OPT_OUTPUT, OPT_PROGRESS, OPT_WAIT, OPT_RAW,
+	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN,
+	OPT_SERVERNAME, OPT_ALPN, OPT_END
+};
+
+static int	cmd_send_file_exec(struct sockt_opts *);
+
+static const struct cmd_help send_help[] = {
+	{ OPT_PORT, "source port" },
+	{ OPT_TIMEOUT, "connect timeout; with --raw also the longest wait "
+	    "for an acknowledgement (default 30)" },
+	{ OPT_OUTPUT, "NAME: store under this name (the URL ends in /)" },
+	{ OPT_RAW, "no HTTP: push the bytes over plain TCP (FILE HOST PORT)" },
+	{ OPT_PROGRESS, "progress line on stderr (default when it is a "
+	    "terminal)" },
+	{ OPT_END, NULL }
+};
+
+const struct cmd_entry cmd_send_file_entry = {
+	.name = "send-file",
+	.summary = "upload a file with HTTP PUT and a verified SHA-256, or "
+	    "push it raw over TCP",
+	.usage = "[options] [-o NAME] FILE URL | FILE HOST PORT [PATH] | "
+	    "--raw FILE HOST PORT",
+	.options = send_options,
+	.help = send_help,
+	.args = { 2, 4, 0, "FILE and URL" },
+	.exec = cmd_send_file_exec,
+};
+
+struct send_run {
+	struct loop		*loop;
+	struct relay		*relay;
+	struct push_spec	 spec;		/* the file */
+	struct push		*push;		/* --raw */
+	struct upload		*upload;	/* HTTP */
+	struct progress		 meter;
+	bool			 show_progress;
+	int			 status;
+};
+
+/* Where an upload goes (strings allocated). */
+struct send_args {
+	bool	 tls;
+	char	*host;
+	char	*port;
+	char	*target;
+	char	*authority;
+};
+
+static void
+send_args_free(struct send_args *a)
+{
+	free(a->host);
+	free(a->port);
+	free(a->target);
+	free(a->authority);
+}
+
+/*
+ * A target whose path ends in "/" gets a name after it: -o NAME, else
+ * FILE's base name.  Returns -1 with *errp (a usage error) when there is
+ * no name to put there, or -o no "/" to follow.
+ */
+static int
+send_name_target(const struct sockt_opts *o, struct send_args *a,
+    char **errp)
+{
+	char *copy = xstrdup(o->argv[0]), *t;
+
+	t = http_target_named(a->target, o->output ? o->output :
+	    basename(copy), o->output != NULL);
+	free(copy);
+	if (t == NULL && o->output != NULL) {
+		*errp = log_fmt("-o NAME needs a URL that ends in /");
+		return -1;
+	}
+	if (t != NULL && o->output == NULL && strcmp(o->argv[0], "-") == 0) {
+		free(t);
+		*errp = log_fmt("stdin has no name: give -o NAME, or a URL "
+		    "that does not end in /");
+		return -1;
+	}
+	if (t != NULL) {
+		free(a->target);
+		a->target = t;
+	}
+	return 0;
+}
+
+/*
+ * FILE URL, FILE HOST PORT [PATH] or FILE HOST:PORT [PATH].  A PATH is
+ * a plain path (percent-encoded here); a URL's is used as written.
+ * Returns -1 with *errp (a usage error).
+ */
+static int
+send_parse_args(const struct sockt_opts *o, struct send_args *a,
+    char **errp)
+{
+	struct addr_endpoint ep;
+	struct http_url u;
+	char **argv = o->argv + 1, *e2 = NULL, *enc;
+	const char *path = "/";
+	int r, used, argc = o->argc - 1;
+	uint16_t port;
+
+	r = http_parse_url(argv[0], &u, errp);
+	if (r == -1)
+		return -1;
+	if (r == 0) {
+		a->tls = u.tls;
+		a->host = u.host;
+		a->port = u.port;
+		a->target = u.target;
+		a->authority = u.authority;
+		if (argc > 1) {
+			*errp = log_fmt("too many arguments: '%s'", argv[1]);
+			return -1;
+		}
+		if (o->tls && !u.tls) {
+			*errp = log_fmt("--tls with an http:// URL: use "
+			    "https://");
+			return -1;
+		}
+	} else {
+		used = 2;
+		if (argc == 1 || (addr_parse_port(argv[1], "tcp", &port,
+		    &e2) == -1 && strchr(argv[0], ':') != NULL))
+			used = 1;
+		free(e2);
+		if (addr_parse_endpoint(used, argv, ADDR_CONNECT, NULL, &ep,
+		    errp) == -1)
+			return -1;
+		a->host = ep.host;
+		a->port = ep.port;
+		if (argc > used + 1) {
+			*errp = log_fmt("too many arguments: '%s'",
+			    argv[used + 1]);
+			return -1;
+		}
+		if (argc == used + 1)
+			path = argv[used];
+		enc = http_encode_path(path, strlen(path), true);
+		a->target = log_fmt("%s%s", enc[0] == '/' ? "" : "/", enc);
+		free(enc);
+		a->authority = log_fmt(strchr(a->host, ':') ? "[%s]:%s" :
+		    "%s:%s", a->host, a->port);
+		a->tls = o->tls;
+	}
+	if (addr_parse_port(a->port, "tcp", &port, errp) == -1)
+		return -1;
+	if (port == 0) {
+		*errp = log_fmt("bad port '0': cannot connect to port 0");
+		return -1;
+	}
+	return send_name_target(o, a, errp);
+}
+
+static uint64_t
+send_count(void *arg)
+{
+	struct send_run *run = arg;
+
+	if (run->push != NULL)
+		return push_sent(run->push);
+	return run->upload != NULL ? upload_sent(run->upload) : 0;
+}
+
+/* The meter of FILE's bytes as they go out. */
+static void
+send_progress_start(struct send_run *run)
+{
+	char esc[LOG_ESCAPE_MAX];
+	int i;
+
+	if (!run->show_progress)
+		return;
+	progress_set_name(&run->meter, log_escape(run->spec.in_name,
+	    strlen(run->spec.in_name), esc, sizeof esc));
+	i = progress_add(&run->meter, NULL, send_count, run);
+	progress_set_total(&run->meter, i, 0, run->spec.size);
+	progress_start(&run->meter, SEND_EVERY_MS);
+}
+
+/* push_done_fn and upload_done_fn: the transfer is over. */
+static void
+send_done(void *arg, int status, const char *msg)
+{
+	struct send_run *run = arg;
+
+	progress_end(&run->meter);
+	if (msg != NULL)
+		log_error("%s", msg);
+	else
+		log_info(1, "%s: every byte delivered", run->spec.in_name);
+	run->status = status;
+	loop_stop(run->loop, status);
+}
+
+/* --raw: the dial ended; push the file, or fail. */
+static void
+send_dialled(void *arg, const struct dial_result *r)
+{
+	struct send_run *run = arg;
+
+	if (r->fd == -1) {
+		log_error("%s", r->err);
+		run->status = 1;
+		loop_stop(run->loop, 1);
+		return;
+	}
+	log_info(1, "connected to %s", r->peer);
+	run->push = push_start(run->relay, r->fd, r->peer, &run->spec,
+	    send_done, run);
+	run->spec.in_fd = -1;		/* the push's now */
+	send_progress_start(run);
+}
+
+/* --raw FILE HOST PORT: check the rest, and what to dial. */
+static int
+send_raw_args(const struct sockt_opts *o, struct addr_endpoint *ep,
+    char **errp)
+{
+	char *e2 = NULL;
+	uint16_t port;
+
+	if (o->output != NULL || o->tls) {
+		*errp = log_fmt("cannot use %s with --raw", o->output ? "-o" :
+		    "--tls");
+		return -1;
+	}
+	/* HOST:PORT takes no PATH after it */
+	if (o->argc == 3 && strchr(o->argv[1], ':') != NULL &&
+	    addr_parse_port(o->argv[2], "tcp", &port, &e2) == -1) {
+		free(e2);
+		*errp = log_fmt("too many arguments: '%s'", o->argv[2]);
+		return -1;
+	}
+	if (addr_parse_endpoint(o->argc - 1, o->argv + 1, ADDR_CONNECT, NULL,
+	    ep, errp) == -1)
+		return -1;
+	if (addr_parse_port(ep->port, "tcp", &port, errp) == -1)
+		return -1;
+	if (port == 0) {
+		*errp = log_fmt("bad port '0': cannot connect to port 0");
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse, open FILE, then run the upload or the push on the loop. */
+static int
+cmd_send_file_exec(struct sockt_opts *o)
+{
+	struct send_run run = { .status = 1 };
+	struct addr_endpoint ep = { NULL, NULL };
+	struct send_args a;
+	struct httpc_spec spec;
+	struct httpc_request req;
+	struct dial_spec ds;
+	struct tls_ctx *tls = NULL;
+	char *err = NULL;
+	uint16_t sport;
+	bool usage = true;
+	int sig;
+
+	memset(&a, 0, sizeof a);
+	if ((o->raw ? send_raw_args(o, &ep, &err) : send_parse_args(o, &a,
+	    &err)) == -1 || (o->port != NULL && addr_parse_port(o->port,
+	    "tcp", &sport, &err) == -1) || cmd_tls(o, false, !o->raw &&
+	    (a.tls || o->ca || o->cert || o->key || o->insecure || o->pin ||
+	    o->servername || o->alpn), &tls, &err, &usage) == -1)
+		goto fail;
+	usage = false;
+	if ((run.spec.in_fd = fd_open_input(o->argv[0], &run.spec.in_kind,
+	    &run.spec.size, &err)) == -1)
+		goto fail;
+	run.spec.in_name = strcmp(o->argv[0], "-") ? o->argv[0] : "stdin";
+	if (!o->raw && run.spec.in_kind != FD_FILE) {
+		err = log_fmt("%s: not a regular file (an upload reads a file; "
+		    "--raw pushes a stream)", run.spec.in_name);
+		goto fail;
+	}
+	run.spec.idle_ms = o->idle_ms;
+	run.spec.ack_ms = o->timeout_ms >= 0 ? o->timeout_ms : CMD_ACK_MS;
+	run.spec.ack_by_w = o->timeout_ms >= 0;
+	run.show_progress = o->progress || isatty(STDERR_FILENO);
+	if ((run.loop = loop_new()) == NULL) {
+		err = log_fmt("loop: %s", strerror(errno));
+		goto fail;
+	}
+	progress_init(&run.meter, run.loop, NULL);
+	if (o->raw) {
+		run.relay = relay_new(run.loop);
+		cmd_dial_spec(o, ep.host, ep.port, &ds);
+		dial_start(run.loop, &ds, send_dialled, &run);
+	} else {
+		memset(&spec, 0, sizeof spec);
+		cmd_dial_spec(o, a.host, a.port, &spec.dial);
+		spec.idle_ms = o->idle_ms;
+		spec.tls = tls;
+		spec.servername = o->servername;
+		memset(&req, 0, sizeof req);
+		req.tls = a.tls;
+		req.host = a.host;
+		req.port = a.port;
+		req.target = a.target;
+		req.authority = a.authority;
+		req.body_fd = run.spec.in_fd;
+		run.upload = upload_start(run.loop, &spec, &req, send_done,
+		    &run);
+		send_progress_start(&run);
+	}
+	loop_run(run.loop);
+	sig = loop_caught_signal(run.loop);
+	progress_end(&run.meter);
+	progress_free(&run.meter);
+	push_free(run.push);
+	upload_free(run.upload);
+	relay_free(run.relay);
+	loop_free(run.loop);
+	if (run.spec.in_fd > STDERR_FILENO)
+		close(run.spec.in_fd);
+	send_args_free(&a);
+	addr_endpoint_free(&ep);
+	tls_ctx_free(tls);
+	cmd_die_by_signal(sig);
+	return run.status;
+fail:
+	if (run.spec.in_fd > STDERR_FILENO)
+		close(run.spec.in_fd);
+	send_args_free(&a);
+	addr_endpoint_free(&ep);
+	tls_ctx_free(tls);
+	return usage ? cmd_usage_error(o, err) : cmd_fail(err);
+}
