@@ -251,28 +251,6 @@ fetch_tls(const struct sockt_opts *o, bool tls, struct tls_ctx **ctx,
 }
 
 /*
- * Without --proxy, the proxy curl would take from the environment
- * (http_proxy, https_proxy, all_proxy, no_proxy) for the URL's scheme and
- * host; a --raw stream is no URL and takes none.  Returns 1 with PX
- * filled, 0 when no proxy applies, -1 with *errp for a variable that
- * does not parse (a usage error, naming the variable).
- */
-static int
-fetch_env_proxy(const struct sockt_opts *o, const struct fetch_args *a,
-    struct proxy_spec *px, char **errp)
-{
-	int r;
-
-	if (o->given[OPT_PROXY] || o->raw)
-		return 0;
-	r = proxy_from_env(a->tls ? "https" : "http", a->host, px, errp);
-	if (r == 1)
-		log_info(2, "%s: through proxy %s:%s from the environment",
-		    a->host, px->host, px->port);
-	return r;
-}
-
-/*
  * Parse, plan the output, then run the download on the loop.  Returns
  * the exit status.
  */
@@ -294,7 +272,7 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	memset(&a, 0, sizeof a);
 	if (fetch_parse_args(o, &a, &err) == -1 || (o->port != NULL &&
 	    addr_parse_port(o->port, "tcp", &sport, &err) == -1) ||
-	    (envproxy = fetch_env_proxy(o, &a, &px, &err)) == -1) {
+	    (envproxy = cmd_env_proxy(o, a.tls, a.host, &px, &err)) == -1) {
 		fetch_args_free(&a);
 		return cmd_usage_error(o, err);
 	}

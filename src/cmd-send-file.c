@@ -22,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "progress.h"
+#include "proxy.h"
 #include "push.h"
 #include "relay.h"
 #include "tls.h"
@@ -34,7 +35,8 @@ static const enum opt_id send_options[] = {
 	OPT_IPV4, OPT_IPV6, OPT_NUMERIC, OPT_VERBOSE, OPT_SOURCE, OPT_PORT,
 	OPT_TIMEOUT, OPT_IDLE, OPT_OUTPUT, OPT_PROGRESS, OPT_WAIT, OPT_RAW,
 	OPT_TLS, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_PIN,
-	OPT_SERVERNAME, OPT_ALPN, OPT_END
+	OPT_SERVERNAME, OPT_ALPN, OPT_PROXY, OPT_PROXY_TYPE, OPT_PROXY_AUTH,
+	OPT_MPTCP, OPT_END
 };
 
 static int	cmd_send_file_exec(struct sockt_opts *);
@@ -59,6 +61,11 @@ const struct cmd_entry cmd_send_file_entry = {
 	.options = send_options,
 	.help = send_help,
 	.args = { 2, 4, 0, "FILE and URL" },
+	.examples = {
+		"sockt send-file report.pdf http://127.0.0.1:8000/",
+		"sockt send-file --pin sha256//BASE64= -o notes.txt draft.txt https://127.0.0.1:8443/inbox/",
+		"sockt send-file --raw -P big.iso 127.0.0.1 9000",
+	},
 	.exec = cmd_send_file_exec,
 };
 
@@ -293,17 +300,21 @@ cmd_send_file_exec(struct sockt_opts *o)
 	struct httpc_request req;
 	struct dial_spec ds;
 	struct tls_ctx *tls = NULL;
+	struct proxy_spec px;
 	char *err = NULL;
 	uint16_t sport;
+	int envproxy = 0;
 	bool usage = true;
 	int sig;
 
 	memset(&a, 0, sizeof a);
 	if ((o->raw ? send_raw_args(o, &ep, &err) : send_parse_args(o, &a,
 	    &err)) == -1 || (o->port != NULL && addr_parse_port(o->port,
-	    "tcp", &sport, &err) == -1) || cmd_tls(o, false, !o->raw &&
-	    (a.tls || o->ca || o->cert || o->key || o->insecure || o->pin ||
-	    o->servername || o->alpn), &tls, &err, &usage) == -1)
+	    "tcp", &sport, &err) == -1) || (!o->raw && (envproxy =
+	    cmd_env_proxy(o, a.tls, a.host, &px, &err)) == -1) ||
+	    cmd_tls(o, false, !o->raw && (a.tls || o->ca || o->cert || o->key ||
+	    o->insecure || o->pin || o->servername || o->alpn), &tls, &err,
+	    &usage) == -1)
 		goto fail;
 	usage = false;
 	if ((run.spec.in_fd = fd_open_input(o->argv[0], &run.spec.in_kind,
@@ -331,6 +342,8 @@ cmd_send_file_exec(struct sockt_opts *o)
 	} else {
 		memset(&spec, 0, sizeof spec);
 		cmd_dial_spec(o, a.host, a.port, &spec.dial);
+		if (envproxy == 1)
+			spec.dial.proxy = &px;
 		spec.idle_ms = o->idle_ms;
 		spec.tls = tls;
 		spec.servername = o->servername;

@@ -70,6 +70,8 @@ int	 cmd_fail(char *);
 void	 cmd_die_by_signal(int);
 void	 cmd_dial_spec(const struct sockt_opts *, const char *, const char *,
 	     struct dial_spec *);
+int	 cmd_env_proxy(const struct sockt_opts *, bool, const char *,
+	     struct proxy_spec *, char **);
 int	 cmd_listener_spec(const struct sockt_opts *, enum listener_bind,
 	     struct addr_endpoint *, struct listener_spec *, char **);
 const struct session_spec *cmd_session_spec(const struct sockt_opts *,

@@ -404,3 +404,60 @@ b64sha() {
 	one_line_error 1 "certificate verify failed"
 	[ ! -e "$T/store/up/b" ]
 }
+
+# ---- against sockt serve-file --upload, and through proxies --------------
+
+# upload_server NAME ARGS...: sockt serve-file --upload ARGS ... 127.0.0.1
+# 0 $T/inbox; sets $PORT.
+upload_server() {
+	local name=$1
+	shift
+	mkdir -p "$T/inbox"
+	spawn "$name" "$SOCKT" serve-file --upload --port-file "$T/$name.port" \
+	    "$@" 127.0.0.1 0 "$T/inbox"
+	PORT=$(wait_port "$T/$name.port")
+}
+
+@test "send-file to serve-file --upload: stored exact and verified both ends; a second time is 409 and changes nothing" {
+	random_file "$T/a.bin" 5000000
+	upload_server srv
+	run --separate-stderr sockt send-file -v "$T/a.bin" "http://127.0.0.1:$PORT/"
+	assert_equal "$status" 0
+	same_bytes "$T/a.bin" "$T/inbox/a.bin"
+	[[ $stderr == *"sockt: http://127.0.0.1:$PORT/a.bin: 201, the server stored sha-256=:$(b64sha "$T/a.bin"):"* ]] ||
+	    fail "no verified answer under -v: $stderr"
+	run --separate-stderr sockt send-file "$T/a.bin" "http://127.0.0.1:$PORT/"
+	one_line_error 1 " 409 "
+	same_bytes "$T/a.bin" "$T/inbox/a.bin"
+	[ -z "$(ls -A "$T/inbox" | grep -v '^a\.bin$')" ]
+}
+
+@test "send-file over TLS with the server's pin to serve-file --tls --upload" {
+	random_file "$T/a.bin" 2000000
+	upload_server srv --tls
+	pin=$(sed -n 's/^sockt: tls pin //p' "$T/srv.err")
+	[ -n "$pin" ]
+	run --separate-stderr sockt send-file --pin "$pin" -o b.bin "$T/a.bin" "https://127.0.0.1:$PORT/"
+	assert_equal "$status" 0
+	same_bytes "$T/a.bin" "$T/inbox/b.bin"
+}
+
+@test "send-file through forward --proxy-server: --proxy, and http_proxy from the environment; a bad variable is exit 2" {
+	random_file "$T/a.bin" 1000000
+	upload_server srv
+	spawn px "$SOCKT" forward -v --proxy-server --port-file "$T/px.port" 127.0.0.1 0
+	local pport
+	pport=$(wait_port "$T/px.port")
+	run --separate-stderr sockt send-file --proxy "socks5://127.0.0.1:$pport" -o one.bin "$T/a.bin" "http://127.0.0.1:$PORT/"
+	assert_equal "$status" 0
+	same_bytes "$T/a.bin" "$T/inbox/one.bin"
+	run --separate-stderr env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$pport" \
+	    "$SOCKT" send-file -o two.bin "$T/a.bin" "http://127.0.0.1:$PORT/"
+	assert_equal "$status" 0
+	same_bytes "$T/a.bin" "$T/inbox/two.bin"
+	wait_until -- test "$(grep -c ' bytes up' "$T/px.err")" -eq 2
+	run --separate-stderr env -u no_proxy -u NO_PROXY http_proxy="gopher://x" \
+	    "$SOCKT" send-file -o three.bin "$T/a.bin" "http://127.0.0.1:$PORT/"
+	one_line_error 2 "^sockt: http_proxy: "
+	[ ! -e "$T/inbox/three.bin" ]
+}
