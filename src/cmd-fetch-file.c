@@ -59,113 +59,21 @@ const struct cmd_entry cmd_fetch_file_entry = {
 	.args = { 1, 3, 0, "URL or HOST PORT" },
 	.examples = {
 		"sockt fetch-file http://127.0.0.1:8000/iso/big.iso",
-		"sockt fetch-file --pin sha256//BASE64= https://127.0.0.1:8443/notes.txt",
+		"sockt fetch-file --pin sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= https://127.0.0.1:8443/notes.txt",
 		"sockt fetch-file --raw -o big.iso 127.0.0.1 9000",
 	},
 	.exec = cmd_fetch_file_exec,
 };
 
-/* What the arguments ask for: where from. */
-struct fetch_args {
-	bool	 tls;
-	char	*host;
-	char	*port;
-	char	*target;
-	char	*authority;
-	char	*headers;
-};
-
-static void
-fetch_args_free(struct fetch_args *a)
-{
-	free(a->host);
-	free(a->port);
-	free(a->target);
-	free(a->authority);
-	free(a->headers);
-}
-
-/* Host header value: HOST:PORT, IPv6 in brackets. */
-static char *
-fetch_authority(const char *host, const char *port)
-{
-	if (strchr(host, ':') != NULL)
-		return log_fmt("[%s]:%s", host, port);
-	return log_fmt("%s:%s", host, port);
-}
-
-/*
- * URL, HOST PORT [PATH], or HOST:PORT [PATH].  A PATH is a plain file
- * path (percent-encoded here); a URL's path is used as written.
- */
+/* --raw takes a stream, not a path: -1 with *errp if one was given. */
 static int
-fetch_parse_args(const struct sockt_opts *o, struct fetch_args *a,
+fetch_check_raw(const struct sockt_opts *o, const struct http_url *u,
     char **errp)
 {
-	struct addr_endpoint ep;
-	struct http_url u;
-	const char *path = NULL;
-	uint16_t port;
-	char *e2 = NULL, *enc;
-	int r, used;
-
-	if (o->argc == 0) {
-		*errp = log_fmt("missing URL or HOST PORT");
-		return -1;
-	}
-	r = http_parse_url(o->argv[0], &u, errp);
-	if (r == -1)
-		return -1;
-	if (r == 0) {
-		a->tls = u.tls;
-		a->host = u.host;
-		a->port = u.port;
-		a->target = u.target;
-		a->authority = u.authority;
-		if (o->argc > 1) {
-			*errp = log_fmt("too many arguments: '%s'", o->argv[1]);
-			return -1;
-		}
-		if (o->tls && !u.tls) {
-			*errp = log_fmt("--tls with an http:// URL: use "
-			    "https://");
-			return -1;
-		}
-		if (o->raw && strcmp(u.target, "/") != 0) {
-			*errp = log_fmt("--raw takes no PATH");
-			return -1;
-		}
-		return addr_parse_port(a->port, "tcp", &port, errp);
-	}
-	/* HOST PORT [PATH] or HOST:PORT [PATH] */
-	used = 2;
-	if (o->argc == 1 || (addr_parse_port(o->argv[1], "tcp", &port, &e2) ==
-	    -1 && strchr(o->argv[0], ':') != NULL))
-		used = 1;
-	free(e2);
-	if (addr_parse_endpoint(used, o->argv, ADDR_CONNECT, NULL, &ep,
-	    errp) == -1)
-		return -1;
-	a->host = ep.host;
-	a->port = ep.port;
-	if (o->argc > used + 1) {
-		*errp = log_fmt("too many arguments: '%s'", o->argv[used + 1]);
-		return -1;
-	}
-	if (o->argc == used + 1)
-		path = o->argv[used];
-	if (path != NULL && o->raw) {
+	if (o->raw && strcmp(u->target, "/") != 0) {
 		*errp = log_fmt("--raw takes no PATH");
 		return -1;
 	}
-	if (addr_parse_port(a->port, "tcp", &port, errp) == -1)
-		return -1;
-	enc = http_encode_path(path ? path : "/", strlen(path ? path : "/"),
-	    true);
-	a->target = log_fmt("%s%s", enc[0] == '/' ? "" : "/", enc);
-	free(enc);
-	a->authority = fetch_authority(a->host, a->port);
-	a->tls = o->tls;
 	return 0;
 }
 
@@ -257,31 +165,32 @@ fetch_tls(const struct sockt_opts *o, bool tls, struct tls_ctx **ctx,
 static int
 cmd_fetch_file_exec(struct sockt_opts *o)
 {
-	struct fetch_args a;
+	struct http_url a;
 	struct httpc_request req;
 	struct httpc_spec spec;
 	struct fetch f;
 	struct tls_ctx *tls = NULL;
 	struct proxy_spec px;
 	struct loop *loop;
-	char *err = NULL;
+	char *err = NULL, *headers = NULL;
 	uint16_t sport;
 	bool usage;
 	int sig = 0, status, envproxy = 0;
 
 	memset(&a, 0, sizeof a);
-	if (fetch_parse_args(o, &a, &err) == -1 || (o->port != NULL &&
+	if (cmd_http_where(o, o->argc, o->argv, &a, &err) == -1 ||
+	    fetch_check_raw(o, &a, &err) == -1 || (o->port != NULL &&
 	    addr_parse_port(o->port, "tcp", &sport, &err) == -1) ||
 	    (envproxy = cmd_env_proxy(o, a.tls, a.host, &px, &err)) == -1) {
-		fetch_args_free(&a);
+		http_url_free(&a);
 		return cmd_usage_error(o, err);
 	}
 	if (fetch_tls(o, a.tls, &tls, &err, &usage) == -1) {
-		fetch_args_free(&a);
+		http_url_free(&a);
 		return usage ? cmd_usage_error(o, err) : cmd_fail(err);
 	}
 	if ((loop = loop_new()) == NULL) {
-		fetch_args_free(&a);
+		http_url_free(&a);
 		tls_ctx_free(tls);
 		return cmd_fail(log_fmt("loop: %s", strerror(errno)));
 	}
@@ -301,28 +210,16 @@ cmd_fetch_file_exec(struct sockt_opts *o)
 	if (fetch_plan_output(o, &f, a.target, &err, &usage) == -1)
 		goto fail;
 	f.show_progress = o->progress || isatty(STDERR_FILENO);
-	memset(&spec, 0, sizeof spec);
-	cmd_dial_spec(o, a.host, a.port, &spec.dial);
-	if (envproxy == 1)
-		spec.dial.proxy = &px;
-	spec.idle_ms = o->idle_ms;
-	spec.tls = tls;
-	spec.servername = o->servername;
-	memset(&req, 0, sizeof req);
+	cmd_httpc_spec(o, &a, tls, envproxy == 1 ? &px : NULL, &spec, &req);
 	req.method = "GET";
-	req.tls = a.tls;
-	req.host = a.host;
-	req.port = a.port;
-	req.target = a.target;
-	req.authority = a.authority;
-	req.headers = a.headers = fetch_headers(&f);
-	req.body_fd = -1;
+	req.headers = headers = fetch_headers(&f);
 	req.max_redirects = FETCH_MAX_REDIRECTS;
 	req.raw = o->raw;
 	status = fetch_run(&f, &spec, &req, &sig);
 	fetch_free(&f);
 	loop_free(loop);
-	fetch_args_free(&a);
+	http_url_free(&a);
+	free(headers);
 	tls_ctx_free(tls);
 	cmd_die_by_signal(sig);
 	return status;
@@ -331,7 +228,8 @@ fail:
 		partfile_abandon(&f.pf);
 	fetch_free(&f);
 	loop_free(loop);
-	fetch_args_free(&a);
+	http_url_free(&a);
+	free(headers);
 	tls_ctx_free(tls);
 	return usage ? cmd_usage_error(o, err) : cmd_fail(err);
 }

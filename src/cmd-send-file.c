@@ -63,7 +63,7 @@ const struct cmd_entry cmd_send_file_entry = {
 	.args = { 2, 4, 0, "FILE and URL" },
 	.examples = {
 		"sockt send-file report.pdf http://127.0.0.1:8000/",
-		"sockt send-file --pin sha256//BASE64= -o notes.txt draft.txt https://127.0.0.1:8443/inbox/",
+		"sockt send-file --pin sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= -o notes.txt draft.txt https://127.0.0.1:8443/inbox/",
 		"sockt send-file --raw -P big.iso 127.0.0.1 9000",
 	},
 	.exec = cmd_send_file_exec,
@@ -80,31 +80,13 @@ struct send_run {
 	int			 status;
 };
 
-/* Where an upload goes (strings allocated). */
-struct send_args {
-	bool	 tls;
-	char	*host;
-	char	*port;
-	char	*target;
-	char	*authority;
-};
-
-static void
-send_args_free(struct send_args *a)
-{
-	free(a->host);
-	free(a->port);
-	free(a->target);
-	free(a->authority);
-}
-
 /*
  * A target whose path ends in "/" gets a name after it: -o NAME, else
  * FILE's base name.  Returns -1 with *errp (a usage error) when there is
  * no name to put there, or -o no "/" to follow.
  */
 static int
-send_name_target(const struct sockt_opts *o, struct send_args *a,
+send_name_target(const struct sockt_opts *o, struct http_url *a,
     char **errp)
 {
 	char *copy = xstrdup(o->argv[0]), *t;
@@ -129,71 +111,13 @@ send_name_target(const struct sockt_opts *o, struct send_args *a,
 	return 0;
 }
 
-/*
- * FILE URL, FILE HOST PORT [PATH] or FILE HOST:PORT [PATH].  A PATH is
- * a plain path (percent-encoded here); a URL's is used as written.
- * Returns -1 with *errp (a usage error).
- */
+/* FILE, then where to (cmd_http_where()); -1 with *errp (usage). */
 static int
-send_parse_args(const struct sockt_opts *o, struct send_args *a,
+send_parse_args(const struct sockt_opts *o, struct http_url *a,
     char **errp)
 {
-	struct addr_endpoint ep;
-	struct http_url u;
-	char **argv = o->argv + 1, *e2 = NULL, *enc;
-	const char *path = "/";
-	int r, used, argc = o->argc - 1;
-	uint16_t port;
-
-	r = http_parse_url(argv[0], &u, errp);
-	if (r == -1)
+	if (cmd_http_where(o, o->argc - 1, o->argv + 1, a, errp) == -1)
 		return -1;
-	if (r == 0) {
-		a->tls = u.tls;
-		a->host = u.host;
-		a->port = u.port;
-		a->target = u.target;
-		a->authority = u.authority;
-		if (argc > 1) {
-			*errp = log_fmt("too many arguments: '%s'", argv[1]);
-			return -1;
-		}
-		if (o->tls && !u.tls) {
-			*errp = log_fmt("--tls with an http:// URL: use "
-			    "https://");
-			return -1;
-		}
-	} else {
-		used = 2;
-		if (argc == 1 || (addr_parse_port(argv[1], "tcp", &port,
-		    &e2) == -1 && strchr(argv[0], ':') != NULL))
-			used = 1;
-		free(e2);
-		if (addr_parse_endpoint(used, argv, ADDR_CONNECT, NULL, &ep,
-		    errp) == -1)
-			return -1;
-		a->host = ep.host;
-		a->port = ep.port;
-		if (argc > used + 1) {
-			*errp = log_fmt("too many arguments: '%s'",
-			    argv[used + 1]);
-			return -1;
-		}
-		if (argc == used + 1)
-			path = argv[used];
-		enc = http_encode_path(path, strlen(path), true);
-		a->target = log_fmt("%s%s", enc[0] == '/' ? "" : "/", enc);
-		free(enc);
-		a->authority = log_fmt(strchr(a->host, ':') ? "[%s]:%s" :
-		    "%s:%s", a->host, a->port);
-		a->tls = o->tls;
-	}
-	if (addr_parse_port(a->port, "tcp", &port, errp) == -1)
-		return -1;
-	if (port == 0) {
-		*errp = log_fmt("bad port '0': cannot connect to port 0");
-		return -1;
-	}
 	return send_name_target(o, a, errp);
 }
 
@@ -295,7 +219,7 @@ cmd_send_file_exec(struct sockt_opts *o)
 {
 	struct send_run run = { .status = 1 };
 	struct addr_endpoint ep = { NULL, NULL };
-	struct send_args a;
+	struct http_url a;
 	struct httpc_spec spec;
 	struct httpc_request req;
 	struct dial_spec ds;
@@ -340,19 +264,8 @@ cmd_send_file_exec(struct sockt_opts *o)
 		cmd_dial_spec(o, ep.host, ep.port, &ds);
 		dial_start(run.loop, &ds, send_dialled, &run);
 	} else {
-		memset(&spec, 0, sizeof spec);
-		cmd_dial_spec(o, a.host, a.port, &spec.dial);
-		if (envproxy == 1)
-			spec.dial.proxy = &px;
-		spec.idle_ms = o->idle_ms;
-		spec.tls = tls;
-		spec.servername = o->servername;
-		memset(&req, 0, sizeof req);
-		req.tls = a.tls;
-		req.host = a.host;
-		req.port = a.port;
-		req.target = a.target;
-		req.authority = a.authority;
+		cmd_httpc_spec(o, &a, tls, envproxy == 1 ? &px : NULL, &spec,
+		    &req);
 		req.body_fd = run.spec.in_fd;
 		run.upload = upload_start(run.loop, &spec, &req, send_done,
 		    &run);
@@ -368,7 +281,7 @@ cmd_send_file_exec(struct sockt_opts *o)
 	loop_free(run.loop);
 	if (run.spec.in_fd > STDERR_FILENO)
 		close(run.spec.in_fd);
-	send_args_free(&a);
+	http_url_free(&a);
 	addr_endpoint_free(&ep);
 	tls_ctx_free(tls);
 	cmd_die_by_signal(sig);
@@ -376,7 +289,7 @@ cmd_send_file_exec(struct sockt_opts *o)
 fail:
 	if (run.spec.in_fd > STDERR_FILENO)
 		close(run.spec.in_fd);
-	send_args_free(&a);
+	http_url_free(&a);
 	addr_endpoint_free(&ep);
 	tls_ctx_free(tls);
 	return usage ? cmd_usage_error(o, err) : cmd_fail(err);

@@ -20,7 +20,6 @@
 #include "cmd-util.h"
 #include "dial.h"
 #include "listener.h"
-#include "proxy.h"
 #include "session.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -207,28 +206,6 @@ cmd_usage_error(const struct sockt_opts *o, char *msg)
 	log_error("%s (see 'sockt %s --help')", msg, o->cmd->name);
 	free(msg);
 	return 2;
-}
-
-/*
- * Without --proxy, the proxy curl would take from the environment
- * (http_proxy, https_proxy, all_proxy, no_proxy) for an HTTP request (TLS:
- * https) to HOST; a --raw stream is no URL and takes none.  Returns 1
- * with PX filled, 0 when no proxy applies, -1 with *errp for a variable
- * that does not parse (a usage error, naming the variable).
- */
-int
-cmd_env_proxy(const struct sockt_opts *o, bool tls, const char *host,
-    struct proxy_spec *px, char **errp)
-{
-	int r;
-
-	if (o->given[OPT_PROXY] || o->raw)
-		return 0;
-	r = proxy_from_env(tls ? "https" : "http", host, px, errp);
-	if (r == 1)
-		log_info(2, "%s: through proxy %s:%s from the environment",
-		    host, px->host, px->port);
-	return r;
 }
 
 /*

@@ -58,7 +58,9 @@ extern const struct cmd_entry cmd_udp_send_entry;
 struct dial_spec;
 struct session_spec;
 struct tls_ctx;
-struct tls_ctx;
+struct http_url;
+struct httpc_spec;
+struct httpc_request;
 
 const struct cmd_entry *cmd_find(const char *);
 const struct cmd_entry *cmd_suggest(const char *);
@@ -72,6 +74,11 @@ void	 cmd_dial_spec(const struct sockt_opts *, const char *, const char *,
 	     struct dial_spec *);
 int	 cmd_env_proxy(const struct sockt_opts *, bool, const char *,
 	     struct proxy_spec *, char **);
+int	 cmd_http_where(const struct sockt_opts *, int, char **,
+	     struct http_url *, char **);
+void	 cmd_httpc_spec(const struct sockt_opts *, const struct http_url *,
+	     struct tls_ctx *, const struct proxy_spec *, struct httpc_spec *,
+	     struct httpc_request *);
 int	 cmd_listener_spec(const struct sockt_opts *, enum listener_bind,
 	     struct addr_endpoint *, struct listener_spec *, char **);
 const struct session_spec *cmd_session_spec(const struct sockt_opts *,

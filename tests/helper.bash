@@ -359,3 +359,72 @@ run_out() {
 	output=""
 	lines=()
 }
+
+# ---- HTTP servers and clients the file suites share ---------------------
+
+# serve NAME ARGS...: "sockt serve-file --port-file ... ARGS" in the
+# background; sets PORT, and BG_PID and SRV_PID once it is ready.
+serve() {
+	local name=$1
+	shift
+	bg "$name" sockt serve-file --port-file "$T/$name.port" "$@"
+	SRV_PID=$BG_PID
+	PORT=$(wait_port "$T/$name.port") || return 1
+}
+
+# b64sha FILE: the SHA-256 of FILE in base64, as Repr-Digest carries it.
+b64sha() {
+	openssl dgst -sha256 -binary "$1" | base64
+}
+
+# http_raw PORT: send stdin as it is, half-close, print all the server
+# sends until it closes (a 120 s deadline against a hang).
+http_raw() {
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=120)
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    sys.stdout.buffer.write(d)
+' "$1"
+}
+
+# status_of PORT: the status code of the raw request on stdin.
+status_of() {
+	http_raw "$1" | head -n1 | cut -d' ' -f2
+}
+
+# fake_server NAME RESPONSE [hang]: a one-shot HTTP server on port 0 that
+# reads a request head (saved in $T/NAME.req), sends the bytes of file
+# RESPONSE, then closes, or with "hang" waits to be killed.  Sets PORT.
+fake_server() {
+	local name=$1 response=$2 hang=${3:-}
+	bg "$name" python3 -c '
+import os, socket, sys, time
+portfile, response, reqfile, hang = sys.argv[1:5]
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+with open(portfile + ".tmp", "w") as f:
+    f.write("%d\n" % ls.getsockname()[1])
+os.rename(portfile + ".tmp", portfile)
+c, _ = ls.accept()
+req = b""
+while b"\r\n\r\n" not in req:
+    d = c.recv(4096)
+    if not d:
+        break
+    req += d
+open(reqfile, "wb").write(req)
+c.sendall(open(response, "rb").read())
+if hang:
+    while True:
+        time.sleep(1)
+c.close()
+' "$T/$name.port" "$response" "$T/$name.req" "$hang"
+	PORT=$(wait_port "$T/$name.port") || return 1
+}

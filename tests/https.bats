@@ -53,28 +53,8 @@ srv.serve_forever()
 # redirect_server NAME LOCATION: a one-shot HTTP server answering 302 to
 # LOCATION; sets PORT.
 redirect_server() {
-	local name=$1
-	printf 'HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n' "$2" >"$T/$name.resp"
-	bg "$name" python3 -c '
-import os, socket, sys
-portfile, response = sys.argv[1:3]
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(1)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.rename(portfile + ".tmp", portfile)
-c, _ = ls.accept()
-req = b""
-while b"\r\n\r\n" not in req:
-    d = c.recv(4096)
-    if not d:
-        break
-    req += d
-c.sendall(open(response, "rb").read())
-c.close()
-' "$T/$name.port" "$T/$name.resp"
-	PORT=$(wait_port "$T/$name.port") || return 1
+	printf 'HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n' "$2" >"$T/$1.resp"
+	fake_server "$1" "$T/$1.resp"
 }
 
 @test "https: fetch from serve-file --tls with its printed pin gives the exact file" {

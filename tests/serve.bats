@@ -6,37 +6,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# serve NAME ARGS...: "sockt serve-file --port-file ... ARGS" in the
-# background; sets PORT, and SRV_PID once it is ready.
-serve() {
-	local name=$1
-	shift
-	bg "$name" sockt serve-file --port-file "$T/$name.port" "$@"
-	SRV_PID=$BG_PID
-	PORT=$(wait_port "$T/$name.port") || return 1
-}
-
-# b64sha FILE: the SHA-256 of FILE in base64, as Repr-Digest carries it.
-b64sha() {
-	openssl dgst -sha256 -binary "$1" | base64
-}
-
-# http_raw PORT: send stdin as it is, half-close, print all the server
-# sends until it closes (10 s at most).
-http_raw() {
-	python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(sys.stdin.buffer.read())
-s.shutdown(socket.SHUT_WR)
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    sys.stdout.buffer.write(d)
-' "$1"
-}
-
 # code URL CURL-ARGS...: the status code curl gets.
 code() {
 	local url=$1
