@@ -19,6 +19,15 @@ SIZE=${1:-2G}
 CONNS=${CONNS:-10000}
 BYTES=${BYTES:-4096}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# The relay holds two descriptors per connection (client and target): past
+# the limit it rightly stops accepting, and the clients left in the
+# backlog would wait for ever.  Measure what the limit allows, and say so.
+fdmax=$((($(ulimit -n) - 64) / 2))
+if [ "$CONNS" -gt "$fdmax" ]; then
+	echo "bench: $CONNS connections need $((2 * CONNS + 64)) descriptors" \
+	    "in the relay; the limit here ($(ulimit -n)) allows $fdmax" >&2
+	CONNS=$fdmax
+fi
 file=$(data_file "$SIZE")
 bytes=$(stat -c %s "$file")
 
