@@ -648,6 +648,11 @@ def gen_proxy(rng, ctx, auth=False):
         if rng.random() < 0.5:
             spec.ops.append(("wait_rx", 1, rng.uniform(0, 1)))
         add_split(rng, spec.ops, rand_payload(rng))
+    cut_with_reset(rng, spec)
+    pick_ending(rng, spec, wait_eof=True)
+    return spec
+
+
 # -- uploads (serve-file --upload, --max-size 1000000) --
 
 UPLOAD_PATHS = ["/up/x", "/up/", "/up/../x", "/up/%2e%2e/x", "/small.txt",
@@ -740,6 +745,10 @@ def gen_upload(rng, ctx):
         if rng.random() < 0.3:
             spec.ops.append(("sleep", pick_delay(rng)))
     cut_with_reset(rng, spec)
+    pick_ending(rng, spec, wait_eof=True)
+    return spec
+
+
 _HELLOS = []
 
 
