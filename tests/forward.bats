@@ -278,15 +278,8 @@ while True:
 
 @test "forward: curl fetches from python3 http.server through it" {
 	needs curl
-	mkdir "$T/www"
-	random_file "$T/www/f" 1000000
-	py_listen_bg web '
-import http.server, functools, threading
-h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=os.path.join(T, "www"))
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
-report_port(srv.socket, PORTFILE)
-srv.serve_forever()'
-	fwd fw 127.0.0.1 0 "127.0.0.1:$PORT"
+	web
+	fwd fw 127.0.0.1 0 "127.0.0.1:$WPORT"
 	run curl -sS -o "$T/got" "http://127.0.0.1:$FPORT/f"
 	assert_success
 	same_bytes "$T/www/f" "$T/got"

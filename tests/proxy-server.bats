@@ -17,20 +17,6 @@ pfwd() {
 	FPORT=$(wait_port "$T/$name.port")
 }
 
-# web: python3's http.server on 127.0.0.1 serving $T/www (f: 1 MB of
-# random bytes); its request log goes to $T/web.err; sets $WPORT.
-web() {
-	mkdir -p "$T/www"
-	random_file "$T/www/f" 1000000
-	py_listen_bg web '
-import http.server, functools
-h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=os.path.join(T, "www"))
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
-report_port(srv.socket, PORTFILE)
-srv.serve_forever()'
-	WPORT=$PORT
-}
-
 # pyc CODE ARGS...: run python3 CODE (after the helpers) in the foreground.
 pyc() {
 	local code=$1
