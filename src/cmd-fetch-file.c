@@ -152,10 +152,8 @@ static int
 fetch_tls(const struct sockt_opts *o, bool tls, struct tls_ctx **ctx,
     char **errp, bool *usage)
 {
-	bool opts = o->ca || o->cert || o->key || o->insecure || o->pin ||
-	    o->servername || o->alpn;
-
-	return cmd_tls(o, false, tls || opts, ctx, errp, usage);
+	return cmd_tls(o, false, tls || cmd_tls_options_given(o), ctx, errp,
+	    usage);
 }
 
 /*

@@ -236,9 +236,8 @@ cmd_send_file_exec(struct sockt_opts *o)
 	    &err)) == -1 || (o->port != NULL && addr_parse_port(o->port,
 	    "tcp", &sport, &err) == -1) || (!o->raw && (envproxy =
 	    cmd_env_proxy(o, a.tls, a.host, &px, &err)) == -1) ||
-	    cmd_tls(o, false, !o->raw && (a.tls || o->ca || o->cert || o->key ||
-	    o->insecure || o->pin || o->servername || o->alpn), &tls, &err,
-	    &usage) == -1)
+	    cmd_tls(o, false, !o->raw && (a.tls || cmd_tls_options_given(o)),
+	    &tls, &err, &usage) == -1)
 		goto fail;
 	usage = false;
 	if ((run.spec.in_fd = fd_open_input(o->argv[0], &run.spec.in_kind,

@@ -208,6 +208,24 @@ cmd_usage_error(const struct sockt_opts *o, char *msg)
 	return 2;
 }
 
+/* The options that only make sense with TLS, and how they are typed. */
+static const enum opt_id tls_opts[] = { OPT_CA, OPT_CERT, OPT_KEY,
+    OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_END };
+static const char *tls_opt_names[] = { "--ca", "--cert", "--key",
+    "--insecure", "--pin", "--servername", "--alpn" };
+
+/* Was any TLS option given?  (An HTTP client then keeps them for https.) */
+bool
+cmd_tls_options_given(const struct sockt_opts *o)
+{
+	size_t i;
+
+	for (i = 0; tls_opts[i] != OPT_END; i++)
+		if (o->given[tls_opts[i]])
+			return true;
+	return false;
+}
+
 /*
  * The dial of an outgoing stream connection as the options say: to HOST
  * PORT, or with -U to the PATH argument; -n, -4/-6, -s/-p, -w, --wait.
@@ -304,10 +322,6 @@ int
 cmd_tls(const struct sockt_opts *o, bool server, bool on,
     struct tls_ctx **ctx, char **errp, bool *usage)
 {
-	static const enum opt_id tls_opts[] = { OPT_CA, OPT_CERT, OPT_KEY,
-	    OPT_INSECURE, OPT_PIN, OPT_SERVERNAME, OPT_ALPN, OPT_END };
-	static const char *names[] = { "--ca", "--cert", "--key",
-	    "--insecure", "--pin", "--servername", "--alpn" };
 	struct tls_config cfg;
 	size_t i;
 
@@ -316,7 +330,7 @@ cmd_tls(const struct sockt_opts *o, bool server, bool on,
 	if (!on) {
 		for (i = 0; tls_opts[i] != OPT_END; i++)
 			if (o->given[tls_opts[i]]) {
-				*errp = log_fmt("%s needs --tls", names[i]);
+				*errp = log_fmt("%s needs --tls", tls_opt_names[i]);
 				return -1;
 			}
 		return 0;

@@ -72,6 +72,7 @@ int	 cmd_fail(char *);
 void	 cmd_die_by_signal(int);
 void	 cmd_dial_spec(const struct sockt_opts *, const char *, const char *,
 	     struct dial_spec *);
+bool	 cmd_tls_options_given(const struct sockt_opts *);
 int	 cmd_env_proxy(const struct sockt_opts *, bool, const char *,
 	     struct proxy_spec *, char **);
 int	 cmd_http_where(const struct sockt_opts *, int, char **,
